@@ -1,0 +1,110 @@
+"""Checkpoints: the model's weights plus everything needed to use it, written atomically and read
+with ``torch.load(weights_only=True)`` only (a pickle that would run code is refused).
+
+A checkpoint is a dict of tensors and plain values::
+
+    {"format": "ecgcore-checkpoint/1", "state_dict": …, "meta": {…}, "train_state": {…} (last.pt only)}
+
+``meta`` holds the model name and config, label set and names, sampling rate, image representation,
+the fold plan and fold, the dataset (name, fingerprint, demo or real, path, record count), the epoch,
+validation metrics and thresholds, the training config and library versions.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import platform
+from pathlib import Path
+
+import torch
+
+from ecgcore.errors import CheckpointError
+from ecgcore.models import ECGClassifier, ModelError, create_model
+
+FORMAT = "ecgcore-checkpoint/1"
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+    import sklearn
+
+    return {"torch": str(torch.__version__), "numpy": numpy.__version__, "sklearn": sklearn.__version__, "python": platform.python_version()}
+
+
+def save_checkpoint(path: str | os.PathLike, model: ECGClassifier, meta: dict, train_state: dict | None = None) -> None:
+    """Write a checkpoint atomically: a temp file in the same folder, fsync, then rename — a crash
+    during the save leaves the previous file intact."""
+    path = Path(path)
+    data = {"format": FORMAT, "state_dict": model.state_dict(), "meta": meta}
+    if train_state is not None:
+        data["train_state"] = train_state
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
+    """The raw checkpoint dict, loaded with ``weights_only=True``; raises CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; train that model and fold first.")
+    try:
+        data = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"{path} was refused: it is not a plain-weights checkpoint (it may contain code). "
+            "Only load checkpoints written by ecgcore."
+        ) from e
+    except Exception as e:  # truncated zip, garbage bytes reaching the unpickler (KeyError, struct.error, …)
+        raise CheckpointError(f"{path} is corrupt or truncated ({e.__class__.__name__}); retrain or restore it.") from e
+    if not isinstance(data, dict) or data.get("format") != FORMAT or "meta" not in data:
+        raise CheckpointError(f"{path} is not an ecgcore checkpoint; use a best.pt/last.pt written by ecgcore.")
+    return data
+
+
+def load_checkpoint(
+    path: str | os.PathLike,
+    device: str | torch.device = "cpu",
+    expect: dict | None = None,
+) -> tuple[ECGClassifier, dict]:
+    """Load a checkpoint as a model ready for inference (eval mode) and its metadata.
+
+    Args:
+        expect: optional {key: value} the metadata must match, e.g. ``{"model": "cnn1d",
+            "label_names": [...], "sampling_rate": 100}``; a mismatch raises CheckpointError.
+    """
+    data = read_checkpoint(path, device)
+    meta = data["meta"]
+    for key, value in (expect or {}).items():
+        if key in meta and _plain(meta[key]) != _plain(value):
+            raise CheckpointError(
+                f"{path} was trained with {key}={meta[key]!r}, not {value!r}; choose a checkpoint that matches."
+            )
+    model = build_model(meta)
+    try:
+        model.load_state_dict(data["state_dict"])
+    except (RuntimeError, KeyError) as e:
+        raise CheckpointError(f"{path}: weights do not fit model {meta.get('model')!r} ({e}); retrain it.") from e
+    return model.to(device).eval(), meta
+
+
+def build_model(meta: dict) -> ECGClassifier:
+    """An untrained ECGClassifier shaped as the checkpoint metadata says."""
+    try:
+        net = create_model(meta["model"], n_classes=len(meta["label_names"]), **meta.get("model_config", {}))
+    except (ModelError, KeyError) as e:
+        raise CheckpointError(f"checkpoint metadata does not describe a known model ({e}).") from e
+    n_leads = 12
+    return ECGClassifier(net, torch.zeros(n_leads), torch.ones(n_leads))
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value

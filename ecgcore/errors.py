@@ -1,0 +1,43 @@
+"""The exceptions a user can cause. All derive from :class:`ECGCoreError`, whose message names the
+problem and says what to do; the CLI prints it (exit 2) and the app shows it with ``st.error``."""
+
+from __future__ import annotations
+
+
+class ECGCoreError(Exception):
+    """Base of every error a user can cause and fix."""
+
+
+class DataError(ECGCoreError):
+    """A dataset problem: missing folder/file/column, corrupt or wrong-format record, NaN samples."""
+
+
+class LabelError(ECGCoreError, ValueError):
+    """A label set name or an scp_codes value that cannot be used."""
+
+
+class FoldError(ECGCoreError, ValueError):
+    """An unknown fold plan or fold index."""
+
+
+class ModelError(ECGCoreError, ValueError):
+    """An unknown model name or a bad model option."""
+
+
+class CheckpointError(ECGCoreError):
+    """A checkpoint that is missing, corrupt, unsafe or does not fit what is asked of it."""
+
+
+class RunError(ECGCoreError):
+    """A run that cannot be started, resumed or read as asked."""
+
+
+class ResultsError(ECGCoreError):
+    """A results file that is missing or cannot be read."""
+
+
+class UploadError(ECGCoreError):
+    """An uploaded record or CSV that cannot be used."""
+
+
+USER_ERRORS = (ECGCoreError,)

@@ -1,0 +1,152 @@
+"""Evaluating trained runs: test-part metrics with validation-chosen thresholds, per-fold results
+JSON and confusion-matrix PNG, the summary over folds, and the 1D-vs-2D comparison.
+
+Files written (see :mod:`ecgcore.runs` for the layout):
+
+    <model_dir>/fold<k>/results.json     metrics, thresholds, per-record test probabilities
+    <model_dir>/fold<k>/confusion.png    one 2×2 matrix per class at the chosen thresholds
+    <model_dir>/summary.json             mean ± std over the evaluated folds
+    <dataset>/<label_set>/compare.json   two models side by side per fold, with paired differences
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ecgcore.checkpoints import CheckpointError, load_checkpoint
+from ecgcore.data import ECGDataset
+from ecgcore.folds import get_fold
+from ecgcore.metrics import (
+    MACRO_METRICS,
+    ResultsError,
+    choose_thresholds,
+    evaluate_predictions,
+    read_json,
+    summarize_folds,
+    write_json,
+)
+from ecgcore.runs import model_dir, run_dir
+from ecgcore.train import pick_device, predict_logits
+
+
+def predict_proba(model: torch.nn.Module, signals: np.ndarray, device: str = "auto", batch_size: int = 256) -> np.ndarray:
+    """Probabilities (N, C) for signals (N, 12, T) float32 mV."""
+    dev = pick_device(device)
+    model = model.to(dev)
+    out = []
+    for i in range(0, len(signals), 4096):  # bounded memory on memory-mapped arrays
+        x = torch.from_numpy(np.asarray(signals[i : i + 4096], dtype=np.float32)).to(dev)
+        out.append(torch.sigmoid(predict_logits(model, x, batch_size)).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def checkpoint_expectations(ds: ECGDataset) -> dict:
+    return {"label_names": list(ds.label_names), "sampling_rate": ds.sampling_rate, "label_set": ds.label_set}
+
+
+def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: int = 200) -> dict:
+    """Evaluate the best checkpoint of the run at ``path`` on its fold's test part; writes
+    results.json and confusion.png into the run directory and returns the results."""
+    from ecgcore.figures import confusion_png
+
+    path = Path(path)
+    model, meta = load_checkpoint(path / "best.pt", expect=checkpoint_expectations(ds))
+    if meta["dataset"]["fingerprint"] != ds.fingerprint:
+        raise CheckpointError(
+            f"{path / 'best.pt'} was trained on dataset {meta['dataset']['name']} "
+            f"({meta['dataset']['root']}), not on {ds.name}; evaluate it on that dataset."
+        )
+    fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
+    val_prob = predict_proba(model, ds.signals[fold.val], device)
+    test_prob = predict_proba(model, ds.signals[fold.test], device)
+    y_val, y_test = ds.labels[fold.val], ds.labels[fold.test]
+    thresholds = choose_thresholds(y_val, val_prob)  # never the test part
+    results = evaluate_predictions(y_test, test_prob, ds.label_names, thresholds, n_bootstrap=n_bootstrap)
+    results |= {
+        "model": meta["model"],
+        "model_config": meta.get("model_config", {}),
+        "fold": meta["fold"],
+        "plan": meta["plan"],
+        "label_names": list(ds.label_names),
+        "thresholds": thresholds.tolist(),
+        "checkpoint": str(path / "best.pt"),
+        "best_epoch": meta["epoch"],
+        "dataset": meta["dataset"] | {"description": ds.description},
+        "counts": {"train": len(fold.train), "val": len(fold.val), "test": len(fold.test)},
+        "test_ecg_ids": ds.records["ecg_id"].iloc[fold.test].tolist(),
+        "test_true": y_test.astype(int).tolist(),
+        "test_prob": np.round(test_prob, 5).tolist(),
+        "evaluated": time.time(),
+    }
+    write_json(path / "results.json", results)
+    matrices = {name: results["per_class"][name]["confusion"] for name in ds.label_names}
+    confusion_png(matrices, dict(zip(ds.label_names, thresholds.tolist())), path / "confusion.png")
+    return results
+
+
+def read_results(path: Path) -> dict:
+    """results.json of a run directory (ResultsError if missing or corrupt)."""
+    return read_json(Path(path) / "results.json")
+
+
+def summarize_model(ds: ECGDataset, model: str, folds: list[int], plan: str = "cv5", root: Path | None = None) -> dict:
+    """Collect results.json of ``folds`` into ``<model_dir>/summary.json`` (mean ± std)."""
+    per_fold = {}
+    for k in folds:
+        results = read_results(run_dir(ds.name, ds.label_set, model, k, plan, root))
+        per_fold[k] = {m: results.get(m) for m in MACRO_METRICS}
+    summary = {
+        "model": model,
+        "plan": plan,
+        "dataset": ds.description,
+        "folds": per_fold,
+        "summary": summarize_folds(list(per_fold.values())),
+    }
+    write_json(model_dir(ds.name, ds.label_set, model, root) / "summary.json", summary)
+    return summary
+
+
+def comparison_table(ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None) -> pd.DataFrame:
+    """Per fold, the macro metrics of each model (folds evaluated for both): columns fold, model, metrics."""
+    rows = []
+    for k in range(5 if plan == "cv5" else 1):
+        found = {}
+        for m in models:
+            try:
+                found[m] = read_results(run_dir(ds.name, ds.label_set, m, k, plan, root))
+            except ResultsError:
+                break
+        if len(found) == len(models):
+            rows += [{"fold": k, "model": m} | {x: r.get(x) for x in MACRO_METRICS} for m, r in found.items()]
+    return pd.DataFrame(rows, columns=["fold", "model", *MACRO_METRICS])
+
+
+def compare_models(ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None) -> dict:
+    """Side-by-side table, mean ± std per model, and the paired per-fold difference (a − b);
+    written to ``<dataset>/<label_set>/compare.json``."""
+    table = comparison_table(ds, models, plan, root)
+    if table.empty:
+        raise ResultsError(
+            f"no fold has results for both {models[0]} and {models[1]} on {ds.name}; "
+            "train and evaluate both models first (python -m ecgcore train/eval)."
+        )
+    a, b = (table[table.model == m].set_index("fold") for m in models)
+    diff = (a[list(MACRO_METRICS)] - b[list(MACRO_METRICS)]).astype(float)
+    out = {
+        "models": list(models),
+        "plan": plan,
+        "dataset": ds.description,
+        "per_fold": table.to_dict(orient="records"),
+        "summary": {m: summarize_folds(table[table.model == m].to_dict(orient="records")) for m in models},
+        "paired_difference": {
+            k: {"mean": float(diff[k].mean()), "std": float(diff[k].std(ddof=1)) if len(diff) > 1 else 0.0, "per_fold": diff[k].tolist()}
+            for k in MACRO_METRICS
+        },
+    }
+    write_json(model_dir(ds.name, ds.label_set, models[0], root).parent / "compare.json", out)
+    return out

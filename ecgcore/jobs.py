@@ -1,0 +1,224 @@
+"""Background training runs on disk: submit (queue), start in turn, cancel, resume, delete.
+
+A run is started as its own process, ``python -m ecgcore train … --fold k``, in a new process session
+(``start_new_session=True``), writing to its run directory; the files there are the truth, so runs
+survive app reruns, page switches, reloads and app restarts, and runs started from the CLI or a
+cluster pod show up alike. At most ``ECGCORE_MAX_TRAININGS`` (default 1 — this is a 2-core machine)
+train at once; further requests wait on disk as ``queued`` and are started in turn by :func:`pump`,
+which the app calls as it polls and every finishing ``train`` process calls on its way out.
+Submissions and the queue are serialised by an ``flock`` on ``<runs_root>/.queue.lock``; the run's own
+lock (see :mod:`ecgcore.runs`) refuses a duplicate whatever started it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ecgcore.runs import (
+    FINAL_STATES,
+    RunError,
+    is_locked,
+    list_runs,
+    read_status,
+    run_dir,
+    runs_root,
+    write_status,
+)
+from ecgcore.train import clear_run
+
+CANCEL_FLAG = "cancel"
+CANCEL_GRACE_S = 10.0
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def max_trainings() -> int:
+    return max(1, int(os.environ.get("ECGCORE_MAX_TRAININGS", "1")))
+
+
+@contextmanager
+def _queue_lock(root: Path):
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".queue.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (finished child not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def run_state(path: Path) -> str:
+    """The live state of a run: queued, starting, running, done, failed, cancelled or interrupted."""
+    status = read_status(path) or {}
+    state = status.get("state", "unknown")
+    if state == "starting" and not pid_alive(status.get("pid")):
+        just_launched = status.get("pid") is None and time.time() - status.get("launched", 0) < 30
+        return "starting" if just_launched else "failed"
+    return state
+
+
+def train_argv(
+    data_root: str | None,
+    model: str,
+    fold: int,
+    *,
+    label_set: str = "superclass",
+    plan: str = "cv5",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    seed: int | None = None,
+    sampling_rate: int = 100,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """The ``python -m ecgcore train`` arguments for one fold (None: the CLI's default)."""
+    argv = ["train", "--model", model, "--fold", str(fold), "--label_set", label_set, "--plan", plan]
+    argv += ["--sampling_rate", str(sampling_rate)]
+    if data_root:
+        argv += ["--data_root", str(data_root)]
+    for flag, value in (("--epochs", epochs), ("--batch_size", batch_size), ("--lr", lr), ("--seed", seed)):
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv + list(extra or [])
+
+
+def submit(path: Path, argv: list[str], root: Path | None = None) -> str:
+    """Queue a training of the run directory ``path`` (argv of ``python -m ecgcore``), then start
+    queued runs if a slot is free. Returns the run's state afterwards.
+
+    Raises RunError if that run is already queued or training.
+    """
+    root = root or runs_root()
+    with _queue_lock(root):
+        state = run_state(path)
+        if is_locked(path) or state in ("queued", "starting", "running"):
+            raise RunError(f"{path} is already {state}; wait for it or cancel it.")
+        path.mkdir(parents=True, exist_ok=True)
+        (path / CANCEL_FLAG).unlink(missing_ok=True)
+        write_status(path, state="queued", queued=time.time(), argv=argv, pid=None, error=None)
+    pump(root)
+    return run_state(path)
+
+
+def pump(root: Path | None = None) -> list[Path]:
+    """Start queued runs (oldest first) while fewer than ``max_trainings()`` are training."""
+    root = root or runs_root()
+    started = []
+    with _queue_lock(root):
+        runs = list_runs(root)
+        busy = sum(1 for r in runs if is_locked(r.path) or run_state(r.path) == "starting")
+        queued = sorted((r for r in runs if r.state == "queued"), key=lambda r: r.status.get("queued", 0))
+        for run in queued[: max(0, max_trainings() - busy)]:
+            launch(run.path, run.status["argv"], root)
+            started.append(run.path)
+    return started
+
+
+def launch(path: Path, argv: list[str], root: Path) -> int:
+    """Start ``python -m ecgcore <argv>`` for the run at ``path`` in its own process session;
+    stdout/stderr go to ``train.log``. Returns the pid."""
+    env = os.environ | {"ECGCORE_RUNS_DIR": str(root.resolve()), "PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    write_status(path, state="starting", pid=None, launched=time.time())
+    with open(path / "train.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ecgcore", *argv],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=PROJECT_ROOT,
+        )
+    if (read_status(path, live=False) or {}).get("state") == "starting":  # the child may be faster
+        write_status(path, pid=proc.pid)
+    _children[proc.pid] = proc
+    return proc.pid
+
+
+_children: dict[int, subprocess.Popen] = {}
+
+
+def reap() -> None:
+    """Collect finished child processes of this process (the app calls it as it polls)."""
+    for pid, proc in list(_children.items()):
+        if proc.poll() is not None:
+            del _children[pid]
+
+
+def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> str:
+    """Cancel a run: a queued one at once; a training one through the flag file it checks between
+    batches, then SIGTERM to its process group if it is still going after ``grace_s``."""
+    status = read_status(path) or {}
+    state = run_state(path)
+    if state == "queued":
+        write_status(path, state="cancelled", finished=time.time())
+        return "cancelled"
+    if state not in ("starting", "running"):
+        return state
+    (path / CANCEL_FLAG).touch()
+    deadline = time.time() + grace_s
+    while time.time() < deadline:
+        if not is_locked(path) and run_state(path) != "starting":
+            return run_state(path)
+        time.sleep(0.2)
+    pid = status.get("pid")
+    if pid_alive(pid):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    return run_state(path)
+
+
+def resume(path: Path, root: Path | None = None) -> str:
+    """Queue the continuation of an interrupted, cancelled or failed run from its last.pt."""
+    status = read_status(path) or {}
+    if not (path / "last.pt").exists():
+        raise RunError(f"{path} has no completed epoch to resume from; start it again instead.")
+    argv = [a for a in status.get("argv") or _argv_from_status(path, status) if a not in ("--overwrite", "--resume")]
+    return submit(path, argv + ["--resume"], root)
+
+
+def _argv_from_status(path: Path, status: dict) -> list[str]:
+    config = status.get("config") or {}
+    if not config:
+        raise RunError(f"{path} does not say how it was started; start it again instead.")
+    ds, label_set, model = path.parts[-4:-1]
+    return train_argv(status.get("data_root"), model, config["fold"], label_set=label_set, plan=config["plan"])
+
+
+def delete(path: Path) -> None:
+    """Delete a run that is not training (its checkpoints, events and results)."""
+    if run_state(path) in ("starting", "running") and is_locked(path):
+        raise RunError(f"{path} is training right now; cancel it first.")
+    clear_run(path)
+
+
+def run_path(dataset: str, label_set: str, model: str, fold: int, plan: str = "cv5", root: Path | None = None) -> Path:
+    return run_dir(dataset, label_set, model, fold, plan, root)
+
+
+__all__ = ["FINAL_STATES", "cancel", "delete", "launch", "pump", "reap", "resume", "run_path", "run_state", "submit", "train_argv"]

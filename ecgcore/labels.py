@@ -1,0 +1,112 @@
+"""Label sets and their derivation from PTB-XL's scp_statements.csv — the one source of truth.
+
+Labels follow the PTB-XL benchmark (Strodthoff et al. 2020, ``compute_label_aggregations``):
+
+* ``scp_codes`` (a Python-dict string such as ``"{'NORM': 100.0, 'SR': 0.0}"``) is parsed with
+  ``ast.literal_eval`` (never ``eval``);
+* only statements with ``diagnostic == 1`` in scp_statements.csv count;
+* a record's labels are the set of ``diagnostic_class`` (``superclass``) or ``diagnostic_subclass``
+  (``subclass``) values of all its diagnostic codes, or the codes themselves (``top<k>``).
+  The likelihood is ignored by default (a code with 0.0 still counts), as in the benchmark;
+  ``min_likelihood`` keeps only codes at or above it.
+
+Label order (columns of the multi-hot matrix):
+
+* ``superclass``: ``NORM, MI, STTC, CD, HYP`` (:data:`SUPERCLASSES`), fixed;
+* ``subclass``: every ``diagnostic_subclass`` in scp_statements.csv, sorted alphabetically;
+* ``top<k>``: the k most frequent diagnostic statements of the dataset, most frequent first
+  (ties by code).
+
+Records with no label in the chosen set have an all-zero row; they are excluded from training and
+evaluation by :mod:`ecgcore.folds` but stay browsable.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ecgcore.errors import LabelError
+
+SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
+LABEL_SETS_HELP = "superclass (NORM, MI, STTC, CD, HYP), subclass, or top<k> (e.g. top20)"
+
+_TOPK = re.compile(r"^top(\d+)$")
+
+
+def parse_scp_codes(text: str) -> dict[str, float]:
+    """Parse one ``scp_codes`` cell safely: ``"{'NORM': 100.0}"`` -> ``{'NORM': 100.0}``."""
+    try:
+        value = ast.literal_eval(text) if isinstance(text, str) else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
+        raise LabelError(f"scp_codes {text!r} is not a dict literal ({e.__class__.__name__})") from e
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise LabelError(f"scp_codes {text!r} is not a dict of statement codes")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()):
+        raise LabelError(f"scp_codes {text!r}: every likelihood must be a number")
+    return {k: float(v) for k, v in value.items()}
+
+
+def check_label_set(label_set: str) -> str:
+    """Return ``label_set`` if it names a known label set, else raise :class:`LabelError`."""
+    if label_set in ("superclass", "subclass") or _TOPK.match(label_set):
+        return label_set
+    raise LabelError(f"unknown label set {label_set!r}; use {LABEL_SETS_HELP}")
+
+
+def diagnostic_statements(statements: pd.DataFrame) -> pd.DataFrame:
+    """Rows of scp_statements.csv (indexed by code) whose ``diagnostic`` column is 1."""
+    return statements[statements["diagnostic"] == 1]
+
+
+def derive_labels(
+    scp_codes: Sequence[dict[str, float]],
+    statements: pd.DataFrame,
+    label_set: str = "superclass",
+    min_likelihood: float | None = None,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Multi-hot labels of each record.
+
+    Args:
+        scp_codes: per record, the parsed ``scp_codes`` dict (code -> likelihood in %).
+        statements: scp_statements.csv indexed by statement code.
+        label_set: see the module docstring.
+        min_likelihood: keep only codes with likelihood >= this (None: keep all, as the benchmark).
+
+    Returns:
+        labels: (N, C) uint8 multi-hot; names: the C label names in column order.
+    """
+    check_label_set(label_set)
+    diag = diagnostic_statements(statements)
+    if label_set == "superclass":
+        value_of = diag["diagnostic_class"].to_dict()
+    elif label_set == "subclass":
+        value_of = diag["diagnostic_subclass"].to_dict()
+    else:
+        value_of = {code: code for code in diag.index}
+    per_record: list[set[str]] = []
+    for codes in scp_codes:
+        values = {value_of.get(c) for c, p in codes.items() if min_likelihood is None or p >= min_likelihood}
+        per_record.append({v for v in values if isinstance(v, str) and v})
+
+    if label_set == "superclass":
+        names = SUPERCLASSES
+    elif label_set == "subclass":
+        names = tuple(sorted({v for v in diag["diagnostic_subclass"] if isinstance(v, str) and v}))
+    else:
+        k = int(_TOPK.match(label_set).group(1))
+        counts = Counter(code for labels in per_record for code in labels)
+        names = tuple(c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k])
+
+    column = {name: i for i, name in enumerate(names)}
+    labels = np.zeros((len(per_record), len(names)), dtype=np.uint8)
+    for row, values in enumerate(per_record):
+        for v in values:
+            if v in column:
+                labels[row, column[v]] = 1
+    return labels, names

@@ -1,0 +1,188 @@
+"""Multi-label metrics (scikit-learn), thresholds chosen on validation, bootstrap intervals, results JSON.
+
+All functions take ``y_true: (N, C) {0, 1}`` and ``y_prob: (N, C)`` probabilities in [0, 1].
+Classes without both positives and negatives get ``None`` for AUC-type metrics and are left out of
+macro averages (and the results say how many classes counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    precision_recall_curve,
+    roc_auc_score,
+)
+
+from ecgcore.errors import ResultsError
+
+N_BOOTSTRAP = 200
+MACRO_METRICS = ("macro_pr_auc", "micro_pr_auc", "macro_roc_auc", "f1_macro", "f1_micro")
+
+
+def _valid_classes(y_true: np.ndarray) -> np.ndarray:
+    pos = y_true.sum(axis=0)
+    return np.flatnonzero((pos > 0) & (pos < len(y_true)))
+
+
+def ranking_metrics(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, float | None]:
+    """Macro/micro PR-AUC (average precision) and macro ROC-AUC over classes with both outcomes."""
+    valid = _valid_classes(y_true)
+    if len(valid) == 0:
+        return {"macro_pr_auc": None, "micro_pr_auc": None, "macro_roc_auc": None}
+    yt, yp = y_true[:, valid], y_prob[:, valid]
+    return {
+        "macro_pr_auc": float(average_precision_score(yt, yp, average="macro")),
+        "micro_pr_auc": float(average_precision_score(yt, yp, average="micro")),
+        "macro_roc_auc": float(roc_auc_score(yt, yp, average="macro")),
+    }
+
+
+def choose_thresholds(y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
+    """Per class, the probability threshold maximising F1 (use the validation part, never test).
+
+    Returns (C,) thresholds; 0.5 for a class without positives.
+    """
+    thresholds = np.full(y_true.shape[1], 0.5)
+    for c in range(y_true.shape[1]):
+        if y_true[:, c].sum() == 0:
+            continue
+        precision, recall, thr = precision_recall_curve(y_true[:, c], y_prob[:, c])
+        f1 = 2 * precision[:-1] * recall[:-1] / np.clip(precision[:-1] + recall[:-1], 1e-12, None)
+        thresholds[c] = float(thr[int(np.argmax(f1))])
+    return thresholds
+
+
+def confusion_matrices(y_true: np.ndarray, y_prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """(C, 2, 2) per-class [[TN, FP], [FN, TP]] at the given thresholds."""
+    pred = y_prob >= thresholds
+    truth = y_true.astype(bool)
+    tp = (pred & truth).sum(0)
+    fp = (pred & ~truth).sum(0)
+    fn = (~pred & truth).sum(0)
+    tn = (~pred & ~truth).sum(0)
+    return np.stack([np.stack([tn, fp], -1), np.stack([fn, tp], -1)], 1)
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return float(a / b) if b else None
+
+
+def evaluate_predictions(
+    y_true: np.ndarray,
+    y_prob: np.ndarray,
+    label_names: tuple[str, ...] | list[str],
+    thresholds: np.ndarray | None = None,
+    n_bootstrap: int = N_BOOTSTRAP,
+    seed: int = 0,
+) -> dict:
+    """All metrics of one test part.
+
+    Args:
+        thresholds: (C,) per-class thresholds chosen on validation (None: 0.5 for all).
+
+    Returns a JSON-able dict: ranking metrics, F1 micro/macro at the thresholds and at 0.5, per-class
+    AP, ROC-AUC, sensitivity, specificity, PPV, confusion matrix, support, and bootstrap 95 % CIs of
+    the macro figures.
+    """
+    y_true = np.asarray(y_true).astype(np.int64)
+    y_prob = np.asarray(y_prob, dtype=np.float64)
+    thr = np.full(y_true.shape[1], 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+    pred = (y_prob >= thr).astype(np.int64)
+    pred05 = (y_prob >= 0.5).astype(np.int64)
+    out: dict = ranking_metrics(y_true, y_prob)
+    out |= {
+        "f1_macro": float(f1_score(y_true, pred, average="macro", zero_division=0)),
+        "f1_micro": float(f1_score(y_true, pred, average="micro", zero_division=0)),
+        "f1_macro_at_0.5": float(f1_score(y_true, pred05, average="macro", zero_division=0)),
+        "f1_micro_at_0.5": float(f1_score(y_true, pred05, average="micro", zero_division=0)),
+        "n_records": len(y_true),
+        "n_classes_scored": len(_valid_classes(y_true)),
+    }
+    cms = confusion_matrices(y_true, y_prob, thr)
+    per_class = {}
+    for c, name in enumerate(label_names):
+        (tn, fp), (fn, tp) = cms[c].tolist()
+        both = 0 < y_true[:, c].sum() < len(y_true)
+        per_class[name] = {
+            "support": int(y_true[:, c].sum()),
+            "ap": float(average_precision_score(y_true[:, c], y_prob[:, c])) if both else None,
+            "roc_auc": float(roc_auc_score(y_true[:, c], y_prob[:, c])) if both else None,
+            "threshold": float(thr[c]),
+            "sensitivity": _ratio(tp, tp + fn),
+            "specificity": _ratio(tn, tn + fp),
+            "ppv": _ratio(tp, tp + fp),
+            "f1": float(f1_score(y_true[:, c], pred[:, c], zero_division=0)),
+            "confusion": [[tn, fp], [fn, tp]],
+        }
+    out["per_class"] = per_class
+    out["ci95"] = bootstrap_ci(y_true, y_prob, thr, n_bootstrap, seed) if n_bootstrap else {}
+    return out
+
+
+def bootstrap_ci(
+    y_true: np.ndarray, y_prob: np.ndarray, thresholds: np.ndarray, n: int = N_BOOTSTRAP, seed: int = 0
+) -> dict[str, list[float] | None]:
+    """95 % percentile bootstrap intervals (records resampled with replacement) of the macro figures."""
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {k: [] for k in MACRO_METRICS}
+    pred = (y_prob >= thresholds).astype(np.int64)
+    for _ in range(n):
+        idx = rng.integers(0, len(y_true), len(y_true))
+        yt = y_true[idx]
+        if len(_valid_classes(yt)) == 0:
+            continue
+        for k, v in ranking_metrics(yt, y_prob[idx]).items():
+            samples[k].append(v)
+        samples["f1_macro"].append(f1_score(yt, pred[idx], average="macro", zero_division=0))
+        samples["f1_micro"].append(f1_score(yt, pred[idx], average="micro", zero_division=0))
+    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None for k, v in samples.items()}
+
+
+def summarize_folds(results: list[dict]) -> dict[str, dict[str, float]]:
+    """Mean and standard deviation (ddof=1 when ≥2 folds) of each macro figure over folds."""
+    summary = {}
+    for k in MACRO_METRICS:
+        values = [r[k] for r in results if r.get(k) is not None]
+        if values:
+            summary[k] = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                "n_folds": len(values),
+            }
+    return summary
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    """Write JSON atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # e.g. a value that is not JSON-able: keep the old file, leave no temp file
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """Read a results JSON; a missing or corrupt file raises :class:`ResultsError`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as e:
+        raise ResultsError(f"{path} does not exist; run `python -m ecgcore eval` for that run first.") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path} is corrupt ({e}); delete it and run `python -m ecgcore eval` again.") from e
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path} is not a results object; delete it and run `python -m ecgcore eval` again.")
+    return data

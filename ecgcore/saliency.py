@@ -1,0 +1,107 @@
+"""Saliency maps through captum, always as a (12, T) map aligned with the input leads and time.
+
+Methods (:class:`SaliencyMethod`):
+
+* ``gradient`` — |∂ logit_c / ∂ x| (captum ``Saliency``);
+* ``integrated_gradients`` — captum ``IntegratedGradients`` from a flat 0 mV baseline; signed, and its
+  sum equals logit_c(x) − logit_c(baseline) up to the integration error (completeness);
+* ``grad_cam`` — captum ``LayerGradCam`` on the model's ``cam_layer`` (its last convolution), ReLU'd
+  and upsampled to T. A 1D CNN's Grad-CAM has no lead axis: it is time-only and broadcast to all
+  12 leads (``SaliencyResult.time_only``). For cnn2d the image-space map is mapped back through the
+  transform (image rows follow the leads).
+
+Because every model takes (batch, 12, T) and builds any image inside ``forward``, gradient and
+integrated gradients of cnn2d are already with respect to the leads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from captum.attr import IntegratedGradients, LayerGradCam, Saliency
+
+from ecgcore.transforms import image_map_to_leads
+
+
+class SaliencyMethod(str, Enum):
+    gradient = "gradient"
+    integrated_gradients = "integrated_gradients"
+    grad_cam = "grad_cam"
+
+
+@dataclass
+class SaliencyResult:
+    """map: (12, T) float32 raw attribution; time_only: True when the map has no lead axis."""
+
+    map: np.ndarray
+    method: str
+    target: int
+    time_only: bool
+    logit: float
+    convergence_delta: float | None = None
+
+
+def saliency_map(
+    model: torch.nn.Module,
+    signal: np.ndarray,
+    target: int,
+    method: SaliencyMethod | str = SaliencyMethod.integrated_gradients,
+    n_steps: int = 32,
+) -> SaliencyResult:
+    """Attribution of the logit of class ``target`` to each sample of each lead.
+
+    Args:
+        model: an ECGClassifier (raw mV input) in eval mode.
+        signal: (12, T) float32, mV.
+        target: class index.
+        n_steps: integration steps for integrated gradients.
+
+    Returns:
+        SaliencyResult with map (12, T).
+    """
+    method = SaliencyMethod(method)
+    model.eval()
+    device = next(model.parameters()).device
+    x = torch.as_tensor(np.asarray(signal, dtype=np.float32), device=device).unsqueeze(0).requires_grad_(True)
+    n_leads, T = x.shape[1:]
+    with torch.no_grad():
+        logit = float(model(x)[0, target])
+    delta = None
+    time_only = False
+    if method is SaliencyMethod.gradient:
+        attr = Saliency(model).attribute(x, target=target, abs=True)[0]
+    elif method is SaliencyMethod.integrated_gradients:
+        attr, d = IntegratedGradients(model).attribute(
+            x, baselines=torch.zeros_like(x), target=target, n_steps=n_steps, return_convergence_delta=True
+        )
+        attr, delta = attr[0], float(d[0])
+    else:
+        net = model.net if hasattr(model, "net") else model
+        cam = LayerGradCam(model, net.cam_layer).attribute(x, target=target, relu_attributions=True)
+        if cam.dim() == 3:  # (1, 1, L): a 1D model, time-only
+            time_only = True
+            attr = F.interpolate(cam, size=T, mode="linear", align_corners=False)[0].expand(n_leads, T)
+        else:  # (1, 1, h, w): image space → leads
+            attr = image_map_to_leads(cam[:, 0], n_leads, T)[0]
+    return SaliencyResult(attr.detach().cpu().numpy().astype(np.float32), method.value, target, time_only, logit, delta)
+
+
+def display_map(raw: np.ndarray, fs: int, smoothing_s: float = 0.0, normalize: str = "record") -> np.ndarray:
+    """Turn a raw (12, T) attribution into a (12, T) map in [0, 1] for drawing.
+
+    Args:
+        smoothing_s: moving-average window in seconds (0: none).
+        normalize: ``record`` (one scale for all leads: leads compare) or ``lead`` (each lead to its
+            own maximum: where within each lead).
+    """
+    m = np.abs(np.asarray(raw, dtype=np.float64))
+    width = int(round(smoothing_s * fs))
+    if width > 1:
+        kernel = np.ones(width) / width
+        m = np.stack([np.convolve(row, kernel, mode="same") for row in m])
+    scale = m.max(axis=1, keepdims=True) if normalize == "lead" else m.max()
+    return (m / np.maximum(scale, 1e-12)).astype(np.float32)

@@ -1,0 +1,305 @@
+"""Shared Streamlit glue of the ECG explorer (not a page: st.navigation in streamlit_app.py lists the
+pages, so this file is never shown as one).
+
+* :func:`app_frame` — what every page shows around its content: the shared sidebar (dataset,
+  sampling rate, label set), the dataset line with a DEMO badge, and the research-only notice; it
+  loads the dataset, drawing a progress bar while a signal cache is built. ``streamlit_app.py`` draws
+  it before running the page; a page picks it up with :func:`page_frame`, which draws it itself when
+  the page file was run directly (Streamlit runs ``pages/*.py`` directly on a process's first run and
+  in ``AppTest.switch_page``).
+* Cached loaders: the dataset object and loaded models with ``st.cache_resource`` (the signals are a
+  memory map and never go through ``st.cache_data``); tables, results, probabilities and saliency maps
+  with ``st.cache_data``, keyed by the dataset's identity or the file's path and mtime.
+
+Computations live in :mod:`ecgcore.browse`; this module only lays things out and caches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ecgcore import browse
+from ecgcore.data import ECGDataset, default_demo_root, ensure_demo_dataset, load_ptbxl
+from ecgcore.errors import ECGCoreError
+
+NOTICE = "Research and education only — not for diagnosis or any clinical decision."
+LABEL_SETS = ("superclass", "subclass")
+SAMPLING_RATES = (100, 500)
+HOME = "pages/home.py"
+SALIENCY = "pages/saliency.py"
+TRAIN = "pages/train.py"
+EVALUATE = "pages/evaluate.py"
+
+
+@dataclass
+class Frame:
+    """The shared choices and the dataset they give (``ds`` None and ``error`` set when it failed)."""
+
+    source: str
+    root: str | None
+    sampling_rate: int
+    label_set: str
+    skip_bad: bool
+    ds: ECGDataset | None = None
+    error: str | None = None
+
+
+# ----------------------------------------------------------------------------- the frame
+
+_handoff = threading.local()
+
+
+def app_frame() -> Frame:
+    """Draw the shared sidebar, dataset line and notice (streamlit_app.py, before the page runs)."""
+    frame = _draw_frame()
+    _handoff.frame = frame
+    return frame
+
+
+def page_frame() -> Frame:
+    """The frame of this run: the one streamlit_app.py drew, or drawn now if the page runs alone."""
+    frame = getattr(_handoff, "frame", None)
+    _handoff.frame = None
+    return frame if frame is not None else _draw_frame()
+
+
+def require_dataset(frame: Frame) -> ECGDataset:
+    """The frame's dataset; otherwise the error and a way back to Home, and the page stops."""
+    if frame.ds is None:
+        st.error(frame.error or "No dataset is loaded.")
+        st.page_link(HOME, label="Choose the dataset on Home", icon=":material/home:")
+        st.stop()
+    return frame.ds
+
+
+def _sources(settings: dict) -> dict[str, str]:
+    """Dataset choices: key → label."""
+    out = {"demo": "Demo data (synthetic)"}
+    env = os.environ.get("ECGCORE_DATA_ROOT")
+    if env:
+        out["env"] = f"ECGCORE_DATA_ROOT: {env}"
+    if settings.get("data_root"):
+        out["saved"] = f"Folder: {settings['data_root']}"
+    return out
+
+
+def _remember_source() -> None:
+    browse.save_settings(source=st.session_state["sb_source"])
+
+
+def _draw_frame() -> Frame:
+    settings = browse.load_settings()
+    sources = _sources(settings)
+    if st.session_state.get("sb_source") not in sources:
+        preferred = settings.get("source")
+        st.session_state["sb_source"] = (
+            preferred if preferred in sources else "env" if "env" in sources else "saved" if "saved" in sources else "demo"
+        )
+    with st.sidebar:
+        st.subheader("Data")
+        source = st.selectbox("Dataset", list(sources), format_func=sources.get, key="sb_source",
+                              on_change=_remember_source, help="Set a PTB-XL folder on the Home page.")
+        sampling_rate = st.selectbox("Sampling rate (Hz)", SAMPLING_RATES, key="sb_fs",
+                                     help="500 Hz needs the records500/ files.")
+        label_set = st.selectbox("Label set", LABEL_SETS, key="sb_label_set",
+                                 help="superclass: NORM, MI, STTC, CD, HYP; subclass: PTB-XL's diagnostic subclasses.")
+        skip_bad = st.checkbox("Leave out unreadable or missing records", key="sb_skip_bad",
+                               help="For partial downloads: the records that cannot be read are listed on Home.")
+        st.caption(NOTICE)
+
+    root: str | None = None
+    if source == "env":
+        root = os.environ["ECGCORE_DATA_ROOT"]
+    elif source == "saved":
+        root = settings["data_root"]
+    frame = Frame(source, root, int(sampling_rate), label_set, bool(skip_bad))
+    try:
+        frame.ds = load_dataset(frame)
+        frame.root = str(frame.ds.root)
+    except ECGCoreError as e:
+        frame.error = str(e)
+    _banner(frame)
+    return frame
+
+
+def _banner(frame: Frame) -> None:
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        if frame.ds is not None:
+            if frame.ds.is_demo:
+                st.badge("DEMO DATA", icon=":material/science:", color="orange",
+                         help="Synthetic records in PTB-XL format: numbers say nothing about real ECGs.")
+            else:
+                st.badge("PTB-XL", icon=":material/database:", color="blue")
+            st.caption(f"Dataset: {frame.ds.description} · label set {frame.ds.label_set}")
+        else:
+            st.badge("NO DATASET", icon=":material/error:", color="red")
+            st.caption("The chosen dataset could not be loaded (see below).")
+    st.caption(f":material/info: {NOTICE}")
+
+
+# ----------------------------------------------------------------------------- the dataset
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _dataset_slot(root: str, sampling_rate: int, label_set: str, skip_bad: bool, stamp: int | None) -> dict:
+    """A holder for one loaded dataset (filled by :func:`load_dataset`, outside this cached function,
+    so the first load can draw its progress bar)."""
+    return {"lock": threading.Lock(), "ds": None}
+
+
+def load_dataset(frame: Frame) -> ECGDataset:
+    """The dataset of the frame's choice; the first load draws a progress bar while the demo dataset
+    is generated or the signal cache is built."""
+    bar = st.empty()
+
+    def progress(what: str):
+        def update(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"{what} — {done:,} of {total:,} records (first load only)")
+        return update
+
+    try:
+        if frame.source == "demo":
+            root = ensure_demo_dataset(default_demo_root(), progress=progress("Generating the demo dataset"))
+        else:
+            root = Path(frame.root or "").expanduser()
+        slot = _dataset_slot(str(root), frame.sampling_rate, frame.label_set, frame.skip_bad, browse.dataset_stamp(root))
+        if slot["ds"] is None:
+            with slot["lock"]:
+                if slot["ds"] is None:
+                    slot["ds"] = load_ptbxl(root, frame.sampling_rate, frame.label_set, skip_bad=frame.skip_bad,
+                                            progress=progress("Reading the records into the signal cache"))
+        return slot["ds"]
+    finally:
+        bar.empty()
+
+
+def ds_key(ds: ECGDataset) -> tuple:
+    """What identifies a loaded dataset in the st.cache_data keys (never the signals themselves)."""
+    return (ds.name, ds.fingerprint, str(ds.root), ds.sampling_rate, ds.label_set, len(ds.records))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def record_table(_ds: ECGDataset, key: tuple) -> pd.DataFrame:
+    return browse.record_table(_ds)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def fold_summary(_ds: ECGDataset, key: tuple, plan: str = "cv5") -> pd.DataFrame:
+    from ecgcore.folds import fold_summary as summary
+
+    return summary(_ds.records, _ds.labels, _ds.label_names, plan)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def patient_overlap(_ds: ECGDataset, key: tuple, plan: str = "cv5") -> pd.DataFrame:
+    return browse.patient_overlap(_ds, plan)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def dataset_facts(_ds: ECGDataset, key: tuple) -> dict:
+    """Summary, label counts, per-strat-fold counts and the strat-fold patient check, in one go."""
+    return {
+        "summary": browse.dataset_summary(_ds),
+        "labels": browse.label_counts(_ds),
+        "strat": browse.strat_fold_counts(_ds),
+        "patients_in_several_strat_folds": browse.patients_in_several_strat_folds(_ds),
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def record_parts(_ds: ECGDataset, key: tuple, plan: str, fold: int) -> np.ndarray:
+    return browse.record_parts(_ds, plan, fold)
+
+
+# ----------------------------------------------------------------------------- runs, results, models
+
+
+def mtime(path: Path) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _results(path: str, stamp: int) -> dict:
+    return browse.read_run_results(Path(path))
+
+
+def results(run_path: Path) -> dict:
+    """results.json of a run (ResultsError if missing or corrupt), cached by path and mtime."""
+    return _results(str(run_path), mtime(Path(run_path) / "results.json"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _model(path: str, stamp: int):
+    from ecgcore.checkpoints import load_checkpoint
+
+    return load_checkpoint(path)
+
+
+def model(checkpoint: Path):
+    """(model, meta) of a checkpoint, cached by path and mtime (CheckpointError if unusable)."""
+    return _model(str(checkpoint), mtime(checkpoint))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _probabilities(checkpoint: str, stamp: int, signal_key: str, _signal: np.ndarray) -> np.ndarray:
+    from ecgcore.evaluate import predict_proba
+
+    net, _ = _model(checkpoint, stamp)
+    return predict_proba(net, np.array(_signal, dtype=np.float32)[None], device="cpu")[0]
+
+
+def probabilities(checkpoint: Path, signal: np.ndarray, signal_key: str) -> np.ndarray:
+    """Predicted probabilities (C,) of one (12, T) signal; ``signal_key`` names the signal in the cache."""
+    return _probabilities(str(checkpoint), mtime(checkpoint), signal_key, signal)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _saliency(checkpoint: str, stamp: int, signal_key: str, _signal: np.ndarray, method: str, target: int) -> dict:
+    from ecgcore.saliency import saliency_map
+
+    net, _ = _model(checkpoint, stamp)
+    result = saliency_map(net, np.array(_signal, dtype=np.float32), target, method)
+    return {"map": result.map, "time_only": result.time_only, "logit": result.logit}
+
+
+def saliency(checkpoint: Path, signal: np.ndarray, signal_key: str, method: str, target: int) -> dict:
+    """Raw saliency map {map (12, T), time_only, logit} of one signal for class ``target``."""
+    return _saliency(str(checkpoint), mtime(checkpoint), signal_key, signal, method, int(target))
+
+
+def record_key(ds: ECGDataset, ecg_id: int) -> str:
+    return f"{ds.fingerprint}:{ds.sampling_rate}:{ecg_id}"
+
+
+def signal_key(signal: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(signal, dtype=np.float32).tobytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- small layout helpers
+
+
+def show_error(e: Exception) -> None:
+    """A user-caused error as a message (never a traceback)."""
+    st.error(str(e), icon=":material/error:")
+
+
+def label_badges(labels: list[str], empty: str = "no label in this label set") -> str:
+    """Markdown badges for label names."""
+    if not labels:
+        return f":gray-badge[{empty}]"
+    return " ".join(f":red-badge[{name}]" for name in labels)
+
+
+def percent(v: float | None) -> str:
+    return "—" if v is None or not np.isfinite(v) else f"{v:.3f}"

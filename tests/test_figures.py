@@ -1,0 +1,400 @@
+"""Tests for ecgcore.figures: structure and numbers of every figure, on small synthetic data."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from ecgcore import figures as F
+
+FS = 100
+T = 1000  # 10 s at 100 Hz
+CLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
+
+
+@pytest.fixture(scope="module")
+def signal() -> np.ndarray:
+    """(12, T) mV: a different sine per lead plus a per-lead ramp, so every sample is identifiable."""
+    t = np.arange(T) / FS
+    leads = np.arange(12)[:, None]
+    return 0.5 * np.sin(2 * np.pi * (1 + 0.1 * leads) * t) + 0.01 * leads + 0.001 * np.arange(T)
+
+
+@pytest.fixture(scope="module")
+def saliency() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.random((12, T))
+
+
+@pytest.fixture(scope="module")
+def scores() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    y = (rng.random((200, len(CLASSES))) < [0.4, 0.2, 0.25, 0.2, 0.1]).astype(int)
+    s = np.clip(0.3 * y + 0.7 * rng.random(y.shape), 0, 1)
+    return y, s
+
+
+MATRICES = {"NORM": [[150, 20], [15, 115]], "MI": [[220, 10], [30, 40]], "HYP": [[260, 9], [21, 10]]}
+THRESHOLDS = {"NORM": 0.5, "MI": 0.31}
+
+
+def _by_role(fig: go.Figure, role: str) -> list:
+    return [tr for tr in fig.data if isinstance(tr.meta, dict) and tr.meta.get("role") == role]
+
+
+def _lead(fig: go.Figure, name: str, role: str = "lead", rhythm: bool = False) -> list:
+    return [tr for tr in _by_role(fig, role) if tr.meta["lead"] == name and tr.meta.get("rhythm", False) == rhythm]
+
+
+def _segments(trace) -> list[tuple[float, float, float, float]]:
+    """(x0, y0, x1, y1) of the None-separated two-point segments of a line trace."""
+    xs, ys = list(trace.x), list(trace.y)
+    out = []
+    for i in range(0, len(xs), 3):
+        assert xs[i + 2] is None and ys[i + 2] is None
+        out.append((xs[i], ys[i], xs[i + 1], ys[i + 1]))
+    return out
+
+
+# --- ECG paper -----------------------------------------------------------------------------------------
+def test_leads_constant_matches_data_layer():
+    assert F.LEADS == ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
+    assert [F.display_lead_name(x) for x in ("AVR", "AVL", "AVF", "V1")] == ["aVR", "aVL", "aVF", "V1"]
+
+
+@pytest.mark.parametrize(("layout", "n_leads"), [("3x4", 13), ("stacked", 12)])
+def test_paper_trace_counts(signal, saliency, layout, n_leads):
+    plain = F.ecg_paper_figure(signal, FS, layout=layout)
+    assert isinstance(plain, go.Figure)
+    assert len(_by_role(plain, "lead")) == n_leads
+    assert not any(isinstance(tr, go.Heatmap) for tr in plain.data)
+    assert all(tr.line.color == "black" for tr in _by_role(plain, "lead"))
+
+    with_sal = F.ecg_paper_figure(signal, FS, layout=layout, saliency=saliency)
+    heat = [tr for tr in with_sal.data if isinstance(tr, go.Heatmap)]
+    assert len(heat) == n_leads
+    assert len(_by_role(with_sal, "lead")) == n_leads
+    assert with_sal.layout.coloraxis.colorbar.title.text == "saliency"
+    assert (with_sal.layout.coloraxis.cmin, with_sal.layout.coloraxis.cmax) == (0, 1)
+    # lead labels are drawn, with the pretty names
+    texts = {a.text for a in with_sal.layout.annotations}
+    assert {"<b>aVR</b>", "<b>V6</b>", "<b>II</b>"} <= texts
+
+
+def test_paper_grid_spacing_and_scale(signal):
+    fig = F.ecg_paper_figure(signal, FS, layout="3x4")
+    for role, step_s, step_mv in (("minor grid", 0.04, 0.1), ("major grid", 0.2, 0.5)):
+        (grid,) = _by_role(fig, role)
+        segs = _segments(grid)
+        vx = np.array(sorted(x0 for x0, _, x1, _ in segs if x0 == x1))
+        hy = np.array(sorted(y0 for _, y0, _, y1 in segs if y0 == y1))
+        assert len(vx) > 10 and len(hy) > 10
+        np.testing.assert_allclose(np.diff(vx), step_s, atol=1e-9)
+        np.testing.assert_allclose(np.diff(hy), step_mv, atol=1e-9)
+        assert np.isclose(vx, 0.0).any() and np.isclose(vx, 10.0).any()  # lines on whole seconds
+    # 25 mm/s and 10 mm/mV: one mV spans 0.4 of the pixels of one second
+    assert fig.layout.yaxis.scaleanchor == "x"
+    assert fig.layout.yaxis.scaleratio == pytest.approx(0.4)
+    assert fig.layout.xaxis.range[0] <= 0 and fig.layout.xaxis.range[1] >= 10
+
+
+def test_paper_3x4_columns_show_their_own_window(signal, saliency):
+    fig = F.ecg_paper_figure(signal, FS, layout="3x4", saliency=saliency)
+    t = np.arange(T) / FS
+    for c, column in enumerate(F.LAYOUT_3X4_COLUMNS):
+        lo, hi = 250 * c, 250 * (c + 1)  # column c: t in [2.5c, 2.5c + 2.5)
+        for lead in column:
+            (tr,) = _lead(fig, F.display_lead_name(lead))
+            idx = F.LEADS.index(lead)
+            np.testing.assert_allclose(tr.x, t[lo:hi], atol=1e-5)
+            np.testing.assert_allclose(np.asarray(tr.y) - tr.meta["offset_mv"], signal[idx, lo:hi], atol=1e-5)
+            (band,) = [b for b in _lead(fig, F.display_lead_name(lead), role="saliency") if len(b.x) < T]
+            np.testing.assert_allclose(band.x, t[lo:hi], atol=1e-5)
+            np.testing.assert_allclose(np.asarray(band.z)[0], saliency[idx, lo:hi], atol=1e-6)
+            off = tr.meta["offset_mv"]
+            assert min(band.y) < off < max(band.y)  # the band lies behind the trace
+    # V1 explicitly: samples 500..749 = 5.0..7.49 s
+    (v1,) = _lead(fig, "V1")
+    assert v1.x[0] == pytest.approx(5.0) and v1.x[-1] == pytest.approx(7.49)
+    # the rhythm strip: lead II, full length, lowest row
+    (rhythm,) = _lead(fig, "II", rhythm=True)
+    assert len(rhythm.x) == T and rhythm.name == "II (rhythm)"
+    np.testing.assert_allclose(np.asarray(rhythm.y) - rhythm.meta["offset_mv"], signal[1], atol=1e-5)
+    assert rhythm.meta["offset_mv"] == min(tr.meta["offset_mv"] for tr in _by_role(fig, "lead"))
+    # rows: I, II, III from top to bottom
+    offsets = [_lead(fig, name)[0].meta["offset_mv"] for name in ("I", "aVL", "V3")]
+    assert offsets[0] > offsets[1] > offsets[2]
+
+
+def test_paper_stacked_order_and_full_length(signal):
+    fig = F.ecg_paper_figure(signal, FS, layout="stacked", title="rec 1")
+    leads = _by_role(fig, "lead")
+    assert [tr.meta["lead"] for tr in leads] == [F.display_lead_name(x) for x in F.LEADS]
+    offsets = [tr.meta["offset_mv"] for tr in leads]
+    assert offsets == sorted(offsets, reverse=True)
+    for i, tr in enumerate(leads):
+        np.testing.assert_allclose(np.asarray(tr.y) - tr.meta["offset_mv"], signal[i], atol=1e-5)
+    assert "rec 1" in fig.layout.title.text
+
+
+def test_paper_rejects_bad_input(signal):
+    with pytest.raises(ValueError, match="layout"):
+        F.ecg_paper_figure(signal, FS, layout="6x2")
+    with pytest.raises(ValueError, match=r"\(T, 12\)"):
+        F.ecg_paper_figure(signal.T, FS)
+    with pytest.raises(ValueError, match="saliency"):
+        F.ecg_paper_figure(signal, FS, saliency=np.zeros((12, 10)))
+
+
+def test_saliency_figure(signal, saliency):
+    fig = F.saliency_figure(signal, saliency, FS, title="1D CNN")
+    heat = [tr for tr in fig.data if isinstance(tr, go.Heatmap)]
+    assert len(heat) == 12 and len(_by_role(fig, "lead")) == 12
+    assert all(tr.coloraxis == "coloraxis" for tr in heat)
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0, 1)
+    assert list(fig.layout.yaxis.ticktext) == [F.display_lead_name(x) for x in F.LEADS]
+    np.testing.assert_allclose(np.asarray(heat[6].z)[0], saliency[6], atol=1e-6)
+    assert fig.layout.template.layout.plot_bgcolor == "white"
+    assert "1D CNN" in fig.layout.title.text
+    custom = F.saliency_figure(signal, saliency, FS, lead_names=[f"L{i}" for i in range(12)])
+    assert list(custom.layout.yaxis.ticktext)[0] == "L0"
+
+
+# --- ROC / PR ------------------------------------------------------------------------------------------
+def test_roc_auc_in_legend_matches_sklearn(scores):
+    y, s = scores
+    fig = F.roc_figure(y, s, CLASSES)
+    curves = [tr for tr in fig.data if tr.name != "chance"]
+    assert len(curves) == len(CLASSES)
+    for c, tr in enumerate(curves):
+        m = re.fullmatch(rf"{CLASSES[c]} \(AUC=(\d\.\d{{3}})\)", tr.name)
+        assert m, tr.name
+        assert float(m.group(1)) == pytest.approx(roc_auc_score(y[:, c], s[:, c]), abs=5e-4)
+    (chance,) = [tr for tr in fig.data if tr.name == "chance"]
+    assert chance.line.dash == "dash" and list(chance.x) == [0, 1] and list(chance.y) == [0, 1]
+
+
+def test_roc_and_pr_skip_classes_without_positives(scores):
+    y, s = scores
+    y = y.copy()
+    y[:, 1] = 0  # MI: no positives
+    roc = F.roc_figure(y, s, CLASSES)
+    assert not any(tr.name.startswith("MI") for tr in roc.data)
+    assert "skipped" in roc.layout.title.text and "MI" in roc.layout.title.text
+    pr = F.pr_figure(y, s, CLASSES)
+    assert not any(tr.name.startswith("MI") for tr in pr.data)
+    assert "MI" in pr.layout.title.text
+
+
+def test_pr_ap_and_prevalence_line(scores):
+    y, s = scores
+    fig = F.pr_figure(y, s, CLASSES)
+    curves = [tr for tr in fig.data if tr.meta["role"] == "curve"]
+    lines = [tr for tr in fig.data if tr.meta["role"] == "prevalence"]
+    assert len(curves) == len(lines) == len(CLASSES)
+    for c, (curve, line) in enumerate(zip(curves, lines)):
+        ap = float(re.search(r"AP=(\d\.\d{3})", curve.name).group(1))
+        assert ap == pytest.approx(average_precision_score(y[:, c], s[:, c]), abs=5e-4)
+        assert list(line.y) == pytest.approx([y[:, c].mean()] * 2)
+        assert list(line.x) == [0, 1]
+        assert line.line.dash == "dash" and line.line.color == curve.line.color
+
+
+def test_scores_shape_checks(scores):
+    y, s = scores
+    with pytest.raises(ValueError):
+        F.roc_figure(y, s[:, :3], CLASSES)
+    with pytest.raises(ValueError):
+        F.pr_figure(y, s, CLASSES[:2])
+
+
+# --- confusion matrices --------------------------------------------------------------------------------------
+def test_confusion_figure_annotations_equal_matrix():
+    fig = F.confusion_figure(MATRICES, THRESHOLDS)
+    heat = [tr for tr in fig.data if isinstance(tr, go.Heatmap)]
+    assert len(heat) == len(MATRICES)
+    for k, (name, m) in enumerate(MATRICES.items()):
+        suffix = "" if k == 0 else str(k + 1)
+        cells = {
+            (a.y, a.x): a.text for a in fig.layout.annotations if a.xref == f"x{suffix}" and a.yref == f"y{suffix}"
+        }
+        expected = {
+            ("true 0", "pred 0"): m[0][0],
+            ("true 0", "pred 1"): m[0][1],
+            ("true 1", "pred 0"): m[1][0],
+            ("true 1", "pred 1"): m[1][1],
+        }
+        assert cells == {key: str(v) for key, v in expected.items()}
+        np.testing.assert_array_equal(heat[k].z, m)
+        assert heat[k].name == name
+    titles = [a.text for a in fig.layout.annotations if a.xref == "paper"]
+    assert any("NORM" in t and "0.50" in t for t in titles)
+    assert any("MI" in t and "0.31" in t for t in titles)
+    assert "HYP" in titles  # no threshold given
+
+
+def test_confusion_figure_rejects_bad_matrix():
+    with pytest.raises(ValueError, match="tn, fp"):
+        F.confusion_figure({"X": [1, 2, 3]})
+
+
+def test_confusion_png(tmp_path):
+    from matplotlib.image import imread
+
+    out = tmp_path / "sub" / "confusion.png"
+    F.confusion_png(MATRICES, THRESHOLDS, out)
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 5_000
+    img = imread(out)
+    assert img.shape[1] > img.shape[0] > 100  # one row of panels: wider than tall
+    F.confusion_png({"A": [[1, 0], [0, 1]]}, None, out)  # overwrite in place
+    assert out.read_bytes() != data
+    assert [p.name for p in out.parent.iterdir()] == ["confusion.png"]  # no temp file left
+
+
+# --- training curves ---------------------------------------------------------------------------------------
+def _loss(step: int) -> float:
+    return 1.0 / step + 0.1 * (-1) ** step  # a trend plus step-to-step noise
+
+
+def _events() -> list[dict]:
+    ev: list[dict] = []
+    step = 0
+    for epoch in (1, 2, 3):
+        for _ in range(40):
+            step += 1
+            ev.append({"event": "batch", "epoch": epoch, "step": step, "loss": _loss(step)})
+        ev.append(
+            {
+                "event": "epoch_end",
+                "epoch": epoch,
+                "step": step,
+                "train_loss": 0.5 / epoch,
+                "val_loss": 0.6 / epoch,
+                "val_macro_pr_auc": 0.5 + 0.1 * epoch,
+            }
+        )
+    ev.append({"event": "something_else", "step": 999})
+    return ev
+
+
+def test_loss_curves_empty():
+    fig = F.loss_curves_figure([])
+    assert isinstance(fig, go.Figure)
+    assert len(fig.data) == 0
+    assert fig.layout.xaxis.title.text == "training step"
+    assert fig.layout.yaxis.title.text.startswith("loss")
+    assert fig.layout.yaxis2.title.text == "val macro PR-AUC"
+
+
+def test_loss_curves_events():
+    fig = F.loss_curves_figure(_events())
+    by_name = {tr.name: tr for tr in fig.data}
+    raw = by_name["train loss (per step)"]
+    assert list(raw.x) == list(range(1, 121))
+    assert list(raw.y) == pytest.approx([_loss(s) for s in range(1, 121)])
+    smooth = by_name["train loss (smoothed)"]
+    assert len(smooth.y) == 120 and smooth.y[0] == pytest.approx(raw.y[0])
+    assert np.abs(np.diff(smooth.y)).mean() < 0.5 * np.abs(np.diff(raw.y)).mean()  # smoother
+    val = by_name["val loss (epoch)"]
+    assert list(val.x) == [40, 80, 120] and list(val.y) == pytest.approx([0.6, 0.3, 0.2])
+    auc = by_name["val macro PR-AUC"]
+    assert auc.yaxis == "y2" and list(auc.y) == pytest.approx([0.6, 0.7, 0.8])
+    assert raw.yaxis == "y"
+    assert list(fig.layout.yaxis2.range) == [0, 1]
+
+
+def test_loss_curves_only_batches():
+    fig = F.loss_curves_figure([e for e in _events() if e["event"] == "batch"][:5])
+    assert {tr.name for tr in fig.data} == {"train loss (per step)", "train loss (smoothed)"}
+
+
+# --- label distribution / fold comparison / probabilities ------------------------------------------------------
+def test_label_distribution_shares_and_counts():
+    counts = pd.DataFrame(
+        {"NORM": [50, 40], "MI": [10, 20], "HYP": [0, 5]},
+        index=["fold 1", "fold 2"],
+    )
+    fig = F.label_distribution_figure(counts)
+    assert fig.layout.barmode == "group"
+    assert [tr.name for tr in fig.data] == ["fold 1", "fold 2"]
+    f1 = fig.data[0]
+    assert list(f1.x) == ["NORM", "MI", "HYP"]
+    assert list(f1.y) == pytest.approx([50 / 60, 10 / 60, 0])
+    assert [row[0] for row in f1.customdata] == [50, 10, 0]
+    # with the number of records per fold as denominator (multi-label records)
+    counts["n_records"] = [55, 60]
+    fig2 = F.label_distribution_figure(counts)
+    assert list(fig2.data[1].x) == ["NORM", "MI", "HYP"]
+    assert list(fig2.data[1].y) == pytest.approx([40 / 60, 20 / 60, 5 / 60])
+    assert "records" in fig2.layout.yaxis.title.text
+
+
+def test_fold_comparison_slope_chart():
+    rows = [
+        {"fold": f, "model": m, "macro_pr_auc": 0.6 + 0.01 * f + (0.05 if m == "2D" else 0.0), "auroc": 0.9}
+        for f in range(1, 6)
+        for m in ("1D", "2D")
+    ]
+    rows[-1]["macro_pr_auc"] = 0.0  # fold 5, 2D worse
+    table = pd.DataFrame(rows)
+    fig = F.fold_comparison_figure(table)
+    folds = [tr for tr in fig.data if tr.meta["role"] == "fold"]
+    (mean,) = [tr for tr in fig.data if tr.meta["role"] == "mean"]
+    assert len(folds) == 5
+    assert all(list(tr.x) == ["1D", "2D"] for tr in folds)
+    assert list(folds[0].y) == pytest.approx([0.61, 0.66])
+    wide = table.pivot(index="fold", columns="model", values="macro_pr_auc")
+    assert list(mean.y) == pytest.approx([wide["1D"].mean(), wide["2D"].mean()])
+    assert "4 of 5" in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == "macro_pr_auc"
+    other = F.fold_comparison_figure(table, metric="auroc")
+    assert other.layout.yaxis.title.text == "auroc"
+    with pytest.raises(ValueError, match="f1"):
+        F.fold_comparison_figure(table, metric="f1")
+
+
+def test_probabilities_figure():
+    probs = {"NORM": 0.1, "MI": 0.8, "STTC": 0.55, "CD": 0.05, "HYP": 0.3}
+    fig = F.probabilities_figure(probs, ["MI", "STTC"], {"NORM": 0.5, "MI": 0.3})
+    by_name = {tr.name: tr for tr in fig.data}
+    true_bars = by_name["true label"]
+    assert list(true_bars.y) == ["MI", "STTC"] and list(true_bars.x) == pytest.approx([0.8, 0.55])
+    assert all("✓ true" in t for t in true_bars.text)
+    other = by_name["other classes"]
+    assert list(other.y) == ["NORM", "CD", "HYP"] and not any("✓" in t for t in other.text)
+    assert true_bars.marker.color != other.marker.color
+    thr = by_name["threshold"]
+    assert dict(zip(thr.y, thr.x)) == {"NORM": 0.5, "MI": 0.3}
+    assert list(fig.layout.yaxis.categoryarray) == list(probs)
+    assert "threshold" not in {tr.name for tr in F.probabilities_figure(probs, [], None).data}
+
+
+# --- every figure serialises ----------------------------------------------------------------------------------
+def test_all_figures_serialise(signal, saliency, scores, tmp_path):
+    y, s = scores
+    table = pd.DataFrame({"fold": [1, 1, 2, 2], "model": ["1D", "2D"] * 2, "macro_pr_auc": [0.6, 0.7, 0.62, 0.69]})
+    figures = [
+        F.ecg_paper_figure(signal, FS, "3x4", saliency=saliency),
+        F.ecg_paper_figure(signal, FS, "stacked"),
+        F.saliency_figure(signal, saliency, FS),
+        F.roc_figure(y, s, CLASSES),
+        F.pr_figure(y, s, CLASSES),
+        F.confusion_figure(MATRICES, THRESHOLDS),
+        F.confusion_figure({}),
+        F.loss_curves_figure(_events()),
+        F.loss_curves_figure([]),
+        F.label_distribution_figure(pd.DataFrame({"A": [1, 2]}, index=["train", "test"])),
+        F.fold_comparison_figure(table),
+        F.probabilities_figure({"A": 0.2, "B": 0.9}, ["B"], {"A": 0.5, "B": 0.5}),
+    ]
+    for fig in figures:
+        assert isinstance(fig, go.Figure)
+        assert len(fig.to_json()) > 100
+        assert fig.layout.title.text
