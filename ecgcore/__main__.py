@@ -117,9 +117,11 @@ def resolve_folds(fold: str | None, command: str, n_folds: int) -> list[int]:
         fold = index if index not in (None, "") else "all"
     if fold == "all" or (command == "train" and fold == ORIGINAL_ALL_FOLDS and n_folds == 5):
         return list(range(n_folds))
+    from ecgcore.errors import FoldError
+
     k = int(fold)
-    if not 0 <= k < n_folds:
-        raise SystemExit(f"error: --fold {k} is out of range; this plan has folds 0–{n_folds - 1} (or 'all')")
+    if not 0 <= k < n_folds:  # a user error like the others: main prints "error: …" and exits 2
+        raise FoldError(f"--fold {k} is out of range; this plan has folds 0–{n_folds - 1} (or 'all')")
     return [k]
 
 
@@ -240,6 +242,16 @@ def _epoch_printer(bar_holder: dict):
     return on_event
 
 
+def _saved_epochs(path: Path) -> int | None:
+    from ecgcore.checkpoints import read_checkpoint
+    from ecgcore.errors import CheckpointError
+
+    try:
+        return int(read_checkpoint(path / "last.pt")["meta"]["config"]["epochs"])
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _resumable(path: Path) -> bool:
     """A run with a completed epoch (last.pt) that did not finish."""
     from ecgcore.runs import read_status
@@ -270,8 +282,11 @@ def cmd_train(args) -> int:
                 stop.flag.unlink(missing_ok=True)
             recorder = RunRecorder(path, os.getpid(), {"data_root": str(ds.root), "dataset": ds.description})
             resume = args.resume or (pod_mode and _resumable(path))
+            cfg = _train_config(args, k)
+            if resume and args.epochs is None:  # continue to the run's own length, not today's default
+                cfg.epochs = _saved_epochs(path) or cfg.epochs
             try:
-                result = train_fold(ds, _train_config(args, k), path, [recorder, _epoch_printer({})],
+                result = train_fold(ds, cfg, path, [recorder, _epoch_printer({})],
                                     resume=resume, overwrite=args.overwrite, should_stop=stop)
             except RunError as e:  # refused (locked, already trained …): leave that run's files alone
                 print(f"error: {e}", file=sys.stderr)

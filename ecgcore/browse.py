@@ -341,6 +341,32 @@ def patients_in_several_strat_folds(ds: ECGDataset) -> int:
 # ----------------------------------------------------------------------------- runs
 
 
+def find_runs(root: Path | None = None, dataset: str | None = None) -> list[RunInfo]:
+    """``runs.list_runs`` plus run folders without a status.json that hold a best.pt or results.json —
+    runs trained through the Python API (``train_fold`` writes no status.json). Their status is made
+    up from results.json: state 'done' with the test metrics, or 'unknown' without results."""
+    from ecgcore.runs import runs_root
+
+    root = root or runs_root()
+    runs = list_runs(root, dataset)
+    seen = {r.path for r in runs}
+    extra = {p.parent for pattern in ("*/*/*/*/best.pt", "*/*/*/*/results.json") for p in root.glob(pattern)}
+    for path in sorted(extra - seen):
+        ds_name, label_set, model = path.parts[-4:-1]
+        plan, _, fold = path.name.rpartition("fold")
+        if (dataset and ds_name != dataset) or not fold.isdigit():
+            continue
+        status: dict = {"state": "unknown", "source": "no status.json (trained through the Python API?)"}
+        try:
+            results = read_json(path / "results.json")
+            status |= {"state": "done", "test_macro_pr_auc": results.get("macro_pr_auc"),
+                       "test_macro_roc_auc": results.get("macro_roc_auc"), "updated": results.get("evaluated")}
+        except Exception:  # noqa: BLE001 - a missing or broken results.json leaves the state unknown
+            pass
+        runs.append(RunInfo(path, ds_name, label_set, model, plan.rstrip("-") or "cv5", int(fold), status))
+    return sorted(runs, key=lambda r: str(r.path))
+
+
 def run_label(run: RunInfo) -> str:
     plan = "" if run.plan == "cv5" else f" ({run.plan})"
     return f"{run.model} · fold {run.fold}{plan} · {run.label_set}"
@@ -350,6 +376,8 @@ def live_state(run: RunInfo) -> str:
     """The run's state as the jobs module sees it (a 'starting' run whose process died is failed)."""
     from ecgcore.jobs import run_state
 
+    if not (run.path / "status.json").is_file():
+        return run.status.get("state", "unknown")
     return run_state(run.path)
 
 
@@ -622,13 +650,13 @@ def resumable(path: Path, state: str) -> bool:
 
 def evaluated_runs(dataset: str, root: Path | None = None) -> list[RunInfo]:
     """Runs of ``dataset`` with a results.json."""
-    return [r for r in list_runs(root, dataset) if has_results(r.path)]
+    return [r for r in find_runs(root, dataset) if has_results(r.path)]
 
 
 def checkpoint_runs(dataset: str | None = None, label_set: str | None = None, root: Path | None = None) -> list[RunInfo]:
     """Runs with a best.pt (optionally of one dataset and label set)."""
     return [
-        r for r in list_runs(root, dataset)
+        r for r in find_runs(root, dataset)
         if (r.path / "best.pt").is_file() and (label_set is None or r.label_set == label_set)
     ]
 
@@ -779,6 +807,18 @@ def check_checkpoint_fits(meta: dict, label_names: Sequence[str], sampling_rate:
         )
     if int(meta.get("sampling_rate") or 0) != int(sampling_rate):
         raise CheckpointError(f"{path} was trained at {meta.get('sampling_rate')} Hz, not {sampling_rate} Hz.")
+
+
+def other_dataset_note(trained_on: Mapping | None, ds: ECGDataset) -> str | None:
+    """A warning when a run's dataset (results['dataset'] or a checkpoint's meta['dataset']) is not the
+    loaded one although it has the same name — every demo dataset is named 'demo'."""
+    trained_on = trained_on or {}
+    fingerprint = trained_on.get("fingerprint")
+    if fingerprint is None or fingerprint == ds.fingerprint:
+        return None
+    return (f"This run was trained on another dataset named '{trained_on.get('name', '?')}' "
+            f"({trained_on.get('n_records', '?')} records at {trained_on.get('root', '?')}), not on the one loaded "
+            f"now ({len(ds.records):,} records at {ds.root}): its folds and numbers belong to that dataset.")
 
 
 def probability_table(probs: np.ndarray, label_names: Sequence[str], thresholds: Sequence[float] | None,

@@ -34,7 +34,8 @@ def library_versions() -> dict[str, str]:
 
 def save_checkpoint(path: str | os.PathLike, model: ECGClassifier, meta: dict, train_state: dict | None = None) -> None:
     """Write a checkpoint atomically: a temp file in the same folder, fsync, then rename — a crash
-    during the save leaves the previous file intact."""
+    during the save leaves the previous file intact. A failed write (e.g. disk full) raises
+    CheckpointError and leaves no temp file."""
     path = Path(path)
     data = {"format": FORMAT, "state_dict": model.state_dict(), "meta": meta}
     if train_state is not None:
@@ -46,8 +47,14 @@ def save_checkpoint(path: str | os.PathLike, model: ECGClassifier, meta: dict, t
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):  # disk full, quota, read-only or vanished folder: a user-fixable error
+            kept = f"the previous {path.name} is kept" if path.exists() else f"no {path.name} was written"
+            raise CheckpointError(
+                f"cannot write checkpoint {path} ({e.strerror or e}); {kept}. Free disk space (or fix the folder) "
+                "and resume the run."
+            ) from e
         raise
 
 

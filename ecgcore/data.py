@@ -152,6 +152,17 @@ def read_database(root: str | os.PathLike, sampling_rate: int = 100) -> pd.DataF
         raise DataError(f"{csv} lacks the column(s) {', '.join(missing)}; it is not a PTB-XL database file.")
     if table["ecg_id"].isna().any() or table["ecg_id"].duplicated().any():
         raise DataError(f"{csv}: ecg_id has empty or repeated values; every record needs a unique ecg_id.")
+    ids = pd.to_numeric(table["ecg_id"], errors="coerce")
+    if ids.isna().any() or (ids % 1 != 0).any():
+        bad = table["ecg_id"][ids.isna() | (ids % 1 != 0)].astype(str).tolist()
+        raise DataError(f"{csv}: ecg_id must be whole numbers, not {', '.join(map(repr, bad[:3]))}; fix or remove those rows.")
+    file_column = FILENAME_COLUMN[sampling_rate]
+    no_file = table[file_column].isna() | (table[file_column].astype(str).str.strip() == "")
+    if no_file.any():  # typically the last row of a csv cut short by an interrupted download
+        raise DataError(
+            f"{csv}: {int(no_file.sum())} row(s) have no {file_column} (e.g. ecg_id {ids[no_file].iloc[0]:g}); "
+            "the file may be cut short by an interrupted download — re-download it."
+        )
 
     codes = []
     for ecg_id, text in zip(table["ecg_id"], table.get("scp_codes", [None] * len(table))):
@@ -163,7 +174,7 @@ def read_database(root: str | os.PathLike, sampling_rate: int = 100) -> pd.DataF
         except LabelError as e:
             raise DataError(f"{csv}, ecg_id {ecg_id}: {e}. Fix or remove that row.") from e
     table["scp_codes"] = codes
-    table["ecg_id"] = table["ecg_id"].astype(int)
+    table["ecg_id"] = ids.astype(int)
     for column in ("patient_id", "age", "sex", "strat_fold"):
         if column not in table.columns:
             table[column] = np.nan
@@ -286,31 +297,33 @@ def read_all_records(
 # ----------------------------------------------------------------------------- cache
 
 
-def _file_state(path: Path) -> tuple[int, int] | None:
+def _file_state(path: Path) -> tuple[int, int, int] | None:
     try:
         st = path.stat()
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def _dir_listing(root: Path, filenames: list[str]) -> dict[str, tuple[int, int]]:
-    """Sizes and mtimes of every file in the folders the records live in (one scandir per folder)."""
+def _dir_listing(root: Path, filenames: list[str]) -> dict[str, tuple[int, int, int]]:
+    """Sizes, mtimes and ctimes of every file in the folders the records live in (one scandir per folder)."""
     folders = sorted({os.path.dirname(f) for f in filenames})
-    states: dict[str, tuple[int, int]] = {}
+    states: dict[str, tuple[int, int, int]] = {}
     for folder in folders:
         try:
             with os.scandir(root / folder) as it:
                 for entry in it:
                     st = entry.stat()
-                    states[f"{folder}/{entry.name}"] = (st.st_size, st.st_mtime_ns)
+                    states[f"{folder}/{entry.name}"] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         except FileNotFoundError:
             pass
     return states
 
 
 def cache_key(root: Path, filenames: list[str], sampling_rate: int) -> str:
-    """Hash of the csv files and every record file's path, size and mtime (not contents)."""
+    """Hash of the csv files and every record file's path, size, mtime and ctime (not contents). The ctime
+    (set by the kernel on every write, never copied) catches a file rewritten with the same size whose
+    mtime was restored (``cp -p``, ``rsync -t``, unpacking an archive)."""
     h = hashlib.sha1()
     h.update(f"v1|{root.resolve()}|{sampling_rate}".encode())
     for name in ("ptbxl_database.csv", "scp_statements.csv"):
@@ -340,9 +353,9 @@ def load_signals(
     key = cache_key(root, filenames, sampling_rate)
     npy, meta, prefix = _cache_paths(root, sampling_rate, key)
     errors: dict[int, str]
-    if npy.is_file() and meta.is_file():
-        errors = {int(k): v for k, v in json.loads(meta.read_text())["errors"].items()}
-        signals = np.load(npy, mmap_mode="r")
+    cached = _read_cache(npy, meta, (len(filenames), len(LEADS), DURATION_S * sampling_rate))
+    if cached is not None:
+        signals, errors = cached
     else:
         missing = [i for i, f in enumerate(filenames) if not (root / f"{f}.hea").is_file() or not (root / f"{f}.dat").is_file()]
         if missing and not skip_bad:
@@ -370,6 +383,21 @@ def load_signals(
         signals = np.load(npy, mmap_mode="r")
     if errors and not skip_bad:
         raise DataError(_bad_records_message(errors))
+    return signals, errors
+
+
+def _read_cache(npy: Path, meta: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, dict[int, str]] | None:
+    """The cached signals and errors, or None when absent or unusable (truncated, corrupt, other shape):
+    then the cache is rebuilt — a damaged cache file is never used and never stops a load."""
+    if not (npy.is_file() and meta.is_file()):
+        return None
+    try:
+        errors = {int(k): str(v) for k, v in json.loads(meta.read_text())["errors"].items()}
+        signals = np.load(npy, mmap_mode="r")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):  # json.JSONDecodeError is a ValueError
+        return None
+    if signals.shape != shape or signals.dtype != np.float32:
+        return None
     return signals, errors
 
 

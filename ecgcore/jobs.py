@@ -42,6 +42,12 @@ def max_trainings() -> int:
     return max(1, int(os.environ.get("ECGCORE_MAX_TRAININGS", "1")))
 
 
+def training_threads() -> int:
+    """CPU threads for one background training: the cores shared by the runs allowed at once and the
+    app itself (1 on a 2-core machine)."""
+    return max(1, (os.cpu_count() or 1) // (max_trainings() + 1))
+
+
 @contextmanager
 def _queue_lock(root: Path):
     root.mkdir(parents=True, exist_ok=True)
@@ -140,6 +146,8 @@ def launch(path: Path, argv: list[str], root: Path) -> int:
     """Start ``python -m ecgcore <argv>`` for the run at ``path`` in its own process session;
     stdout/stderr go to ``train.log``. Returns the pid."""
     env = os.environ | {"ECGCORE_RUNS_DIR": str(root.resolve()), "PYTHONUNBUFFERED": "1"}
+    # Leave a core to the app and the other runs: oversubscribed OpenMP threads slow torch down many-fold.
+    env.setdefault("OMP_NUM_THREADS", str(training_threads()))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     write_status(path, state="starting", pid=None, launched=time.time())
     with open(path / "train.log", "w") as log:
@@ -171,12 +179,13 @@ def reap() -> None:
 def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> str:
     """Cancel a run: a queued one at once; a training one through the flag file it checks between
     batches, then SIGTERM to its process group if it is still going after ``grace_s``."""
-    status = read_status(path) or {}
     state = run_state(path)
     if state == "queued":
         write_status(path, state="cancelled", finished=time.time())
         return "cancelled"
-    if state not in ("starting", "running"):
+    if state == "starting":
+        return _cancel_starting(path, grace_s)
+    if state != "running":
         return state
     (path / CANCEL_FLAG).touch()
     deadline = time.time() + grace_s
@@ -184,12 +193,35 @@ def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> str:
         if not is_locked(path) and run_state(path) != "starting":
             return run_state(path)
         time.sleep(0.2)
-    pid = status.get("pid")
+    pid = (read_status(path, live=False) or {}).get("pid")  # as it is now, not as it was before the wait
     if pid_alive(pid):
         try:
             os.killpg(os.getpgid(pid), signal.SIGTERM)
         except ProcessLookupError:
             pass
+    return run_state(path)
+
+
+def _cancel_starting(path: Path, grace_s: float) -> str:
+    """Cancel a run whose process is still starting: it does not watch its cancel flag yet (and clears
+    stale flags as it starts), so it gets SIGTERM now — once the trainer's handler is in place that ends
+    in a clean 'cancelled'; a process that ends before then is recorded as cancelled here."""
+    deadline = time.time() + grace_s
+    pid = None
+    while pid is None and time.time() < deadline:  # the launcher writes the pid right after the start
+        pid = (read_status(path, live=False) or {}).get("pid")
+        if pid is None:
+            time.sleep(0.05)
+    if pid_alive(pid):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    while pid_alive(pid) and time.time() < deadline:
+        reap()
+        time.sleep(0.05)
+    if not pid_alive(pid) and (read_status(path, live=False) or {}).get("state") == "starting":
+        write_status(path, state="cancelled", finished=time.time())
     return run_state(path)
 
 

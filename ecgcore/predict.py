@@ -11,6 +11,7 @@ temporary folder, a header may only name its own uploaded .dat, and every check 
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import tempfile
@@ -82,6 +83,8 @@ def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
             header = wfdb.rdheader(str(Path(tmp) / record))
         except Exception as e:
             raise UploadError(f"{hea_name} is not a valid WFDB header ({e.__class__.__name__}: {e}).") from None
+        if not isinstance(header, wfdb.Record):  # a multi-segment header names other records, not signal files
+            raise UploadError(f"{hea_name} is a multi-segment WFDB header; upload a single 10 s record (.hea + .dat).")
         named = set(header.file_name or [])
         if any(Path(n).name != n or n.startswith(".") for n in named):
             raise UploadError(f"{hea_name} points at files outside the upload ({', '.join(sorted(named))}); refused.")
@@ -89,6 +92,7 @@ def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
             raise UploadError(f"{hea_name} describes {', '.join(sorted(named)) or 'no signal file'}, but {dat_name} was uploaded; upload the matching pair.")
         if header.fs not in SAMPLING_RATES:
             raise UploadError(f"{hea_name}: sampling rate {header.fs} Hz; PTB-XL records are 100 or 500 Hz.")
+        _check_header_shape(header, hea_name, dat_name, len(files[dats[0]]))  # before reading: no huge allocations
         (Path(tmp) / dat_name).write_bytes(files[dats[0]])
         try:
             signal, fields = wfdb.rdsamp(str(Path(tmp) / record))
@@ -99,6 +103,32 @@ def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
         return check_signal(signal.T, fields, fs, dat_name), fs
     except DataError as e:
         raise UploadError(str(e)) from None
+
+
+# bytes per sample of the uncompressed WFDB signal formats (the FLAC formats 508/516/524 are not checked)
+_BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3}
+
+
+def _check_header_shape(header: wfdb.Record, hea_name: str, dat_name: str, dat_size: int) -> None:
+    """The header must describe 12 signals of 10 s, and the .dat must have the size it implies — a header
+    declaring millions of samples would make wfdb allocate them, and a .dat of another record (or a text
+    file renamed .dat) would otherwise be read silently as far as it goes."""
+    n_sig = int(header.n_sig or 0)
+    if n_sig != len(LEADS):
+        raise UploadError(f"{hea_name}: {n_sig} signals, expected the 12 standard leads ({', '.join(LEADS)}).")
+    expected = DURATION_S * int(header.fs)
+    if header.sig_len is not None and int(header.sig_len) != expected:
+        raise UploadError(f"{hea_name}: {header.sig_len} samples per lead, expected {expected} (10 s at {header.fs:g} Hz).")
+    fmts = set(header.fmt or [])
+    offsets = set(header.byte_offset or [None])
+    bytes_per_sample = _BYTES_PER_SAMPLE.get(next(iter(fmts))) if len(fmts) == 1 else None
+    if bytes_per_sample and offsets <= {None, 0} and header.sig_len is not None:
+        size = math.ceil(n_sig * expected * bytes_per_sample)
+        if not size <= dat_size <= size + 3:  # formats 212/310/311 may pad the last bytes
+            raise UploadError(
+                f"{dat_name} has {dat_size:,} bytes, but {hea_name} describes {size:,} (12 leads × {expected} samples, "
+                f"format {next(iter(fmts))}); it is not that header's signal file — upload the matching .hea and .dat pair."
+            )
 
 
 def read_uploaded_csv(content: bytes) -> tuple[np.ndarray, int]:

@@ -40,7 +40,7 @@ from ecgcore.checkpoints import (
 )
 from ecgcore.data import ECGDataset
 from ecgcore.folds import Fold, get_fold
-from ecgcore.metrics import choose_thresholds, ranking_metrics
+from ecgcore.metrics import choose_thresholds, ranking_metrics, write_json
 from ecgcore.models import ECGClassifier, create_model
 from ecgcore.runs import RunError, RunLock, read_status, write_status
 from ecgcore.transforms import augment_batch
@@ -207,15 +207,35 @@ def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> dict | Non
     # a run launched by ecgcore.jobs keeps what the launcher wrote (argv for resume, queue times, pid)
     launch = {k: status[k] for k in LAUNCH_FIELDS if k in status} if status.get("state") == "starting" else {}
     for name in RUN_FILES:
-        (run_dir / name).unlink(missing_ok=True)
-    if launch:
-        write_status(run_dir, **launch)
+        if not (launch and name == "status.json"):
+            (run_dir / name).unlink(missing_ok=True)
+    if launch:  # replaced atomically: a reader never sees the run without a status
+        write_json(run_dir / "status.json", launch | {"updated": time.time()})
     return None
+
+
+def _check_resumable_on(meta: dict, ds: ECGDataset, cfg: TrainConfig, path: Path) -> None:
+    """CheckpointError unless last.pt was trained as asked now: same model, label names, sampling rate
+    and dataset (a run folder does not name the sampling rate, and a copied file can be anything)."""
+    trained = meta.get("dataset") or {}
+    for what, then, now in (
+        ("model", meta.get("model"), cfg.model),
+        ("labels", list(meta.get("label_names") or []), list(ds.label_names)),
+        ("sampling rate", meta.get("sampling_rate"), ds.sampling_rate),
+        ("dataset", trained.get("fingerprint"), ds.fingerprint),
+    ):
+        if then != now:
+            shown = (trained.get("name"), ds.name) if what == "dataset" else (then, now)
+            raise CheckpointError(
+                f"{path} was trained with {what} {shown[0]!r}, not {shown[1]!r}, so it cannot be resumed here; "
+                "choose the matching settings, or start the run again with --overwrite."
+            )
 
 
 def _train_locked(ds, cfg, run_dir, callbacks, resume, overwrite, should_stop) -> dict:
     previous = _prepare_run_dir(run_dir, resume, overwrite)
     if previous is not None:
+        _check_resumable_on(previous["meta"], ds, cfg, run_dir / "last.pt")
         saved = previous["meta"]["config"]
         if saved.get("schedule") == "onecycle" and cfg.epochs != saved["epochs"]:
             raise RunError(

@@ -91,29 +91,56 @@ def _sources(settings: dict) -> dict[str, str]:
     return out
 
 
-def _remember_source() -> None:
-    browse.save_settings(source=st.session_state["sb_source"])
+def set_choice(name: str, value) -> None:
+    """Set a sidebar choice (``sb_source``, ``sb_fs``, ``sb_label_set``, ``sb_skip_bad``) from a
+    callback, e.g. Home's "Use this folder"."""
+    st.session_state.setdefault("_sb_shadow", {})[name] = value
+    st.session_state[name] = value
+
+
+def _changed(name: str) -> None:
+    """A sidebar widget changed: keep its value in the shadow (and remember the dataset source)."""
+    st.session_state.setdefault("_sb_shadow", {})[name] = st.session_state[name]
+    if name == "sb_source":
+        browse.save_settings(source=st.session_state[name])
+
+
+def _restore_sidebar(sources: dict, settings: dict) -> None:
+    """Give the sidebar widgets their values before they are drawn.
+
+    The values are kept in a shadow dict as well as under the widget keys: Streamlit derives a widget's
+    identity from the page-script hash too, and that changes once between a process's first run (which
+    wraps the entrypoint in the legacy pages/-folder mode) and the next — AppTest does it on every
+    first run — which would otherwise reset the sidebar to its defaults.
+    """
+    shadow = st.session_state.setdefault("_sb_shadow", {})
+    if shadow.get("sb_source") not in sources:
+        preferred = settings.get("source")
+        shadow["sb_source"] = (
+            preferred if preferred in sources else "env" if "env" in sources else "saved" if "saved" in sources else "demo"
+        )
+    for name, value in shadow.items():
+        st.session_state[name] = value
 
 
 def _draw_frame() -> Frame:
     settings = browse.load_settings()
     sources = _sources(settings)
-    if st.session_state.get("sb_source") not in sources:
-        preferred = settings.get("source")
-        st.session_state["sb_source"] = (
-            preferred if preferred in sources else "env" if "env" in sources else "saved" if "saved" in sources else "demo"
-        )
+    _restore_sidebar(sources, settings)
     with st.sidebar:
-        st.subheader("Data")
+        st.subheader("Data choice")
         source = st.selectbox("Dataset", list(sources), format_func=sources.get, key="sb_source",
-                              on_change=_remember_source, help="Set a PTB-XL folder on the Home page.")
-        sampling_rate = st.selectbox("Sampling rate (Hz)", SAMPLING_RATES, key="sb_fs",
-                                     help="500 Hz needs the records500/ files.")
-        label_set = st.selectbox("Label set", LABEL_SETS, key="sb_label_set",
+                              on_change=_changed, args=("sb_source",), help="Set a PTB-XL folder on the Home page.")
+        sampling_rate = st.selectbox("Sampling rate (Hz)", SAMPLING_RATES, key="sb_fs", on_change=_changed,
+                                     args=("sb_fs",), help="500 Hz needs the records500/ files.")
+        label_set = st.selectbox("Label set", LABEL_SETS, key="sb_label_set", on_change=_changed, args=("sb_label_set",),
                                  help="superclass: NORM, MI, STTC, CD, HYP; subclass: PTB-XL's diagnostic subclasses.")
-        skip_bad = st.checkbox("Leave out unreadable or missing records", key="sb_skip_bad",
+        skip_bad = st.checkbox("Leave out unreadable or missing records", key="sb_skip_bad", on_change=_changed,
+                               args=("sb_skip_bad",),
                                help="For partial downloads: the records that cannot be read are listed on Home.")
         st.caption(NOTICE)
+    st.session_state["_sb_shadow"].update(sb_source=source, sb_fs=sampling_rate, sb_label_set=label_set,
+                                          sb_skip_bad=skip_bad)
 
     root: str | None = None
     if source == "env":

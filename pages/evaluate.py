@@ -51,6 +51,9 @@ st.caption(
     f"(train {counts.get('train', '?')}, val {counts.get('val', '?')}) · best epoch {results.get('best_epoch', '?')}. "
     "Thresholds are chosen on the validation part, never on the test part."
 )
+other = browse.other_dataset_note(data, ds)
+if other:
+    st.warning(other, icon=":material/warning:")
 if data.get("is_demo"):
     st.warning("These results are on **synthetic demo data**: they show how the app works, not how a model "
                "performs on real ECGs.", icon=":material/science:")
@@ -119,8 +122,8 @@ comparison = browse.model_comparison(ds.name, label_set, ("cnn1d", "cnn2d"), run
 if comparison.empty:
     st.info("Train and evaluate both cnn1d and cnn2d on the same fold(s) to compare them fold by fold.")
 else:
-    metric = st.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=browse.METRIC_NAMES.get)
     c1, c2 = st.columns([2, 3])
+    metric = c1.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=browse.METRIC_NAMES.get)
     c1.dataframe(browse.side_by_side(comparison, metric), hide_index=True,
                  column_config={c: st.column_config.NumberColumn(format="%.4f") for c in comparison["model"].unique()})
     c1.caption("Paired by fold: both models tested on the same patients.")

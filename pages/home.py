@@ -5,7 +5,7 @@ import streamlit as st
 
 from ecgcore import browse
 from ecgcore.errors import ECGCoreError
-from ecgcore.runs import list_runs, runs_root
+from ecgcore.runs import runs_root
 from pages import common
 
 frame = common.page_frame()
@@ -23,19 +23,20 @@ def _use_folder() -> None:
         st.session_state["home_message"] = ("error", str(e))
         return
     browse.save_settings(data_root=str(root), source="saved")
-    st.session_state["sb_source"] = "saved"
+    common.set_choice("sb_source", "saved")
     st.session_state["home_message"] = ("success", f"Using {root} (remembered for the next start).")
 
 
 def _use_demo() -> None:
     browse.save_settings(source="demo")
-    st.session_state["sb_source"] = "demo"
+    common.set_choice("sb_source", "demo")
 
 
 def _forget_folder() -> None:
     browse.save_settings(data_root=None, source=None)
     if st.session_state.get("sb_source") == "saved":
-        st.session_state.pop("sb_source")
+        st.session_state.get("_sb_shadow", {}).pop("sb_source", None)
+        st.session_state.pop("sb_source", None)
     st.session_state["home_folder"] = ""
 
 
@@ -44,6 +45,13 @@ def _clear_cache() -> None:
     st.cache_data.clear()
     st.cache_resource.clear()
     st.session_state["home_message"] = ("success", f"Data cache cleared ({removed} file(s)); the data is read again now.")
+
+
+def _cache_section() -> None:
+    st.header("Data cache", divider="gray")
+    st.caption("The first load of a dataset reads every record once into a signal cache (a progress bar shows it); "
+               "later loads memory-map it. Clearing it frees disk space and forces a fresh read.")
+    st.button("Clear data cache", on_click=_clear_cache, icon=":material/delete_sweep:")
 
 
 # ----------------------------------------------------------------------------- dataset choice
@@ -68,6 +76,7 @@ if message:
 
 if frame.ds is None:
     st.error(frame.error)
+    _cache_section()
     st.stop()
 ds = frame.ds
 key = common.ds_key(ds)
@@ -101,7 +110,7 @@ with right:
 
 # ----------------------------------------------------------------------------- what has been trained
 st.header("Trained models", divider="gray")
-runs = list_runs(dataset=ds.name)
+runs = browse.find_runs(dataset=ds.name)
 if not runs:
     st.info(f"Nothing trained on this dataset yet (runs are kept in `{runs_root()}`).")
 else:
@@ -114,8 +123,4 @@ with st.container(horizontal=True):
     st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
     st.page_link(common.EVALUATE, label="Evaluate", icon=":material/analytics:")
 
-# ----------------------------------------------------------------------------- cache
-st.header("Data cache", divider="gray")
-st.caption("The first load of a dataset reads every record once into a signal cache (a progress bar shows it); "
-           "later loads memory-map it. Clearing it frees disk space and forces a fresh read.")
-st.button("Clear data cache", on_click=_clear_cache, icon=":material/delete_sweep:")
+_cache_section()

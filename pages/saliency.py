@@ -100,6 +100,9 @@ except ECGCoreError as e:
     common.show_error(e)
     st.stop()
 
+other = browse.other_dataset_note(meta.get("dataset"), ds)
+if other:
+    st.warning(other, icon=":material/warning:")
 part = parts[i]
 target_name = ds.label_names[target]
 if part == "test":

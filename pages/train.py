@@ -9,7 +9,7 @@ from ecgcore.errors import ECGCoreError
 from ecgcore.figures import loss_curves_figure
 from ecgcore.folds import PLANS
 from ecgcore.models import list_models
-from ecgcore.runs import list_runs, read_events, read_status, runs_root
+from ecgcore.runs import read_events, read_status, runs_root
 from ecgcore.train import TrainConfig
 from pages import common
 
@@ -116,7 +116,7 @@ def _run_details(run) -> None:
         st.code(browse.log_tail(run.path, 80) or "(empty)", language="text")
 
 
-runs = list_runs(dataset=ds.name)
+runs = browse.find_runs(dataset=ds.name)
 polling = any(browse.is_active(r) for r in runs)
 
 
@@ -125,7 +125,7 @@ def live(polling: bool) -> None:
     """Runs of this dataset and the followed run; refreshes itself while something is training."""
     jobs.reap()
     browse.pump()  # jobs.pump, guarded against starting a second run while one is being set up
-    runs = list_runs(dataset=ds.name)
+    runs = browse.find_runs(dataset=ds.name)
     if any(browse.is_active(r) for r in runs) != polling:
         st.rerun()  # a run finished (or was resumed): a full rerun stops (or starts) the polling
     st.subheader("Runs on this dataset")
@@ -144,8 +144,8 @@ def live(polling: bool) -> None:
         active = [r for r in runs if browse.is_active(r)]
         latest = max(active or runs, key=lambda r: r.status.get("updated", 0))
         st.session_state["tr_follow"] = str(latest.path)
-    follow = st.selectbox("Follow run", list(by_path), key="tr_follow",
-                          format_func=lambda p: f"{browse.run_label(by_path[p])} — {browse.live_state(by_path[p])}")
+    follow = st.selectbox("Follow run", list(by_path), key="tr_follow",  # labels must not change while it runs
+                          format_func=lambda p: browse.run_label(by_path[p]))
     _run_details(by_path[follow])
     if polling:
         st.caption(f":material/autorenew: refreshing every {POLL_S} s while a run is queued, training or evaluating")

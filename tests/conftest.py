@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# One torch thread per process: tests start training subprocesses and an app server beside pytest,
+# and oversubscribed OpenMP threads on a 2-core machine slow everything down many-fold.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 PROJECT = Path(__file__).resolve().parent.parent
 REAL_PTBXL = PROJECT.parent / "shared" / "ptbxl"
 DEMO_RECORDS = 300

@@ -390,7 +390,6 @@ def test_real_100hz_load(real_ds, ptbxl_root):
 
 
 @pytest.mark.realdata
-@pytest.mark.slow
 def test_real_500hz_partial_download(ptbxl_root):
     with pytest.raises(DataError) as info:
         load_ptbxl(ptbxl_root, sampling_rate=500)

@@ -11,7 +11,14 @@ import pytest
 import ecgcore.evaluate as evaluate
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.errors import CheckpointError, ResultsError
-from ecgcore.evaluate import compare_models, comparison_table, evaluate_run, predict_proba, read_results, summarize_model
+from ecgcore.evaluate import (
+    compare_models,
+    comparison_table,
+    evaluate_run,
+    predict_proba,
+    read_results,
+    summarize_model,
+)
 from ecgcore.folds import get_fold
 from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, read_json, write_json
 from ecgcore.runs import run_dir

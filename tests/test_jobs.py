@@ -36,10 +36,14 @@ def runs(tmp_path, monkeypatch, demo_ds):
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    deadline = time.time() + 10
-    while jobs._children and time.time() < deadline:
-        jobs.reap()
-        time.sleep(0.05)
+    for pid, proc in list(jobs._children.items()):  # and the ones this process started
+        if proc.poll() is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=30)
+    jobs.reap()
 
 
 def path_of(root: Path, model: str = "cnn1d", fold: int = 0) -> Path:
@@ -78,55 +82,49 @@ def wait_dead(pid: int, timeout: float = 30) -> None:
     assert not jobs.pid_alive(pid), f"process {pid} still alive"
 
 
-def test_submit_runs_in_background_and_refuses_duplicates(runs, demo_root):
-    path = path_of(runs)
-    argv = argv_of(demo_root, epochs=2)
-    state = jobs.submit(path, argv)
+def test_submit_follow_queue_and_refuse_duplicates(runs, demo_root):
+    """submit → a background process trains: (queued/)starting → running → done; a duplicate is refused
+    while starting or running; beyond ECGCORE_MAX_TRAININGS=1 a second run waits queued and is started
+    by the finishing process; a queued run can be cancelled; a finished run can be deleted."""
+    first, second, third = path_of(runs, fold=0), path_of(runs, fold=1), path_of(runs, fold=2)
+    argv = argv_of(demo_root, 0, epochs=2)
+    state = jobs.submit(first, argv)
     assert state in ("starting", "running")
-    status = read_status(path)
+    status = read_status(first)
     assert status["argv"] == argv and status["queued"] <= status["launched"]
     with pytest.raises(RunError, match="already"):
-        jobs.submit(path, argv)  # while starting
-    seen = [state]
-    wait_for(path, lambda s: s == "running", "running", seen=seen)
-    with pytest.raises(RunError, match="already"):
-        jobs.submit(path, argv)  # while running
-    assert is_locked(path)
-    wait_for(path, lambda s: s in jobs.FINAL_STATES, "the end", seen=seen)
-    assert seen[-1] == "done", log(path)
-    # the states went forward only: (queued/)starting → running → done
-    order = ["queued", "starting", "running", "done"]
-    assert set(seen) <= set(order) and seen == sorted(seen, key=order.index), seen
-    assert "running" in seen
-    status = read_status(path)
-    assert status["epoch"] == 1 and status["pid"]
-    wait_dead(status["pid"])  # "done" is written before the process exits (it still pumps the queue)
-    assert (path / "best.pt").exists() and (path / "last.pt").exists()
-    kinds = [e["event"] for e in read_events(path)]
-    assert kinds[0] == "start" and kinds[-1] == "done"
-    # a finished run is not queued again on top of itself (the trainer refuses without --overwrite)
-    jobs.delete(path)
-    assert not path.exists()
-
-
-def test_queue_beyond_max_trainings(runs, demo_root):
-    first, second, third = path_of(runs, fold=0), path_of(runs, fold=1), path_of(runs, fold=2)
-    assert jobs.submit(first, argv_of(demo_root, 0, epochs=2)) in ("starting", "running")
+        jobs.submit(first, argv)  # while starting
     assert jobs.submit(second, argv_of(demo_root, 1)) == "queued"
     assert jobs.submit(third, argv_of(demo_root, 2)) == "queued"
     with pytest.raises(RunError, match="queued"):
         jobs.submit(second, argv_of(demo_root, 1))
     assert jobs.cancel(third) == "cancelled"  # a queued run is cancelled at once
+    seen = [state]
+    wait_for(first, lambda s: s == "running", "running", seen=seen)
+    with pytest.raises(RunError, match="already"):
+        jobs.submit(first, argv)  # while running
+    assert is_locked(first)
+    assert read_status(first)["argv"] == argv  # the trainer keeps what the launcher wrote (resume needs it)
     assert jobs.pump(runs) == []  # no free slot while the first trains
-    wait_for(first, lambda s: s == "running", "first running")
     assert jobs.run_state(second) == "queued"
-    wait_for(first, lambda s: s in jobs.FINAL_STATES, "first done")
-    assert jobs.run_state(first) == "done", log(first)
+    wait_for(first, lambda s: s in jobs.FINAL_STATES, "the end", seen=seen)
+    assert seen[-1] == "done", log(first)
+    order = ["queued", "starting", "running", "done"]  # forward only, no unknown state in between
+    assert set(seen) <= set(order) and seen == sorted(seen, key=order.index), seen
+    assert "running" in seen
+    status = read_status(first)
+    assert status["epoch"] == 1 and status["pid"]
+    assert (first / "best.pt").exists() and (first / "last.pt").exists()
+    kinds = [e["event"] for e in read_events(first)]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    wait_dead(status["pid"])  # "done" is written before the process exits (it still pumps the queue)
     # nobody in this process pumps: the finishing training started the next one
     wait_for(second, lambda s: s in jobs.FINAL_STATES, "second done")
     assert jobs.run_state(second) == "done", log(second)
     assert read_status(second)["started"] >= read_status(first)["finished"]
     assert jobs.run_state(third) == "cancelled" and not (third / "last.pt").exists()
+    jobs.delete(first)
+    assert not first.exists() and second.exists()
 
 
 def test_cancel_running_run(runs, demo_root):

@@ -286,10 +286,14 @@ def test_augmentation_keeps_labels(demo_ds, tmp_path, monkeypatch):
     targets = {}
     real_bce = F.binary_cross_entropy_with_logits
     for augment in (False, True):
-        calls = []
-        monkeypatch.setattr(train.F, "binary_cross_entropy_with_logits",
-                            lambda lg, t, pos_weight=None, **k: calls.append(t.clone()) or real_bce(lg, t, pos_weight=pos_weight, **k))
-        train_fold(demo_ds, TrainConfig(epochs=1, batch_size=64, augment=True if augment else False), tmp_path / str(augment))
+        calls: list[torch.Tensor] = []
+
+        def spy(lg, t, pos_weight=None, calls=calls, **k):
+            calls.append(t.clone())
+            return real_bce(lg, t, pos_weight=pos_weight, **k)
+
+        monkeypatch.setattr(train.F, "binary_cross_entropy_with_logits", spy)
+        train_fold(demo_ds, TrainConfig(epochs=1, batch_size=64, augment=augment), tmp_path / str(augment))
         targets[augment] = calls
     assert len(targets[True]) == len(targets[False])
     for a, b in zip(targets[True], targets[False]):
