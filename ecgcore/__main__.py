@@ -280,7 +280,8 @@ def cmd_train(args) -> int:
             stop.flag = path / jobs.CANCEL_FLAG
             if not is_locked(path):
                 stop.flag.unlink(missing_ok=True)
-            recorder = RunRecorder(path, os.getpid(), {"data_root": str(ds.root), "dataset": ds.description})
+            recorder = RunRecorder(path, os.getpid(), {"data_root": str(ds.root), "dataset": ds.description},
+                                   state_when_done="done" if args.no_eval else "evaluating")
             resume = args.resume or (pod_mode and _resumable(path))
             cfg = _train_config(args, k)
             if resume and args.epochs is None:  # continue to the run's own length, not today's default
@@ -302,8 +303,13 @@ def cmd_train(args) -> int:
                 print("cancelled; what was saved is kept (resume with --resume)")
                 return 130
             if not args.no_eval:
-                results = evaluate_run(ds, path, args.device)
-                write_status(path, test_macro_pr_auc=results["macro_pr_auc"], test_macro_roc_auc=results["macro_roc_auc"])
+                try:
+                    results = evaluate_run(ds, path, args.device)
+                except Exception as e:  # the training itself is done and kept
+                    write_status(path, state="done", eval_error=f"{e.__class__.__name__}: {e}")
+                    raise
+                write_status(path, state="done", test_macro_pr_auc=results["macro_pr_auc"],
+                             test_macro_roc_auc=results["macro_roc_auc"])
                 print(f"test: macro PR-AUC {results['macro_pr_auc']:.4f}  macro ROC-AUC {results['macro_roc_auc']:.4f}  "
                       f"F1 macro {results['f1_macro']:.4f}  → {path / 'results.json'}")
     finally:

@@ -28,7 +28,7 @@ from ecgcore.runs import RunInfo, list_runs, read_status, run_dir
 NO_LABEL = "(no label)"
 SEX_NAMES = {0: "male", 1: "female"}  # PTB-XL: 0 = male, 1 = female
 UNKNOWN = "unknown"
-ACTIVE_STATES = ("queued", "starting", "running")
+ACTIVE_STATES = ("queued", "starting", "running", "evaluating")
 METRIC_NAMES = {
     "macro_pr_auc": "macro PR-AUC",
     "micro_pr_auc": "micro PR-AUC",
@@ -342,29 +342,8 @@ def patients_in_several_strat_folds(ds: ECGDataset) -> int:
 
 
 def find_runs(root: Path | None = None, dataset: str | None = None) -> list[RunInfo]:
-    """``runs.list_runs`` plus run folders without a status.json that hold a best.pt or results.json —
-    runs trained through the Python API (``train_fold`` writes no status.json). Their status is made
-    up from results.json: state 'done' with the test metrics, or 'unknown' without results."""
-    from ecgcore.runs import runs_root
-
-    root = root or runs_root()
-    runs = list_runs(root, dataset)
-    seen = {r.path for r in runs}
-    extra = {p.parent for pattern in ("*/*/*/*/best.pt", "*/*/*/*/results.json") for p in root.glob(pattern)}
-    for path in sorted(extra - seen):
-        ds_name, label_set, model = path.parts[-4:-1]
-        plan, _, fold = path.name.rpartition("fold")
-        if (dataset and ds_name != dataset) or not fold.isdigit():
-            continue
-        status: dict = {"state": "unknown", "source": "no status.json (trained through the Python API?)"}
-        try:
-            results = read_json(path / "results.json")
-            status |= {"state": "done", "test_macro_pr_auc": results.get("macro_pr_auc"),
-                       "test_macro_roc_auc": results.get("macro_roc_auc"), "updated": results.get("evaluated")}
-        except Exception:  # noqa: BLE001 - a missing or broken results.json leaves the state unknown
-            pass
-        runs.append(RunInfo(path, ds_name, label_set, model, plan.rstrip("-") or "cv5", int(fold), status))
-    return sorted(runs, key=lambda r: str(r.path))
+    """Every run (see ``runs.list_runs``, which also finds runs made through the Python API)."""
+    return list_runs(root, dataset)
 
 
 def run_label(run: RunInfo) -> str:
@@ -390,6 +369,8 @@ def is_evaluating(path: Path, status: dict | None = None) -> bool:
     from ecgcore.jobs import pid_alive
 
     status = status if status is not None else (read_status(path) or {})
+    if status.get("state") == "evaluating":
+        return pid_alive(status.get("pid"))
     return status.get("state") == "done" and not has_results(path) and pid_alive(status.get("pid"))
 
 

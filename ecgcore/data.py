@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import uuid
@@ -288,7 +289,8 @@ def read_all_records(
         for start, job in zip(starts, jobs):
             take(start, _read_chunk(job))
     else:
-        with ProcessPoolExecutor(workers) as pool:
+        # spawn, not fork: the app calls this from a threaded server, where fork can deadlock
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for start, results in zip(starts, pool.map(_read_chunk, jobs)):
                 take(start, results)
     return errors

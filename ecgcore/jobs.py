@@ -76,9 +76,11 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def run_state(path: Path) -> str:
-    """The live state of a run: queued, starting, running, done, failed, cancelled or interrupted."""
+    """The live state of a run: queued, starting, running, evaluating, done, failed, cancelled or interrupted."""
     status = read_status(path) or {}
     state = status.get("state", "unknown")
+    if state == "evaluating" and not pid_alive(status.get("pid")):
+        return "done"  # trained; its process ended before scoring the test part (python -m ecgcore eval does it)
     if state == "starting" and not pid_alive(status.get("pid")):
         just_launched = status.get("pid") is None and time.time() - status.get("launched", 0) < 30
         return "starting" if just_launched else "failed"
@@ -119,7 +121,7 @@ def submit(path: Path, argv: list[str], root: Path | None = None) -> str:
     root = root or runs_root()
     with _queue_lock(root):
         state = run_state(path)
-        if is_locked(path) or state in ("queued", "starting", "running"):
+        if is_locked(path) or state in ("queued", "starting", "running", "evaluating"):
             raise RunError(f"{path} is already {state}; wait for it or cancel it.")
         path.mkdir(parents=True, exist_ok=True)
         (path / CANCEL_FLAG).unlink(missing_ok=True)
@@ -134,7 +136,9 @@ def pump(root: Path | None = None) -> list[Path]:
     started = []
     with _queue_lock(root):
         runs = list_runs(root)
-        busy = sum(1 for r in runs if is_locked(r.path) or run_state(r.path) == "starting")
+        # busy = every locked run folder (found by its lock file, whatever its status.json says) + starting ones
+        locked = {p.parent for p in root.glob("*/*/*/*/lock") if is_locked(p.parent)}
+        busy = len(locked | {r.path for r in runs if run_state(r.path) == "starting"})
         queued = sorted((r for r in runs if r.state == "queued"), key=lambda r: r.status.get("queued", 0))
         for run in queued[: max(0, max_trainings() - busy)]:
             launch(run.path, run.status["argv"], root)

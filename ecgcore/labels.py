@@ -24,6 +24,8 @@ evaluation by :mod:`ecgcore.folds` but stay browsable.
 from __future__ import annotations
 
 import ast
+import json
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -39,15 +41,30 @@ LABEL_SETS_HELP = "superclass (NORM, MI, STTC, CD, HYP), subclass, or top<k> (e.
 _TOPK = re.compile(r"^top(\d+)$")
 
 
+def _is_likelihood(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def parse_scp_codes(text: str) -> dict[str, float]:
-    """Parse one ``scp_codes`` cell safely: ``"{'NORM': 100.0}"`` -> ``{'NORM': 100.0}``."""
+    """Parse one ``scp_codes`` cell safely: ``"{'NORM': 100.0}"`` -> ``{'NORM': 100.0}``.
+
+    PTB-XL's cells are JSON once their quotes are swapped, which json parses ~20× faster than
+    ``ast.literal_eval``; anything else goes through ``ast.literal_eval`` (never ``eval``).
+    """
+    if isinstance(text, str) and "\"" not in text:
+        try:
+            value = json.loads(text.replace("'", '"'))
+            if isinstance(value, dict) and all(_is_likelihood(v) for v in value.values()):
+                return {k: float(v) for k, v in value.items()}
+        except ValueError:
+            pass
     try:
         value = ast.literal_eval(text) if isinstance(text, str) else None
     except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
         raise LabelError(f"scp_codes {text!r} is not a dict literal ({e.__class__.__name__})") from e
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise LabelError(f"scp_codes {text!r} is not a dict of statement codes")
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()):
+    if not all(_is_likelihood(v) for v in value.values()):
         raise LabelError(f"scp_codes {text!r}: every likelihood must be a number")
     return {k: float(v) for k, v in value.items()}
 

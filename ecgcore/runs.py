@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecgcore.errors import RunError
-from ecgcore.metrics import write_json
+from ecgcore.errors import ResultsError, RunError
+from ecgcore.metrics import read_json, write_json
 
-STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+STATES = ("queued", "starting", "running", "evaluating", "done", "failed", "cancelled", "interrupted")
 FINAL_STATES = ("done", "failed", "cancelled", "interrupted")
 
 
@@ -146,16 +146,30 @@ class RunInfo:
 
 
 def list_runs(root: Path | None = None, dataset: str | None = None) -> list[RunInfo]:
-    """Every run directory under ``root`` (optionally of one dataset), sorted by path."""
+    """Every run directory under ``root`` (optionally of one dataset), sorted by path.
+
+    Runs trained through the Python API (``train_fold`` alone writes no status.json) are found by
+    their best.pt/results.json; their status is made up from results.json: state 'done' with the
+    test metrics, or 'unknown' without results."""
     root = root or runs_root()
+    patterns = ("status.json", "best.pt", "results.json")
+    found = {f.parent for pattern in patterns for f in root.glob(f"*/*/*/*/{pattern}")}
     runs = []
-    for status_file in sorted(root.glob("*/*/*/*/status.json")):
-        path = status_file.parent
+    for path in sorted(found):
         ds, label_set, model = path.parts[-4:-1]
-        if dataset and ds != dataset:
-            continue
         plan, _, fold = path.name.rpartition("fold")
-        if not fold.isdigit():
+        if (dataset and ds != dataset) or not fold.isdigit():
             continue
-        runs.append(RunInfo(path, ds, label_set, model, plan.rstrip("-") or "cv5", int(fold), read_status(path) or {}))
+        status = read_status(path) if (path / "status.json").exists() else _status_from_results(path)
+        runs.append(RunInfo(path, ds, label_set, model, plan.rstrip("-") or "cv5", int(fold), status or {}))
     return runs
+
+
+def _status_from_results(path: Path) -> dict:
+    status: dict = {"state": "unknown", "source": "no status.json (trained through the Python API?)"}
+    try:
+        results = read_json(path / "results.json")
+    except ResultsError:
+        return status
+    return status | {"state": "done", "test_macro_pr_auc": results.get("macro_pr_auc"),
+                     "test_macro_roc_auc": results.get("macro_roc_auc"), "updated": results.get("evaluated")}

@@ -380,10 +380,11 @@ class RunRecorder:
     """Callback that appends each event to ``progress.jsonl`` (one flushed line each) and keeps
     ``status.json`` (state, epoch, pid, timings) current, so another process can follow the run."""
 
-    def __init__(self, run_dir: Path, pid: int, extra: dict | None = None):
+    def __init__(self, run_dir: Path, pid: int, extra: dict | None = None, state_when_done: str = "done"):
         self.run_dir = Path(run_dir)
         self.pid = pid
         self.extra = extra or {}
+        self.state_when_done = state_when_done
         self._file = None  # opened at the first event, after the trainer has prepared the directory
 
     def __call__(self, event: dict) -> None:
@@ -400,7 +401,7 @@ class RunRecorder:
         elif kind == "epoch_end":
             write_status(self.run_dir, epoch=event["epoch"], val_macro_pr_auc=event["val_macro_pr_auc"])
         elif kind in ("done", "cancelled", "failed"):
-            state = {"done": "done", "cancelled": "cancelled", "failed": "failed"}[kind]
+            state = self.state_when_done if kind == "done" else kind  # "evaluating" while the CLI scores the test part
             write_status(self.run_dir, state=state, finished=event["time"], error=event.get("error"))
 
     def close(self) -> None:

@@ -2,8 +2,6 @@
 curves, confusion matrices at the validation-chosen or a chosen threshold), the summary over folds,
 1D vs 2D per fold, downloads, and the reference results beside the user's own."""
 
-import json
-
 import streamlit as st
 
 from ecgcore import browse
@@ -96,8 +94,8 @@ with cm_tab:
                                 for c in ("threshold", "sensitivity", "specificity", "PPV", "F1")})
 
 with st.container(horizontal=True):
-    st.download_button("results.json", json.dumps(results, indent=1).encode(), file_name=f"{model}_fold{run.fold}_results.json",
-                       mime="application/json", icon=":material/download:")
+    st.download_button("results.json", (run.path / "results.json").read_bytes(),
+                       file_name=f"{model}_fold{run.fold}_results.json", mime="application/json", icon=":material/download:")
     png = run.path / "confusion.png"
     if png.is_file():
         st.download_button("confusion.png", png.read_bytes(), file_name=f"{model}_fold{run.fold}_confusion.png",
