@@ -597,28 +597,11 @@ def submit_training(
     return out
 
 
-def busy_trainings(root: Path | None = None) -> int:
-    """Run folders under ``root`` that are training (lock held) or being started.
-
-    Counted from the ``lock`` files, not from status.json: ``train._prepare_run_dir`` removes
-    status.json after taking the lock and before the 'start' event writes it again, and for that
-    moment ``jobs.pump`` (which lists runs by their status.json) does not see the run.
-    """
-    from ecgcore.jobs import run_state
-    from ecgcore.runs import is_locked, runs_root
-
-    root = root or runs_root()
-    locked = {p.parent for p in root.glob("*/*/*/*/lock") if is_locked(p.parent)}
-    starting = {r.path for r in list_runs(root) if r.path not in locked and run_state(r.path) == "starting"}
-    return len(locked) + len(starting)
-
-
 def pump(root: Path | None = None) -> list[Path]:
-    """``jobs.pump`` unless the training slots are already taken (see :func:`busy_trainings`)."""
+    """Start queued runs while a training slot is free (``jobs.pump``, which counts busy runs by
+    their held locks)."""
     from ecgcore import jobs
 
-    if busy_trainings(root) >= jobs.max_trainings():
-        return []
     return jobs.pump(root)
 
 

@@ -130,15 +130,21 @@ def submit(path: Path, argv: list[str], root: Path | None = None) -> str:
     return run_state(path)
 
 
+def busy_trainings(root: Path | None = None) -> int:
+    """Run folders under ``root`` that are training (lock held, found by the lock files whatever
+    status.json says) or being started."""
+    root = root or runs_root()
+    locked = {p.parent for p in root.glob("*/*/*/*/lock") if is_locked(p.parent)}
+    return len(locked | {r.path for r in list_runs(root) if run_state(r.path) == "starting"})
+
+
 def pump(root: Path | None = None) -> list[Path]:
     """Start queued runs (oldest first) while fewer than ``max_trainings()`` are training."""
     root = root or runs_root()
     started = []
     with _queue_lock(root):
         runs = list_runs(root)
-        # busy = every locked run folder (found by its lock file, whatever its status.json says) + starting ones
-        locked = {p.parent for p in root.glob("*/*/*/*/lock") if is_locked(p.parent)}
-        busy = len(locked | {r.path for r in runs if run_state(r.path) == "starting"})
+        busy = busy_trainings(root)
         queued = sorted((r for r in runs if r.state == "queued"), key=lambda r: r.status.get("queued", 0))
         for run in queued[: max(0, max_trainings() - busy)]:
             launch(run.path, run.status["argv"], root)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgcore import browse
+from ecgcore import browse, jobs
 from ecgcore.errors import CheckpointError, DataError, UploadError
 from ecgcore.evaluate import comparison_table
 from ecgcore.folds import patient_folds
@@ -189,7 +189,7 @@ def test_runs_table_uses_the_live_state(tmp_path):
     assert browse.runs_table(runs)["state"].tolist() == ["interrupted"]  # no process holds its lock
     assert browse.runs_table(runs)["epoch"].tolist() == ["2/4"]
     assert not browse.is_active(runs[0])
-    assert browse.busy_trainings(tmp_path) == 0
+    assert jobs.busy_trainings(tmp_path) == 0
 
 
 def _events(resumed: bool = False) -> list[dict]:
