@@ -40,9 +40,9 @@ from ecgcore import jobs
 from ecgcore.checkpoints import FORMAT, load_checkpoint, read_checkpoint, save_checkpoint
 from ecgcore.data import DEMO_MARKER, LEADS, load_ptbxl
 from ecgcore.errors import CheckpointError, DataError, ECGCoreError, ResultsError, RunError, UploadError
-from ecgcore.metrics import read_json, write_json
+from ecgcore.metrics import read_json
 from ecgcore.runs import RunLock, is_locked, list_runs, read_events, read_status, run_dir, write_status
-from ecgcore.train import TrainConfig, default_config, train_fold
+from ecgcore.train import TrainConfig, train_fold
 
 PROJECT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # seconds for any one wait on a process (a cold start imports torch; the machine is shared)
@@ -129,13 +129,13 @@ def same_weights(a: Path, b: Path) -> None:
 @pytest.fixture
 def runs_root(tmp_path, monkeypatch, demo_ds):
     """A fresh ECGCORE_RUNS_DIR (demo_ds: the signal cache the training processes reuse is built).
-    Every training process of a run under it is SIGKILLed at the end."""
+    Every training process of a run anywhere under tmp_path is SIGKILLed at the end."""
     root = tmp_path / "runs"
     monkeypatch.setenv("ECGCORE_RUNS_DIR", str(root))
     monkeypatch.setenv("ECGCORE_MAX_TRAININGS", "1")
     yield root
-    for run in list_runs(root):
-        pid = (read_status(run.path, live=False) or {}).get("pid")
+    for status in tmp_path.glob("**/status.json"):
+        pid = (read_status(status.parent, live=False) or {}).get("pid")
         if jobs.pid_alive(pid) and pid != os.getpid():
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -664,12 +664,17 @@ def _race(n: int, action) -> list[str]:
 
 
 @pytest.mark.slow
-def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_root, demo_root, demo_ds, tmp_path):
+def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_root, demo_root, tmp_path):
     """Four clicks on Start at once → one run. The app restarts while it trains → a fresh process finds
     it running (and a click there is refused). SIGKILL mid-epoch → interrupted; resume continues from
     the last completed epoch and ends with the weights and metrics of a run never interrupted."""
     path = run_dir("demo", "superclass", "cnn1d", 0, root=runs_root)
     argv = _argv(demo_root)
+    # the uninterrupted twin, launched the same way (the launcher sets the trainer's threads, and
+    # another thread count sums in another order): a second runs folder, training alongside
+    twin_root = tmp_path / "uninterrupted"
+    twin = run_dir("demo", "superclass", "cnn1d", 0, root=twin_root)
+    jobs.submit(twin, argv, twin_root)
     outcomes = _race(4, lambda: jobs.submit(path, argv))
     assert sorted(o.split(":")[0] for o in outcomes) == ["RunError", "RunError", "RunError", "ok"], outcomes
     assert all("already" in o for o in outcomes if o != "ok")
@@ -704,11 +709,12 @@ def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_roo
     starts = [e for e in events if e["event"] == "start"]
     assert [s["resumed_from"] for s in starts] == [None, completed + 1]
 
-    straight = tmp_path / "straight"
-    train_fold(demo_ds, default_config("cnn1d", epochs=3, batch_size=8, seed=5, plan="cv5", fold=0), straight)
-    same_weights(straight / "last.pt", path / "last.pt")
-    same_weights(straight / "best.pt", path / "best.pt")
-    a, b = read_checkpoint(straight / "last.pt")["train_state"], read_checkpoint(path / "last.pt")["train_state"]
+    wait_until(lambda: jobs.run_state(twin) in jobs.FINAL_STATES, "the uninterrupted run to end", log=twin / "train.log")
+    assert jobs.run_state(twin) == "done"
+    assert [e["event"] for e in read_events(twin)].count("start") == 1
+    same_weights(twin / "last.pt", path / "last.pt")
+    same_weights(twin / "best.pt", path / "best.pt")
+    a, b = read_checkpoint(twin / "last.pt")["train_state"], read_checkpoint(path / "last.pt")["train_state"]
     assert (a["best_epoch"], a["best_score"]) == (b["best_epoch"], b["best_score"])
 
 

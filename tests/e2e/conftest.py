@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("ECG_E2E_CHROMIUM", "/usr/bin/chromium"))
@@ -47,6 +48,7 @@ DEMO_RECORDS = 200
 HEALTH_TIMEOUT_S = 60
 RUN_TIMEOUT_MS = 90_000  # one script run; the first one imports torch and builds the signal cache
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
 
 # Pages: name → (url path, sidebar label, main heading). st.Page derives the url path from the file name.
 PAGES = {
@@ -57,6 +59,17 @@ PAGES = {
     "saliency": ("saliency", "Saliency", "Saliency"),
     "predict": ("predict", "Predict", "Predict"),
 }
+
+# Plotly keeps typed arrays as {dtype, bdata, shape} in gd.data and decodes them in gd._fullData.
+_TRACES_JS = """el => {
+    const size = v => v == null ? 0 : (v.length !== undefined ? v.length
+        : (v.bdata ? Math.floor(atob(v.bdata).length / ({i1: 1, u1: 1, i2: 2, u2: 2, i4: 4, u4: 4, f4: 4, f8: 8}[v.dtype] || 8)) : 0));
+    const full = el._fullData || [];
+    return (el.data || []).map((t, i) => ({
+        type: t.type || 'scatter', name: t.name || '', role: (t.meta || {}).role || '', cls: (t.meta || {}).class || '',
+        n: Math.max(size(t.x), size(t.z), size((full[i] || {}).x), size((full[i] || {}).z)),
+    }));
+}"""
 
 PAGE_TIMES: list[tuple[str, str, float]] = []  # (step, how, seconds to interactive)
 
@@ -223,8 +236,12 @@ class UI:
         self.page.wait_for_selector(IDLE, timeout=timeout_ms)
 
     def settle(self, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
-        """After an interaction: give the rerun a moment to start, then wait until it is over."""
-        self.page.wait_for_timeout(300)
+        """After an interaction: wait for the rerun it triggers to start (a very short one may be
+        missed, hence the short timeout), then until it is over."""
+        try:
+            self.page.wait_for_selector(RUNNING, timeout=1_500)
+        except PlaywrightTimeout:
+            pass
         self.idle(timeout_ms)
 
     def ready(self, name: str) -> None:
@@ -239,10 +256,11 @@ class UI:
     # -- navigation
     def goto(self, name: str, step: str | None = None) -> float:
         """Open a page by its URL (a new Streamlit session); returns the seconds to interactive."""
+        cold = not PAGE_TIMES  # the server's first run: imports torch, builds the signal cache
         t0 = time.perf_counter()
         self.page.goto(f"{self.url}/{PAGES[name][0]}")
         self.ready(name)
-        return self._timed(step or name, "url", t0)
+        return self._timed((step or name) + (" (cold server)" if cold else ""), "url", t0)
 
     def nav(self, name: str, step: str | None = None) -> float:
         """Open a page with the sidebar navigation (same session); returns the seconds to interactive."""
@@ -262,13 +280,25 @@ class UI:
         return self.page.locator(f".st-key-{key}")
 
     def select(self, key: str, option: str | re.Pattern) -> None:
-        """Choose ``option`` (its shown text) in the selectbox ``key``."""
-        self.widget(key).locator('[data-baseweb="select"]').click()
+        """Choose ``option`` (its shown text) in the selectbox ``key`` (a react-aria combobox: its
+        button opens the list of options)."""
+        self.widget(key).locator('button[aria-haspopup="listbox"]').click()
         self.page.locator('[role="option"]').filter(has_text=option).first.click()
         self.settle()
 
+    def select_nth(self, key: str, n: int) -> str:
+        """Choose the ``n``-th option (0-based; negative from the end) of the selectbox ``key``; returns its text."""
+        self.widget(key).locator('button[aria-haspopup="listbox"]').click()
+        options = self.page.locator('[role="option"]')
+        options.first.wait_for()
+        option = options.nth(n if n >= 0 else options.count() + n)
+        text = option.inner_text().strip()
+        option.click()
+        self.settle()
+        return text
+
     def selected(self, key: str) -> str:
-        return self.widget(key).locator('[data-baseweb="select"]').inner_text().strip()
+        return self.widget(key).locator('input[role="combobox"]').input_value().strip()
 
     def fill(self, key: str, value) -> None:
         """Type ``value`` into the text or number input ``key`` and commit it (Enter)."""
@@ -277,31 +307,51 @@ class UI:
         box.press("Enter")
         self.settle()
 
+    def metric(self, label: str) -> str:
+        box = self.page.locator('[data-testid="stMetric"]').filter(
+            has=self.page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+        return box.locator('[data-testid="stMetricValue"]').first.inner_text().strip()
+
     def text(self) -> str:
         return self.page.locator('[data-testid="stMain"]').inner_text()
 
     # -- plotly charts
     def traces(self, chart) -> list[dict]:
         """Type, name, meta role and point count of each trace of a rendered plotly chart."""
-        return chart.locator(".js-plotly-plot").first.evaluate(
-            """el => (el.data || []).map(t => ({type: t.type, name: t.name || '', role: (t.meta || {}).role || '',
-                   n: t.x ? t.x.length : (t.z ? t.z.length : 0)}))"""
-        )
+        return chart.locator(".js-plotly-plot").first.evaluate(_TRACES_JS)
 
-    def chart_title(self, chart) -> str:
-        return chart.locator(".js-plotly-plot").first.evaluate(
-            "el => ((el.layout || {}).title || {}).text || ''"
+    def chart(self, key: str, title_has: str = "", timeout_ms: int = RUN_TIMEOUT_MS):
+        """The plotly chart ``key`` once drawn (and its title holds ``title_has``)."""
+        self.widget(key).locator(".js-plotly-plot").first.wait_for(state="visible", timeout=timeout_ms)
+        self.page.wait_for_function(
+            """([sel, text]) => { const el = document.querySelector(sel);
+                 return !!el && !!el.data && (((el.layout || {}).title || {}).text || '').includes(text); }""",
+            arg=[f".st-key-{key} .js-plotly-plot", title_has], timeout=timeout_ms,
         )
+        return self.widget(key)
 
     # -- artefacts
     def shot(self, step: str) -> Path:
+        """A full-page screenshot. Streamlit scrolls its main area inside the window, so a full_page
+        screenshot alone holds one window's height: the window is made as tall as the content first."""
         path = SHOTS / f"{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        size = self.page.viewport_size
+        height = self.page.evaluate(
+            """() => Math.max(...['html', '[data-testid="stMain"]', '[data-testid="stAppViewContainer"]',
+                   '[data-testid="stSidebarContent"]'].map(s => document.querySelector(s))
+                   .filter(Boolean).map(e => e.scrollHeight))"""
+        )
+        self.page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12_000)})
+        try:
+            self.page.wait_for_timeout(800)  # charts and tables draw what just came into view
+            self.page.screenshot(path=str(path), full_page=True)
+        finally:
+            self.page.set_viewport_size(size)
         return path
 
 
 @pytest.fixture
-def ui(app_server, page) -> UI:
+def ui(page, app_server) -> UI:  # the page (browser) first: no server is started when the browser is missing
     ui = UI(page, app_server["url"])
     yield ui
     assert not ui.errors, f"JavaScript errors in the page: {ui.errors}"
