@@ -10,7 +10,7 @@ from ecgcore.figures import loss_curves_figure
 from ecgcore.folds import PLANS
 from ecgcore.models import list_models
 from ecgcore.runs import read_events, read_status, runs_root
-from ecgcore.train import TrainConfig
+from ecgcore.train import default_config
 from pages import common
 
 POLL_S = 2
@@ -18,7 +18,6 @@ POLL_S = 2
 frame = common.page_frame()
 ds = common.require_dataset(frame)
 st.title("Train")
-defaults = TrainConfig()
 models = list_models()
 
 # ----------------------------------------------------------------------------- new training
@@ -30,12 +29,17 @@ with st.container(border=True):
                              index=common.LABEL_SETS.index(ds.label_set) if ds.label_set in common.LABEL_SETS else 0)
     fold = c3.selectbox("Fold", [-1, *range(len(PLANS["cv5"].folds))], key="tr_fold",
                         format_func=lambda k: "all 5 folds (one run each, in turn)" if k < 0 else f"fold {k}")
+    defaults = default_config(model)  # the model's tuned recipe (RESULTS.md), refilled when the model changes
+    if st.session_state.get("tr_recipe_of") != model or "tr_epochs" not in st.session_state:
+        st.session_state.update(tr_recipe_of=model, tr_epochs=defaults.epochs, tr_batch=defaults.batch_size,
+                                tr_lr=defaults.lr)
     c4, c5, c6, c7 = st.columns(4)
-    epochs = c4.number_input("Epochs", 1, 500, defaults.epochs, key="tr_epochs")
-    batch_size = c5.selectbox("Batch size", [8, 16, 32, 64, 128, 256], key="tr_batch",
-                              index=[8, 16, 32, 64, 128, 256].index(defaults.batch_size))
-    lr = c6.number_input("Learning rate", 1e-6, 1.0, defaults.lr, format="%.5f", step=1e-4, key="tr_lr")
-    seed = c7.number_input("Seed", 0, 2**31 - 1, defaults.seed, key="tr_seed")
+    epochs = c4.number_input("Epochs", 1, 500, key="tr_epochs")
+    batch_size = c5.selectbox("Batch size", [8, 16, 32, 64, 128, 256], key="tr_batch")
+    lr = c6.number_input("Learning rate", 1e-6, 1.0, format="%.5f", step=1e-4, key="tr_lr",
+                         help=f"peak rate of the {defaults.schedule} schedule; augmentation "
+                              f"{'on' if defaults.augment else 'off'} (the model's default recipe)")
+    seed = c7.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed")
     replace = st.checkbox("Replace finished runs of these folds", key="tr_replace",
                           help="Without it, a fold that already holds a run is left alone (resume it below).")
     st.caption(f"Trains on {ds.description} (5-fold patient CV); at most {jobs.max_trainings()} training(s) at a "

@@ -176,8 +176,9 @@ def _stop(server: subprocess.Popen, runs_dir: Path) -> list[int]:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """The app on a free port of 127.0.0.1: {url, data_root, runs_dir, cache_dir, log}."""
+def app_server(tmp_path_factory, browser_type_launch_args):
+    """The app on a free port of 127.0.0.1: {url, data_root, runs_dir, cache_dir, log}. (It asks for the
+    launch options first so that a missing browser skips, or fails, before a server is started.)"""
     from ecgcore.demo import make_demo_dataset
 
     base = tmp_path_factory.mktemp("e2e")
@@ -351,7 +352,7 @@ class UI:
 
 
 @pytest.fixture
-def ui(page, app_server) -> UI:  # the page (browser) first: no server is started when the browser is missing
+def ui(page, app_server) -> UI:
     ui = UI(page, app_server["url"])
     yield ui
     assert not ui.errors, f"JavaScript errors in the page: {ui.errors}"
