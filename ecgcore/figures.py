@@ -995,8 +995,8 @@ def probabilities_figure(
         title={"text": title},
         barmode="overlay",
         height=160 + 34 * max(len(names), 1),
-        legend={"orientation": "h", "y": -0.25 if len(names) < 6 else -0.12},
-        margin={"l": 80, "r": 60},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},  # above: never on the axis title
+        margin={"l": 80, "r": 60, "t": 90},
     )
     fig.update_xaxes(title={"text": "predicted probability"}, range=[0, 1.12], tickformat=".0%", dtick=0.25)
     fig.update_yaxes(categoryorder="array", categoryarray=names, autorange="reversed", title={"text": "class"})

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -261,7 +262,7 @@ class UI:
         t0 = time.perf_counter()
         self.page.goto(f"{self.url}/{PAGES[name][0]}")
         self.ready(name)
-        return self._timed((step or name) + (" (cold server)" if cold else ""), "url", t0)
+        return self.timed((step or name) + (" (cold server)" if cold else ""), "url", t0)
 
     def nav(self, name: str, step: str | None = None) -> float:
         """Open a page with the sidebar navigation (same session); returns the seconds to interactive."""
@@ -269,9 +270,17 @@ class UI:
         self.page.locator('[data-testid="stSidebarNav"] a').filter(has_text=PAGES[name][1]).click()
         self.page.wait_for_url(re.compile(rf"/{PAGES[name][0]}(\?.*)?$"))
         self.ready(name)
-        return self._timed(step or name, "sidebar", t0)
+        return self.timed(step or name, "sidebar", t0)
 
-    def _timed(self, step: str, how: str, t0: float) -> float:
+    @contextmanager
+    def timing(self, step: str):
+        """Time an interaction (from the action to its result, both inside the block) for the table."""
+        t0 = time.perf_counter()
+        yield
+        self.timed(step, "action", t0)
+
+    def timed(self, step: str, how: str, t0: float) -> float:
+        """Record the seconds since ``t0`` (time.perf_counter) for the page-time table."""
         seconds = time.perf_counter() - t0
         PAGE_TIMES.append((step, how, seconds))
         return seconds
@@ -308,18 +317,18 @@ class UI:
         box.press("Enter")
         self.settle()
 
-    def metric(self, label: str) -> str:
+    def metric(self, label: str, timeout_ms: int | None = None) -> str:
         box = self.page.locator('[data-testid="stMetric"]').filter(
             has=self.page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
-        return box.locator('[data-testid="stMetricValue"]').first.inner_text().strip()
+        return box.locator('[data-testid="stMetricValue"]').first.inner_text(timeout=timeout_ms).strip()
 
     def text(self) -> str:
         return self.page.locator('[data-testid="stMain"]').inner_text()
 
     # -- plotly charts
-    def traces(self, chart) -> list[dict]:
-        """Type, name, meta role and point count of each trace of a rendered plotly chart."""
-        return chart.locator(".js-plotly-plot").first.evaluate(_TRACES_JS)
+    def traces(self, chart, timeout_ms: int | None = None) -> list[dict]:
+        """Type, name, meta role and class, and point count of each trace of a rendered plotly chart."""
+        return chart.locator(".js-plotly-plot").first.evaluate(_TRACES_JS, timeout=timeout_ms)
 
     def chart(self, key: str, title_has: str = "", timeout_ms: int = RUN_TIMEOUT_MS):
         """The plotly chart ``key`` once drawn (and its title holds ``title_has``)."""
@@ -362,8 +371,8 @@ def ui(page, app_server) -> UI:
 
 
 def _times_table() -> str:
-    lines = [f"{'step':<28} {'navigation':<10} {'s to interactive':>16}", "-" * 56]
-    lines += [f"{step:<28} {how:<10} {seconds:>16.2f}" for step, how, seconds in PAGE_TIMES]
+    lines = [f"{'step':<40} {'how':<8} {'s to interactive':>16}", "-" * 66]
+    lines += [f"{step:<40} {how:<8} {seconds:>16.2f}" for step, how, seconds in PAGE_TIMES]
     return "\n".join(lines) + "\n"
 
 
@@ -371,8 +380,9 @@ def pytest_sessionfinish(session, exitstatus):
     if PAGE_TIMES:
         TIMES_FILE.parent.mkdir(parents=True, exist_ok=True)
         TIMES_FILE.write_text(
-            "Time from navigation to interactive (heading shown, Streamlit run over); headless Chromium, "
-            f"{os.cpu_count()} CPU(s). Noisy: not asserted.\n\n" + _times_table()
+            "Seconds from navigation (url: a new session; sidebar: the same session) to interactive (the page's "
+            "heading shown and Streamlit's run over), and from an action to its result; headless Chromium, "
+            f"{os.cpu_count()} CPU(s). Noisy: reported, not asserted.\n\n" + _times_table()
         )
 
 

@@ -14,7 +14,9 @@ import json
 import re
 import time
 
+import pandas as pd
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -24,8 +26,6 @@ TRAIN_TIMEOUT_S = 180
 
 
 def records_of(data_root, patient: int) -> list[int]:
-    import pandas as pd
-
     table = pd.read_csv(data_root / "ptbxl_database.csv", usecols=["ecg_id", "patient_id"])
     return sorted(int(e) for e in table.loc[table["patient_id"] == patient, "ecg_id"])
 
@@ -40,15 +40,14 @@ def test_home_and_dataset_patient_on_ecg_paper(ui, app_server):
     ui.shot("01_home")
 
     ui.nav("dataset")
-    import pandas as pd
-
     table = pd.read_csv(app_server["data_root"] / "ptbxl_database.csv", usecols=["ecg_id", "patient_id"])
     patient = int(table["patient_id"].value_counts().index[0])  # a patient with the most records
     ids = records_of(app_server["data_root"], patient)
     ui.fill("ds_ids", patient)
     expect(ui.page.get_by_text(re.compile(rf"^{len(ids)} of 200 records match"))).to_be_visible()
-    ui.fill("ds_ecg_id", ids[-1])
-    chart = ui.chart("ds_ecg", f"ecg_id {ids[-1]} · patient {patient}")
+    with ui.timing("dataset: ecg_id → ECG paper"):
+        ui.fill("ds_ecg_id", ids[-1])
+        chart = ui.chart("ds_ecg", f"ecg_id {ids[-1]} · patient {patient}")
     traces = ui.traces(chart)
     assert sum(t["role"] == "lead" for t in traces) == 13  # 3×4 + the lead-II rhythm strip
     assert all(t["n"] > 0 for t in traces if t["role"] == "lead")
@@ -86,6 +85,7 @@ def test_train_fold0_live_to_done(ui, app_server):
     assert ui.widget("tr_epochs").locator("input").input_value() == "1"
     ui.page.evaluate("window.__e2e_no_reload = true")  # gone if the page were reloaded
 
+    t_start = time.perf_counter()
     ui.widget("tr_start").locator("button").click()
     ui.page.get_by_text(re.compile(r"cnn1d fold 0: (queued|starting|running)")).wait_for()
     chart = ui.widget("tr_curves")
@@ -97,9 +97,9 @@ def test_train_fold0_live_to_done(ui, app_server):
     while time.time() < deadline:  # the page's run_every fragment redraws by itself: no reload, no clicks
         try:
             text = progress.inner_text(timeout=2_000).strip()
-            points = sum(t["n"] for t in ui.traces(chart) if t["type"] == "scatter")
-            state = ui.metric("State")
-        except Exception:  # noqa: BLE001 — an element between two redraws
+            points = sum(t["n"] for t in ui.traces(chart, timeout_ms=2_000) if t["type"] == "scatter")
+            state = ui.metric("State", timeout_ms=2_000)
+        except PlaywrightError:  # an element between two redraws
             ui.page.wait_for_timeout(300)
             continue
         if not seen_texts or text != seen_texts[-1]:
@@ -115,6 +115,7 @@ def test_train_fold0_live_to_done(ui, app_server):
         pytest.fail(f"the run did not reach done in {TRAIN_TIMEOUT_S} s; progress seen: {seen_texts}\n"
                     + (run_path(app_server) / "train.log").read_text()[-2000:])
 
+    ui.timed("train: Start → done, seen live", "action", t_start)
     assert ui.page.evaluate("window.__e2e_no_reload === true"), "the page was reloaded"
     assert len(seen_texts) >= 2, seen_texts  # the progress text changed by itself
     assert seen_texts[-1].startswith("done · epoch 1/1"), seen_texts
@@ -152,7 +153,7 @@ def fold0_run(app_server):
 
 
 def test_evaluate_shows_roc_and_pr_curves(ui, fold0_run):
-    ui.goto("home")
+    ui.goto("home", "home (new session)")
     ui.nav("evaluate")
     assert ui.selected("ev_model") == "cnn1d" and ui.selected("ev_fold") == "fold 0"
     main = ui.text()
@@ -171,16 +172,16 @@ def test_evaluate_shows_roc_and_pr_curves(ui, fold0_run):
 
 
 def test_saliency_overlay_for_a_chosen_record(ui, app_server, fold0_run):
-    ui.goto("home")
+    ui.goto("home", "home (new session)")
     ui.nav("saliency")
     ui.select("sal_model", "cnn1d")
     ui.select("sal_fold", re.compile(r"^fold 0$"))
     patient = ui.select_nth("sal_patient", 1)  # test-part patients of fold 0
-    record = ui.select_nth("sal_ecg_id", -1)
-    ecg_id = int(re.match(r"ecg_id (\d+)", record).group(1))
+    with ui.timing("saliency: record → overlay"):
+        record = ui.select_nth("sal_ecg_id", -1)
+        ecg_id = int(re.match(r"ecg_id (\d+)", record).group(1))
+        chart = ui.chart("sal_fig", f"ecg_id {ecg_id} · cnn1d fold 0")
     assert ecg_id in records_of(app_server["data_root"], int(patient))
-
-    chart = ui.chart("sal_fig", f"ecg_id {ecg_id} · cnn1d fold 0")
     traces = ui.traces(chart)
     heat = [t for t in traces if t["type"] == "heatmap"]
     assert len(heat) == 13 and all(t["role"] == "saliency" and t["n"] > 0 for t in heat), heat
