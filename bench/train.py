@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ecgcore.data import load_ptbxl  # noqa: E402
 from ecgcore.folds import get_fold  # noqa: E402
 from ecgcore.models import ECGClassifier, create_model  # noqa: E402
-from ecgcore.train import TrainConfig, pick_device, train_fold  # noqa: E402
+from ecgcore.train import TrainConfig, default_config, pick_device, train_fold  # noqa: E402
 
 
 def real_loop(ds, model: str, epochs: int, device: str, batch_size: int) -> tuple[float, int]:
@@ -43,7 +43,7 @@ def real_loop(ds, model: str, epochs: int, device: str, batch_size: int) -> tupl
             seconds.append(e["train_seconds"])
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = TrainConfig(model=model, epochs=epochs, device=device, batch_size=batch_size)
+        cfg = default_config(model, epochs=epochs, device=device, batch_size=batch_size)  # its recipe: augmentation, one-cycle
         train_fold(ds, cfg, Path(tmp) / "run", callbacks=[on_event])
     per_epoch = statistics.median(seconds[1:] if len(seconds) > 1 else seconds)
     return steps * batch_size / per_epoch, steps
@@ -84,7 +84,7 @@ def main() -> None:
     ds = load_ptbxl(args.data_root)
     dev = pick_device(args.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"# {ds.description}; device {name}; batch {args.batch_size}; default recipe {TrainConfig().to_dict()}")
+    print(f"# {ds.description}; device {name}; batch {args.batch_size}; each model's default recipe (ecgcore.train.RECIPES)")
     print(f"{'model':14s} {'real loop samples/s':>20s} {'pure samples/s':>15s} {'real/pure':>10s}")
     for model in args.models:
         real, steps = real_loop(ds, model, args.epochs, args.device, args.batch_size)

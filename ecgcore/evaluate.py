@@ -40,7 +40,7 @@ def predict_proba(model: torch.nn.Module, signals: np.ndarray, device: str = "au
     model = model.to(dev)
     out = []
     for i in range(0, len(signals), 4096):  # bounded memory on memory-mapped arrays
-        x = torch.from_numpy(np.asarray(signals[i : i + 4096], dtype=np.float32)).to(dev)
+        x = torch.from_numpy(np.array(signals[i : i + 4096], dtype=np.float32)).to(dev)  # a copy: memmaps are read-only
         out.append(torch.sigmoid(predict_logits(model, x, batch_size)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
