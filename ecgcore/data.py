@@ -13,13 +13,16 @@ cache rebuilt. Every problem a user can cause raises :class:`DataError` naming t
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import multiprocessing
 import os
 import re
+import sys
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -290,10 +293,28 @@ def read_all_records(
             take(start, _read_chunk(job))
     else:
         # spawn, not fork: the app calls this from a threaded server, where fork can deadlock
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with _workers_import_this_module(), ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for start, results in zip(starts, pool.map(_read_chunk, jobs)):
                 take(start, results)
     return errors
+
+
+@contextmanager
+def _workers_import_this_module():
+    """A spawned worker first re-imports the parent's ``__main__``: by module name when it has a
+    spec (``python -m …``), else by running its file again. Under ``streamlit run`` (and AppTest)
+    ``__main__`` is the app script, which would load the dataset again inside every worker and break
+    the pool. While the pool starts, a spec-less ``__main__`` is given this module's spec, so the
+    workers import ecgcore.data — all they need — instead of running the script."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    main.__spec__ = importlib.util.find_spec(__name__)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
 
 
 # ----------------------------------------------------------------------------- cache

@@ -17,11 +17,8 @@ Computations live in :mod:`ecgcore.browse`; this module only lays things out and
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import sys
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,32 +199,13 @@ def load_dataset(frame: Frame) -> ECGDataset:
             root = Path(frame.root or "").expanduser()
         slot = _dataset_slot(str(root), frame.sampling_rate, frame.label_set, frame.skip_bad, browse.dataset_stamp(root))
         if slot["ds"] is None:
-            with slot["lock"], _spawn_safe_main():
+            with slot["lock"]:
                 if slot["ds"] is None:
                     slot["ds"] = load_ptbxl(root, frame.sampling_rate, frame.label_set, skip_bad=frame.skip_bad,
                                             progress=progress("Reading the records into the signal cache"))
         return slot["ds"]
     finally:
         bar.empty()
-
-
-@contextmanager
-def _spawn_safe_main():
-    """While the signal cache is built by a "spawn" process pool (ecgcore.data.read_all_records): a
-    spawned worker re-imports the parent's ``__main__``, which under ``streamlit run`` is the app script
-    (a module without a spec, so by its file) — the workers would run the whole app in bare mode, load
-    the dataset and start a pool of their own while bootstrapping, and the pool breaks
-    (BrokenProcessPool on the first load of an uncached dataset of more than 64 records). Give the
-    script module a spec naming an importable, side-effect-free module meanwhile: spawn imports that."""
-    main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None:
-        yield
-        return
-    main.__spec__ = importlib.util.find_spec("ecgcore.data")
-    try:
-        yield
-    finally:
-        main.__spec__ = None
 
 
 def ds_key(ds: ECGDataset) -> tuple:
