@@ -11,26 +11,28 @@ The small public API::
     saliency_map(model, ds.signals[i], target=0, method="integrated_gradients")
 """
 
-from ecgcore.checkpoints import load_checkpoint
-from ecgcore.data import ECGDataset, load_ptbxl
-from ecgcore.errors import ECGCoreError
-from ecgcore.evaluate import evaluate_run
-from ecgcore.folds import patient_folds
-from ecgcore.models import create_model, list_models
-from ecgcore.saliency import SaliencyMethod, saliency_map
-from ecgcore.train import TrainConfig, train_fold
+import importlib
 
-__all__ = [
-    "ECGCoreError",
-    "ECGDataset",
-    "SaliencyMethod",
-    "TrainConfig",
-    "create_model",
-    "evaluate_run",
-    "list_models",
-    "load_checkpoint",
-    "load_ptbxl",
-    "patient_folds",
-    "saliency_map",
-    "train_fold",
-]
+# name -> module; imported on first use, so `import ecgcore.data` (the cache workers, `info`) does not
+# pay for torch and captum
+_API = {
+    "ECGCoreError": "ecgcore.errors",
+    "ECGDataset": "ecgcore.data",
+    "load_ptbxl": "ecgcore.data",
+    "patient_folds": "ecgcore.folds",
+    "create_model": "ecgcore.models",
+    "list_models": "ecgcore.models",
+    "TrainConfig": "ecgcore.train",
+    "train_fold": "ecgcore.train",
+    "evaluate_run": "ecgcore.evaluate",
+    "load_checkpoint": "ecgcore.checkpoints",
+    "SaliencyMethod": "ecgcore.saliency",
+    "saliency_map": "ecgcore.saliency",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'ecgcore' has no attribute {name!r}")

@@ -304,13 +304,13 @@ def _workers_import_this_module():
     """A spawned worker first re-imports the parent's ``__main__``: by module name when it has a
     spec (``python -m …``), else by running its file again. Under ``streamlit run`` (and AppTest)
     ``__main__`` is the app script, which would load the dataset again inside every worker and break
-    the pool. While the pool starts, a spec-less ``__main__`` is given this module's spec, so the
-    workers import ecgcore.data — all they need — instead of running the script."""
+    the pool. While the pool starts, a spec-less ``__main__`` is given the spec of a tiny ecgcore
+    module, so the workers import that (and then ecgcore.data for the task) instead of the script."""
     main = sys.modules.get("__main__")
     if main is None or getattr(main, "__spec__", None) is not None:
         yield
         return
-    main.__spec__ = importlib.util.find_spec(__name__)
+    main.__spec__ = importlib.util.find_spec("ecgcore.errors")  # tiny, side-effect free
     try:
         yield
     finally:
