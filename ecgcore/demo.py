@@ -68,32 +68,33 @@ STATEMENT_COLUMNS: tuple[str, ...] = (
     "Statement Category", "SCP-ECG Statement Description", "AHA code", "aECG REFID", "CDISC Code", "DICOM Code",
 )  # fmt: skip
 
-# The SCP-ECG statements the generator uses, as in PTB-XL's scp_statements.csv (same row order).
+# The SCP-ECG statements the generator uses, with their PTB-XL classes (same row order as PTB-XL's
+# scp_statements.csv); the external code columns (AHA, aECG, CDISC, DICOM) are left empty.
 STATEMENTS: dict[str, tuple[str, ...]] = {
     "NDT": ("non-diagnostic T abnormalities", "1.0", "1.0", "", "STTC", "STTC", "other ST-T descriptive statements", "non-diagnostic T abnormalities", "", "", "", ""),
-    "NST_": ("non-specific ST changes", "1.0", "1.0", "", "STTC", "NST_", "Basic roots for coding ST-T changes and abnormalities", "non-specific ST changes", "145", "MDC_ECG_RHY_STHILOST", "", ""),
-    "NORM": ("normal ECG", "1.0", "", "", "NORM", "NORM", "Normal/abnormal", "normal ECG", "1", "", "", "F-000B7"),
-    "IMI": ("inferior myocardial infarction", "1.0", "", "", "MI", "IMI", "Myocardial Infarction", "inferior myocardial infarction", "161", "", "", ""),
-    "ASMI": ("anteroseptal myocardial infarction", "1.0", "", "", "MI", "AMI", "Myocardial Infarction", "anteroseptal myocardial infarction", "165", "", "", ""),
-    "LVH": ("left ventricular hypertrophy", "1.0", "", "", "HYP", "LVH", "Ventricular Hypertrophy", "left ventricular hypertrophy", "142", "", "C71076", ""),
-    "LAFB": ("left anterior fascicular block", "1.0", "", "", "CD", "LAFB/LPFB", "Intraventricular and intra-atrial Conduction disturbances", "left anterior fascicular block", "101", "MDC_ECG_BEAT_BLK_ANT_L_HEMI", "C62267", "D3-33140"),
-    "ISC_": ("non-specific ischemic", "1.0", "", "", "STTC", "ISC_", "Basic roots for coding ST-T changes and abnormalities", "ischemic ST-T changes", "226", "", "", ""),
-    "IRBBB": ("incomplete right bundle branch block", "1.0", "", "", "CD", "IRBBB", "Intraventricular and intra-atrial Conduction disturbances", "incomplete right bundle branch block", "105", "MDC_ECG_BEAT_RBB_BLK_INCOMP", "C71048", "D3-33112"),
-    "1AVB": ("first degree AV block", "1.0", "", "", "CD", "_AVB", "Sinus node dysfunction, atrial and AV-conduction defects", "first degree AV block", "", "MDC_ECG_RHY_AV_HEART_BLK_DEG_1", "C111088", ""),
-    "IVCD": ("non-specific intraventricular conduction disturbance (block)", "1.0", "", "", "CD", "IVCD", "Intraventricular and intra-atrial Conduction disturbances", "non-specific intraventricular conduction disturbance", "107", "MDC_ECG_BEAT_BLK_IVCD", "C62271", "D3-33000"),
+    "NST_": ("non-specific ST changes", "1.0", "1.0", "", "STTC", "NST_", "Basic roots for coding ST-T changes and abnormalities", "non-specific ST changes", "", "", "", ""),
+    "NORM": ("normal ECG", "1.0", "", "", "NORM", "NORM", "Normal/abnormal", "normal ECG", "", "", "", ""),
+    "IMI": ("inferior myocardial infarction", "1.0", "", "", "MI", "IMI", "Myocardial Infarction", "inferior myocardial infarction", "", "", "", ""),
+    "ASMI": ("anteroseptal myocardial infarction", "1.0", "", "", "MI", "AMI", "Myocardial Infarction", "anteroseptal myocardial infarction", "", "", "", ""),
+    "LVH": ("left ventricular hypertrophy", "1.0", "", "", "HYP", "LVH", "Ventricular Hypertrophy", "left ventricular hypertrophy", "", "", "", ""),
+    "LAFB": ("left anterior fascicular block", "1.0", "", "", "CD", "LAFB/LPFB", "Intraventricular and intra-atrial Conduction disturbances", "left anterior fascicular block", "", "", "", ""),
+    "ISC_": ("non-specific ischemic", "1.0", "", "", "STTC", "ISC_", "Basic roots for coding ST-T changes and abnormalities", "ischemic ST-T changes", "", "", "", ""),
+    "IRBBB": ("incomplete right bundle branch block", "1.0", "", "", "CD", "IRBBB", "Intraventricular and intra-atrial Conduction disturbances", "incomplete right bundle branch block", "", "", "", ""),
+    "1AVB": ("first degree AV block", "1.0", "", "", "CD", "_AVB", "Sinus node dysfunction, atrial and AV-conduction defects", "first degree AV block", "", "", "", ""),
+    "IVCD": ("non-specific intraventricular conduction disturbance (block)", "1.0", "", "", "CD", "IVCD", "Intraventricular and intra-atrial Conduction disturbances", "non-specific intraventricular conduction disturbance", "", "", "", ""),
     "ISCAL": ("ischemic in anterolateral leads", "1.0", "", "", "STTC", "ISCA", "ischemic ST-T changes", "in anterolateral leads", "", "", "", ""),
-    "CRBBB": ("complete right bundle branch block", "1.0", "", "", "CD", "CRBBB", "Intraventricular and intra-atrial Conduction disturbances", "(complete) right bundle branch block", "106", "MDC_ECG_BEAT_RBB_BLK_COMP", "C62270", "D3-33110"),
-    "CLBBB": ("complete left bundle branch block", "1.0", "", "", "CD", "CLBBB", "Intraventricular and intra-atrial Conduction disturbances", "(complete) left bundle branch block", "104", "MDC_ECG_BEAT_LBB_BLK_COMP", "C62269", "D3-33120 or 122752"),
+    "CRBBB": ("complete right bundle branch block", "1.0", "", "", "CD", "CRBBB", "Intraventricular and intra-atrial Conduction disturbances", "(complete) right bundle branch block", "", "", "", ""),
+    "CLBBB": ("complete left bundle branch block", "1.0", "", "", "CD", "CLBBB", "Intraventricular and intra-atrial Conduction disturbances", "(complete) left bundle branch block", "", "", "", ""),
     "ILMI": ("inferolateral myocardial infarction", "1.0", "", "", "MI", "IMI", "Myocardial Infarction", "inferolateral myocardial infarction", "", "", "", ""),
-    "LAO/LAE": ("left atrial overload/enlargement", "1.0", "", "", "HYP", "LAO/LAE", "Atrial statements", "left atrial overload/enlargement", "140", "", "", ""),
-    "AMI": ("anterior myocardial infarction", "1.0", "", "", "MI", "AMI", "Myocardial Infarction", "anterior myocardial infarction", "160", "", "", ""),
+    "LAO/LAE": ("left atrial overload/enlargement", "1.0", "", "", "HYP", "LAO/LAE", "Atrial statements", "left atrial overload/enlargement", "", "", "", ""),
+    "AMI": ("anterior myocardial infarction", "1.0", "", "", "MI", "AMI", "Myocardial Infarction", "anterior myocardial infarction", "", "", "", ""),
     "INJAS": ("subendocardial injury in anteroseptal leads", "1.0", "", "", "MI", "AMI", "ischemic ST-T changes compatible with subendocardial injury", "in anteroseptal leads", "", "", "", ""),
-    "RVH": ("right ventricular hypertrophy", "1.0", "", "", "HYP", "RVH", "Ventricular Hypertrophy", "right ventricular hypertrophy", "143", "", "C71077", ""),
+    "RVH": ("right ventricular hypertrophy", "1.0", "", "", "HYP", "RVH", "Ventricular Hypertrophy", "right ventricular hypertrophy", "", "", "", ""),
     "ABQRS": ("abnormal QRS", "", "1.0", "", "", "", "Normal/abnormal", "abnormal QRS", "", "", "", ""),
     "LVOLT": ("low QRS voltages in the frontal and horizontal leads", "", "1.0", "", "", "", "Other QRS morphology descriptive statements", "low QRS voltages in the frontal and horizontal leads", "", "", "", ""),
-    "SR": ("sinus rhythm", "", "", "1.0", "", "", "Statements related to impulse formation (abnormalities)", "sinus rhythm", "20", "MDC_ECG_RHY_SINUS_RHY", "", ""),
-    "STACH": ("sinus tachycardia", "", "", "1.0", "", "", "Statements related to impulse formation (abnormalities)", "sinus tachycardia", "21", "MDC_ECG_RHY_SINUS_TACHY", "", ""),
-    "SBRAD": ("sinus bradycardia", "", "", "1.0", "", "", "Statements related to impulse formation (abnormalities)", "sinus bradycardia", "22", "MDC_ECG_RHY_SINUS_BRADY", "", ""),
+    "SR": ("sinus rhythm", "", "", "1.0", "", "", "Statements related to impulse formation (abnormalities)", "sinus rhythm", "", "", "", ""),
+    "STACH": ("sinus tachycardia", "", "", "1.0", "", "", "Statements related to impulse formation (abnormalities)", "sinus tachycardia", "", "", "", ""),
+    "SBRAD": ("sinus bradycardia", "", "", "1.0", "", "", "Statements related to impulse formation (abnormalities)", "sinus bradycardia", "", "", "", ""),
 }  # fmt: skip
 
 # Superclass combinations with their record counts in the full PTB-XL (v1.0.1, 21,837 records);
