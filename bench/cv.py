@@ -48,7 +48,9 @@ def recipe_from_args(args) -> dict:
     return recipe
 
 
-def cross_validate(ds, recipe: dict, plan: str, folds: list[int], seeds: list[int], ensemble: bool, runs_dir: Path, log=print) -> dict:
+def cross_validate(
+    ds, recipe: dict, plan: str, folds: list[int], seeds: list[int], ensemble: bool, runs_dir: Path, log=print
+) -> dict:
     """Train and score every (fold, seed); returns per-fold metrics and their summary."""
     per_fold = []
     for k in folds:
@@ -61,7 +63,10 @@ def cross_validate(ds, recipe: dict, plan: str, folds: list[int], seeds: list[in
             path = runs_dir / f"seed{seed}" / f"fold{k}"
             train_fold(ds, cfg, path, overwrite=True)
             model, _ = load_checkpoint(path / "best.pt")
-            pv, pt = predict_proba(model, ds.signals[fold.val], cfg.device), predict_proba(model, ds.signals[fold.test], cfg.device)
+            pv, pt = (
+                predict_proba(model, ds.signals[fold.val], cfg.device),
+                predict_proba(model, ds.signals[fold.test], cfg.device),
+            )
             val_probs.append(pv)
             test_probs.append(pt)
             scores.append(evaluate_predictions(y_test, pt, ds.label_names, choose_thresholds(y_val, pv), n_bootstrap=0))
@@ -71,8 +76,13 @@ def cross_validate(ds, recipe: dict, plan: str, folds: list[int], seeds: list[in
             row = {m: row[m] for m in MACRO_METRICS}
         else:
             row = {m: float(np.mean([s[m] for s in scores])) for m in MACRO_METRICS}
-        row |= {"fold": k, "seeds": seeds, "seconds": time.perf_counter() - t0,
-                "seed_macro_pr_auc": [s["macro_pr_auc"] for s in scores], "n_test": len(fold.test)}
+        row |= {
+            "fold": k,
+            "seeds": seeds,
+            "seconds": time.perf_counter() - t0,
+            "seed_macro_pr_auc": [s["macro_pr_auc"] for s in scores],
+            "n_test": len(fold.test),
+        }
         per_fold.append(row)
         log(format_row(row))
     return {"per_fold": per_fold, "summary": summarize_folds(per_fold)}
@@ -82,8 +92,10 @@ HEADER = f"{'fold':>4} {'macro PR-AUC':>12} {'micro PR-AUC':>12} {'macro ROC-AUC
 
 
 def format_row(r: dict) -> str:
-    return (f"{r['fold']:>4} {r['macro_pr_auc']:12.4f} {r['micro_pr_auc']:12.4f} {r['macro_roc_auc']:13.4f} "
-            f"{r['f1_macro']:9.4f} {r['f1_micro']:9.4f} {r['n_test']:7d} {r['seconds']:7.1f}")
+    return (
+        f"{r['fold']:>4} {r['macro_pr_auc']:12.4f} {r['micro_pr_auc']:12.4f} {r['macro_roc_auc']:13.4f} "
+        f"{r['f1_macro']:9.4f} {r['f1_micro']:9.4f} {r['n_test']:7d} {r['seconds']:7.1f}"
+    )
 
 
 def main(argv: list[str] | None = None, default_plan: str = "cv5") -> dict:
@@ -94,7 +106,9 @@ def main(argv: list[str] | None = None, default_plan: str = "cv5") -> dict:
     p.add_argument("--folds", type=int, nargs="*", default=None)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--ensemble", action="store_true", help="score the seeds' averaged probabilities")
-    p.add_argument("--plain", action="store_true", help="the plain recipe: Adam 1e-3 constant, no augmentation, 10 epochs")
+    p.add_argument(
+        "--plain", action="store_true", help="the plain recipe: Adam 1e-3 constant, no augmentation, 10 epochs"
+    )
     p.add_argument("--runs_dir", default=None)
     p.add_argument("--out", default=None, help="results JSON (default: bench/results/<tag>.json)")
     p.add_argument("--tag", default=None)
@@ -103,7 +117,13 @@ def main(argv: list[str] | None = None, default_plan: str = "cv5") -> dict:
     for f in dataclasses.fields(TrainConfig):
         if f.name in ("model", "plan", "fold", "seed", "model_config", "log_every"):
             continue
-        kind = {"int": int, "float": float, "str": str, "bool": lambda s: s.lower() in ("1", "true", "yes"), "int | None": int}.get(str(f.type), str)
+        kind = {
+            "int": int,
+            "float": float,
+            "str": str,
+            "bool": lambda s: s.lower() in ("1", "true", "yes"),
+            "int | None": int,
+        }.get(str(f.type), str)
         p.add_argument(f"--{f.name}", type=kind, default=None)
     args = p.parse_args(argv)
 
@@ -121,8 +141,17 @@ def main(argv: list[str] | None = None, default_plan: str = "cv5") -> dict:
     print("mean " + " ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in s.items()))
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / f"{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"tag": tag, "dataset": ds.description, "n_records": len(ds.records), "plan": args.plan, "recipe": recipe,
-              "seeds": args.seeds, "ensemble": args.ensemble, "device": TrainConfig(**recipe).device, **result}
+    record = {
+        "tag": tag,
+        "dataset": ds.description,
+        "n_records": len(ds.records),
+        "plan": args.plan,
+        "recipe": recipe,
+        "seeds": args.seeds,
+        "ensemble": args.ensemble,
+        "device": TrainConfig(**recipe).device,
+        **result,
+    }
     out.write_text(json.dumps(record, indent=1))
     print(f"# written {out}")
     return record

@@ -57,7 +57,9 @@ def main() -> None:
             float(ds.signals[-1].sum())  # touch the last record: the data is really there
             warm_times.append(time.perf_counter() - t0)
         warm = float(np.median(warm_times))
-        print(f"# {ds.description}; signals {ds.signals.shape} {ds.signals.dtype}, {type(ds.signals).__name__}; {os.cpu_count()} cores")
+        print(
+            f"# {ds.description}; signals {ds.signals.shape} {ds.signals.dtype}, {type(ds.signals).__name__}; {os.cpu_count()} cores"
+        )
         naive = None
         if not args.skip_naive:
             t0 = time.perf_counter()
@@ -65,7 +67,11 @@ def main() -> None:
             naive = time.perf_counter() - t0
             assert np.array_equal(ref, np.asarray(ds.signals)), "cached signals differ from wfdb.rdsamp"
         print(f"{'way':34s} {'seconds':>9s} {'vs naive':>9s}")
-        rows = [("naive: wfdb.rdsamp per record", naive), ("cold: parallel read + cache write", cold), ("warm: memory-mapped cache (median)", warm)]
+        rows = [
+            ("naive: wfdb.rdsamp per record", naive),
+            ("cold: parallel read + cache write", cold),
+            ("warm: memory-mapped cache (median)", warm),
+        ]
         for name, sec in rows:
             if sec is not None:
                 ratio = f"{naive / sec:8.1f}x" if naive else "-"

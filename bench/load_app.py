@@ -42,8 +42,16 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 CHROMIUM = os.environ.get("ECG_E2E_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 CONNECTED = '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
 RUN_TIMEOUT_MS = 120_000
@@ -139,15 +147,19 @@ class Session:
         return title, text
 
 
-async def drive(url: str, n_sessions: int, rounds: int, records: list[tuple[int, str]]) -> tuple[list[Session], list[str]]:
+async def drive(
+    url: str, n_sessions: int, rounds: int, records: list[tuple[int, str]]
+) -> tuple[list[Session], list[str]]:
     from playwright.async_api import async_playwright
 
     problems: list[str] = []
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            sessions = [Session(f"session {i + 1}", await browser.new_context(viewport={"width": 1400, "height": 1000}), url)
-                        for i in range(n_sessions)]
+            sessions = [
+                Session(f"session {i + 1}", await browser.new_context(viewport={"width": 1400, "height": 1000}), url)
+                for i in range(n_sessions)
+            ]
             await asyncio.gather(*(s.open() for s in sessions))
 
             async def tour(s: Session) -> None:
@@ -186,7 +198,9 @@ def times_table(sessions: list[Session]) -> str:
             if not values:
                 continue
             p90 = values[min(len(values) - 1, int(round(0.9 * (len(values) - 1))))]
-            lines.append(f"| {page} | {how} | {len(values)} | {statistics.median(values):.2f} | {p90:.2f} | {values[-1]:.2f} |")
+            lines.append(
+                f"| {page} | {how} | {len(values)} | {statistics.median(values):.2f} | {p90:.2f} | {values[-1]:.2f} |"
+            )
     return "\n".join(lines)
 
 
@@ -202,8 +216,13 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="ecgcore-load-") as tmp:
         tmp = Path(tmp)
-        env = {"ECGCORE_CACHE_DIR": str(tmp / "cache"), "ECGCORE_RUNS_DIR": str(tmp / "runs"),
-               "ECGCORE_MAX_TRAININGS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        env = {
+            "ECGCORE_CACHE_DIR": str(tmp / "cache"),
+            "ECGCORE_RUNS_DIR": str(tmp / "runs"),
+            "ECGCORE_MAX_TRAININGS": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
         os.environ.update(env)  # before ecgcore is imported: this process submits the training
         from ecgcore import jobs
         from ecgcore.data import load_ptbxl
@@ -221,29 +240,55 @@ def main() -> int:
         try:
             with open(log_path, "w") as log:
                 server = subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-                     "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                    cwd=PROJECT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True)
+                    [
+                        sys.executable,
+                        "-m",
+                        "streamlit",
+                        "run",
+                        "streamlit_app.py",
+                        "--server.port",
+                        str(port),
+                        "--server.address",
+                        "127.0.0.1",
+                        "--server.headless",
+                        "true",
+                        "--browser.gatherUsageStats",
+                        "false",
+                    ],
+                    cwd=PROJECT,
+                    env=os.environ.copy(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             deadline = time.time() + 90
             while not healthy(url):
                 if server.poll() is not None or time.time() > deadline:
                     print(log_path.read_text()[-3000:], file=sys.stderr)
                     raise SystemExit("the app did not come up")
                 time.sleep(0.5)
-            jobs.submit(run, jobs.train_argv(str(data_root), "cnn1d", 0, epochs=args.epochs, batch_size=16, extra=["--no_eval"]))
+            jobs.submit(
+                run, jobs.train_argv(str(data_root), "cnn1d", 0, epochs=args.epochs, batch_size=16, extra=["--no_eval"])
+            )
             deadline = time.time() + 120
             while jobs.run_state(run) != "running":
                 if time.time() > deadline or jobs.run_state(run) in jobs.FINAL_STATES:
-                    raise SystemExit(f"the training did not start: {jobs.run_state(run)}\n{(run / 'train.log').read_text()[-2000:]}")
+                    raise SystemExit(
+                        f"the training did not start: {jobs.run_state(run)}\n{(run / 'train.log').read_text()[-2000:]}"
+                    )
                 time.sleep(0.2)
             epoch_before = (read_status(run) or {}).get("epoch")
 
             table = ds.records[["ecg_id", "filename"]]
-            picks = [(int(table["ecg_id"].iloc[k]), str(table["filename"].iloc[k]))
-                     for k in (len(table) // (args.sessions + 1) * (i + 1) for i in range(args.sessions))]
+            picks = [
+                (int(table["ecg_id"].iloc[k]), str(table["filename"].iloc[k]))
+                for k in (len(table) // (args.sessions + 1) * (i + 1) for i in range(args.sessions))
+            ]
             t0 = time.perf_counter()
-            sessions, problems = asyncio.run(asyncio.wait_for(drive(url, args.sessions, args.rounds, picks), args.timeout))
+            sessions, problems = asyncio.run(
+                asyncio.wait_for(drive(url, args.sessions, args.rounds, picks), args.timeout)
+            )
             wall = time.perf_counter() - t0
 
             state = jobs.run_state(run)

@@ -54,22 +54,44 @@ def main() -> None:
         if args.epochs:
             recipe["epochs"] = args.epochs
         folds = args.folds if args.folds is not None else list(range(n_folds(plan)))
-        print(f"\n## {c['tag']}  {json.dumps(recipe)}  seeds {c.get('seeds', [0])}{' ensemble' if c.get('ensemble') else ''}")
+        print(
+            f"\n## {c['tag']}  {json.dumps(recipe)}  seeds {c.get('seeds', [0])}{' ensemble' if c.get('ensemble') else ''}"
+        )
         print(HEADER, flush=True)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
-            result = cross_validate(ds, recipe, plan, folds, c.get("seeds", [0]), c.get("ensemble", False), Path(tmp),
-                                    log=lambda s: print(s, flush=True))
+            result = cross_validate(
+                ds,
+                recipe,
+                plan,
+                folds,
+                c.get("seeds", [0]),
+                c.get("ensemble", False),
+                Path(tmp),
+                log=lambda s: print(s, flush=True),
+            )
         s = result["summary"]
-        record = {"tag": c["tag"], "dataset": ds.description, "n_records": len(ds.records), "plan": plan, "recipe": recipe,
-                  "seeds": c.get("seeds", [0]), "ensemble": c.get("ensemble", False), "seconds": time.perf_counter() - t0, **result}
+        record = {
+            "tag": c["tag"],
+            "dataset": ds.description,
+            "n_records": len(ds.records),
+            "plan": plan,
+            "recipe": recipe,
+            "seeds": c.get("seeds", [0]),
+            "ensemble": c.get("ensemble", False),
+            "seconds": time.perf_counter() - t0,
+            **result,
+        }
         (out / f"{c['tag']}.json").write_text(json.dumps(record, indent=1))
         table.append((c["tag"], plan, s, record["seconds"]))
         print("mean " + " ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in s.items()), flush=True)
 
     print(f"\n{'tag':28s} {'plan':9s} {'macro PR-AUC':>16s} {'macro ROC-AUC':>16s} {'F1 macro':>16s} {'time s':>7s}")
     for tag, plan, s, sec in table:
-        cells = [f"{s[k]['mean']:.4f} ± {s[k]['std']:.4f}" if k in s else "-" for k in ("macro_pr_auc", "macro_roc_auc", "f1_macro")]
+        cells = [
+            f"{s[k]['mean']:.4f} ± {s[k]['std']:.4f}" if k in s else "-"
+            for k in ("macro_pr_auc", "macro_roc_auc", "f1_macro")
+        ]
         print(f"{tag:28s} {plan:9s} " + " ".join(f"{c:>16s}" for c in cells) + f" {sec:7.0f}")
 
 

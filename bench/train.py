@@ -43,7 +43,9 @@ def real_loop(ds, model: str, epochs: int, device: str, batch_size: int) -> tupl
             seconds.append(e["train_seconds"])
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = default_config(model, epochs=epochs, device=device, batch_size=batch_size)  # its recipe: augmentation, one-cycle
+        cfg = default_config(
+            model, epochs=epochs, device=device, batch_size=batch_size
+        )  # its recipe: augmentation, one-cycle
         train_fold(ds, cfg, Path(tmp) / "run", callbacks=[on_event])
     per_epoch = statistics.median(seconds[1:] if len(seconds) > 1 else seconds)
     return steps * batch_size / per_epoch, steps
@@ -54,7 +56,9 @@ def pure_loop(ds, model: str, steps: int, epochs: int, device: str, batch_size: 
     fold = get_fold(ds.records, ds.labels.any(axis=1), "cv5", 0)
     x = torch.from_numpy(ds.signals[fold.train][: steps * batch_size].copy()).to(dev)
     y = torch.from_numpy(ds.labels[fold.train][: steps * batch_size].astype("float32")).to(dev)
-    batches = [(x[i * batch_size : (i + 1) * batch_size], y[i * batch_size : (i + 1) * batch_size]) for i in range(steps)]
+    batches = [
+        (x[i * batch_size : (i + 1) * batch_size], y[i * batch_size : (i + 1) * batch_size]) for i in range(steps)
+    ]
     net = ECGClassifier(create_model(model, n_classes=y.shape[1]), x.mean((0, 2)), x.std((0, 2))).to(dev).train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     times = []
@@ -84,7 +88,9 @@ def main() -> None:
     ds = load_ptbxl(args.data_root)
     dev = pick_device(args.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"# {ds.description}; device {name}; batch {args.batch_size}; each model's default recipe (ecgcore.train.RECIPES)")
+    print(
+        f"# {ds.description}; device {name}; batch {args.batch_size}; each model's default recipe (ecgcore.train.RECIPES)"
+    )
     print(f"{'model':14s} {'real loop samples/s':>20s} {'pure samples/s':>15s} {'real/pure':>10s}")
     for model in args.models:
         real, steps = real_loop(ds, model, args.epochs, args.device, args.batch_size)

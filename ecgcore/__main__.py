@@ -25,27 +25,52 @@ def _fold_value(text: str) -> str:
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data_root", "--data-root", dest="data_root", default=None,
-                   help="PTB-XL folder (default: $ECGCORE_DATA_ROOT, else the demo dataset)")
-    p.add_argument("--sampling_rate", "--sampling-rate", dest="sampling_rate", type=int, default=100, choices=(100, 500))
-    p.add_argument("--label_set", "--label-set", dest="label_set", default="superclass",
-                   help="superclass (NORM, MI, STTC, CD, HYP), subclass, or top<k>")
+    p.add_argument(
+        "--data_root",
+        "--data-root",
+        dest="data_root",
+        default=None,
+        help="PTB-XL folder (default: $ECGCORE_DATA_ROOT, else the demo dataset)",
+    )
+    p.add_argument(
+        "--sampling_rate", "--sampling-rate", dest="sampling_rate", type=int, default=100, choices=(100, 500)
+    )
+    p.add_argument(
+        "--label_set",
+        "--label-set",
+        dest="label_set",
+        default="superclass",
+        help="superclass (NORM, MI, STTC, CD, HYP), subclass, or top<k>",
+    )
     p.add_argument("--min_likelihood", type=float, default=None, help="keep scp codes with likelihood >= this")
-    p.add_argument("--skip_bad", "--skip-bad", dest="skip_bad", action="store_true",
-                   help="leave out unreadable or missing records (listed) instead of stopping")
+    p.add_argument(
+        "--skip_bad",
+        "--skip-bad",
+        dest="skip_bad",
+        action="store_true",
+        help="leave out unreadable or missing records (listed) instead of stopping",
+    )
 
 
 def _add_run_args(p: argparse.ArgumentParser, all_alias: bool = False) -> None:
     p.add_argument("--model", default="cnn1d", help="model name (see `python -m ecgcore models`)")
-    p.add_argument("--fold", type=_fold_value, default=None,
-                   help="0–4 or all" + (" (5 = all)" if all_alias else "") + "; default $JOB_COMPLETION_INDEX, else all")
+    p.add_argument(
+        "--fold",
+        type=_fold_value,
+        default=None,
+        help="0–4 or all" + (" (5 = all)" if all_alias else "") + "; default $JOB_COMPLETION_INDEX, else all",
+    )
     p.add_argument("--plan", default="cv5", help="fold plan: cv5 (5-fold patient CV) or benchmark (1–8/9/10)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None, help="default $ECGCORE_RUNS_DIR or ./checkpoints")
+    p.add_argument(
+        "--runs_dir", "--runs-dir", dest="runs_dir", default=None, help="default $ECGCORE_RUNS_DIR or ./checkpoints"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ecgcore", description="ECG explorer: PTB-XL multi-label classification.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ecgcore", description="ECG explorer: PTB-XL multi-label classification."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("info", help="records, patients, label counts per fold and per class")
@@ -65,12 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(p, all_alias=True)
     recipe = " (default: the model's recipe, ecgcore.train.RECIPES)"
     p.add_argument("--epochs", type=int, default=None, help="training epochs" + recipe)
-    p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=None, help="batch size" + recipe)
+    p.add_argument(
+        "--batch_size", "--batch-size", dest="batch_size", type=int, default=None, help="batch size" + recipe
+    )
     p.add_argument("--lr", type=float, default=None, help="(peak) learning rate" + recipe)
     p.add_argument("--weight_decay", type=float, default=None)
     p.add_argument("--schedule", choices=("constant", "onecycle"), default=None, help="learning-rate schedule" + recipe)
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="time shift, amplitude scaling, noise (and --aug_lead_dropout)" + recipe)
+    p.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="time shift, amplitude scaling, noise (and --aug_lead_dropout)" + recipe,
+    )
     p.add_argument("--aug_lead_dropout", type=float, default=None)
     p.add_argument("--patience", type=int, default=None, help="early stopping after n epochs without gain")
     p.add_argument("--image", default=None, help="cnn2d image: stacked (default) or spectrogram")
@@ -145,8 +176,15 @@ def _progress_bar(desc: str):
 def _load(args, require_labels: bool = True):
     from ecgcore.data import load_ptbxl
 
-    ds = load_ptbxl(args.data_root, args.sampling_rate, args.label_set, args.min_likelihood, args.skip_bad,
-                    progress=_progress_bar("reading records"), require_labels=require_labels)
+    ds = load_ptbxl(
+        args.data_root,
+        args.sampling_rate,
+        args.label_set,
+        args.min_likelihood,
+        args.skip_bad,
+        progress=_progress_bar("reading records"),
+        require_labels=require_labels,
+    )
     print(f"dataset: {ds.description}")
     if ds.skipped:
         print(f"skipped {len(ds.skipped)} record(s):")
@@ -165,8 +203,10 @@ def cmd_info(args) -> int:
     from ecgcore.folds import fold_summary, strat_folds_of
 
     ds = _load(args)
-    print(f"records: {len(ds.records)}  patients: {ds.records['patient_id'].nunique()}  "
-          f"labelled: {len(ds.labelled)}  unlabelled: {len(ds.records) - len(ds.labelled)}")
+    print(
+        f"records: {len(ds.records)}  patients: {ds.records['patient_id'].nunique()}  "
+        f"labelled: {len(ds.labelled)}  unlabelled: {len(ds.records) - len(ds.labelled)}"
+    )
     print("label counts: " + ", ".join(f"{n} {int(c)}" for n, c in zip(ds.label_names, ds.labels.sum(0))))
     strat = strat_folds_of(ds.records)
     print("\nper strat_fold:")
@@ -182,7 +222,9 @@ def cmd_info(args) -> int:
 def cmd_demo_data(args) -> int:
     from ecgcore.demo import make_demo_dataset
 
-    out = make_demo_dataset(args.out, args.n_records, args.seed, tuple(args.sampling_rates), progress=_progress_bar("writing records"))
+    out = make_demo_dataset(
+        args.out, args.n_records, args.seed, tuple(args.sampling_rates), progress=_progress_bar("writing records")
+    )
     print(f"demo dataset written to {out}")
     return 0
 
@@ -198,11 +240,22 @@ def cmd_models(args) -> int:
 def _train_config(args, fold: int):
     from ecgcore.train import default_config
 
-    return default_config(args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          weight_decay=args.weight_decay, schedule=args.schedule, augment=args.augment,
-                          aug_lead_dropout=args.aug_lead_dropout, seed=args.seed, plan=args.plan, fold=fold,
-                          device=args.device, patience=args.patience,
-                          model_config={"image": args.image} if args.image else None)
+    return default_config(
+        args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        augment=args.augment,
+        aug_lead_dropout=args.aug_lead_dropout,
+        seed=args.seed,
+        plan=args.plan,
+        fold=fold,
+        device=args.device,
+        patience=args.patience,
+        model_config={"image": args.image} if args.image else None,
+    )
 
 
 class _StopRequest:
@@ -226,16 +279,24 @@ def _epoch_printer(bar_holder: dict):
     def on_event(e: dict) -> None:
         kind = e["event"]
         if kind == "start":
-            bar_holder["bar"] = tqdm(total=e["epochs"] * e["steps_per_epoch"], initial=(e["resumed_from"] or 0) * e["steps_per_epoch"],
-                                     desc="training", unit="step", disable=None)
+            bar_holder["bar"] = tqdm(
+                total=e["epochs"] * e["steps_per_epoch"],
+                initial=(e["resumed_from"] or 0) * e["steps_per_epoch"],
+                desc="training",
+                unit="step",
+                disable=None,
+            )
             print(f"training on {e['n_train']} records, validating on {e['n_val']} ({e['device']})", flush=True)
         elif kind == "batch" and bar_holder.get("bar") is not None:
             bar_holder["bar"].n = e["step"]
             bar_holder["bar"].set_postfix(loss=f"{e['loss']:.3f}", refresh=True)
         elif kind == "epoch_end":
             pr = e["val_macro_pr_auc"]
-            print(f"epoch {e['epoch'] + 1}/{e['epochs']}: train loss {e['train_loss']:.4f}  val loss {e['val_loss']:.4f}  "
-                  f"val macro PR-AUC {pr if pr is None else round(pr, 4)}{'  *best' if e['best'] else ''}  ({e['seconds']:.1f}s)", flush=True)
+            print(
+                f"epoch {e['epoch'] + 1}/{e['epochs']}: train loss {e['train_loss']:.4f}  val loss {e['val_loss']:.4f}  "
+                f"val macro PR-AUC {pr if pr is None else round(pr, 4)}{'  *best' if e['best'] else ''}  ({e['seconds']:.1f}s)",
+                flush=True,
+            )
         elif kind in ("done", "cancelled") and bar_holder.get("bar") is not None:
             bar_holder["bar"].close()
 
@@ -280,22 +341,39 @@ def cmd_train(args) -> int:
             stop.flag = path / jobs.CANCEL_FLAG
             if not is_locked(path):
                 stop.flag.unlink(missing_ok=True)
-            recorder = RunRecorder(path, os.getpid(), {"data_root": str(ds.root), "dataset": ds.description},
-                                   state_when_done="done" if args.no_eval else "evaluating")
+            recorder = RunRecorder(
+                path,
+                os.getpid(),
+                {"data_root": str(ds.root), "dataset": ds.description},
+                state_when_done="done" if args.no_eval else "evaluating",
+            )
             resume = args.resume or (pod_mode and _resumable(path))
             cfg = _train_config(args, k)
             if resume and args.epochs is None:  # continue to the run's own length, not today's default
                 cfg.epochs = _saved_epochs(path) or cfg.epochs
             try:
-                result = train_fold(ds, cfg, path, [recorder, _epoch_printer({})],
-                                    resume=resume, overwrite=args.overwrite, should_stop=stop)
+                result = train_fold(
+                    ds,
+                    cfg,
+                    path,
+                    [recorder, _epoch_printer({})],
+                    resume=resume,
+                    overwrite=args.overwrite,
+                    should_stop=stop,
+                )
             except RunError as e:  # refused (locked, already trained …): leave that run's files alone
                 print(f"error: {e}", file=sys.stderr)
                 failures += 1
                 continue
             except Exception as e:
                 if not is_locked(path):
-                    recorder({"event": "failed", "error": f"{e.__class__.__name__}: {e}", "traceback": traceback.format_exc()})
+                    recorder(
+                        {
+                            "event": "failed",
+                            "error": f"{e.__class__.__name__}: {e}",
+                            "traceback": traceback.format_exc(),
+                        }
+                    )
                 raise
             finally:
                 recorder.close()
@@ -308,10 +386,16 @@ def cmd_train(args) -> int:
                 except Exception as e:  # the training itself is done and kept
                     write_status(path, state="done", eval_error=f"{e.__class__.__name__}: {e}")
                     raise
-                write_status(path, state="done", test_macro_pr_auc=results["macro_pr_auc"],
-                             test_macro_roc_auc=results["macro_roc_auc"])
-                print(f"test: macro PR-AUC {results['macro_pr_auc']:.4f}  macro ROC-AUC {results['macro_roc_auc']:.4f}  "
-                      f"F1 macro {results['f1_macro']:.4f}  → {path / 'results.json'}")
+                write_status(
+                    path,
+                    state="done",
+                    test_macro_pr_auc=results["macro_pr_auc"],
+                    test_macro_roc_auc=results["macro_roc_auc"],
+                )
+                print(
+                    f"test: macro PR-AUC {results['macro_pr_auc']:.4f}  macro ROC-AUC {results['macro_roc_auc']:.4f}  "
+                    f"F1 macro {results['f1_macro']:.4f}  → {path / 'results.json'}"
+                )
     finally:
         jobs.pump(root)  # start the next queued run, if any
     return 1 if failures else 0
@@ -326,16 +410,25 @@ def cmd_eval(args) -> int:
     folds = resolve_folds(args.fold, "eval", n_folds(args.plan))
     ds = _load(args)
     for k in folds:
-        r = evaluate_run(ds, run_dir(ds.name, ds.label_set, args.model, k, args.plan, root), args.device, args.n_bootstrap)
+        r = evaluate_run(
+            ds, run_dir(ds.name, ds.label_set, args.model, k, args.plan, root), args.device, args.n_bootstrap
+        )
         lo, hi = r["ci95"].get("macro_pr_auc") or (float("nan"), float("nan"))
-        print(f"fold {k}: macro PR-AUC {r['macro_pr_auc']:.4f} [{lo:.3f}, {hi:.3f}]  micro PR-AUC {r['micro_pr_auc']:.4f}  "
-              f"macro ROC-AUC {r['macro_roc_auc']:.4f}  F1 macro {r['f1_macro']:.4f}  F1 micro {r['f1_micro']:.4f}")
+        print(
+            f"fold {k}: macro PR-AUC {r['macro_pr_auc']:.4f} [{lo:.3f}, {hi:.3f}]  micro PR-AUC {r['micro_pr_auc']:.4f}  "
+            f"macro ROC-AUC {r['macro_roc_auc']:.4f}  F1 macro {r['f1_macro']:.4f}  F1 micro {r['f1_micro']:.4f}"
+        )
         for name, c in r["per_class"].items():
-            print(f"    {name:6s} AP {c['ap'] or float('nan'):.3f}  AUC {c['roc_auc'] or float('nan'):.3f}  thr {c['threshold']:.2f}  "
-                  f"sens {c['sensitivity'] or 0:.2f}  spec {c['specificity'] or 0:.2f}  PPV {c['ppv'] or 0:.2f}  (n={c['support']})")
+            print(
+                f"    {name:6s} AP {c['ap'] or float('nan'):.3f}  AUC {c['roc_auc'] or float('nan'):.3f}  thr {c['threshold']:.2f}  "
+                f"sens {c['sensitivity'] or 0:.2f}  spec {c['specificity'] or 0:.2f}  PPV {c['ppv'] or 0:.2f}  (n={c['support']})"
+            )
     if len(folds) > 1:
         summary = summarize_model(ds, args.model, folds, args.plan, root)
-        print("mean ± std over folds: " + ", ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in summary["summary"].items()))
+        print(
+            "mean ± std over folds: "
+            + ", ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in summary["summary"].items())
+        )
     return 0
 
 
@@ -356,8 +449,10 @@ def cmd_compare(args) -> int:
     for m, d in out["paired_difference"].items():
         sa, sb = out["summary"][a].get(m), out["summary"][b].get(m)
         if sa and sb:
-            print(f"  {m:15s} {a} {sa['mean']:.4f} ± {sa['std']:.4f}   {b} {sb['mean']:.4f} ± {sb['std']:.4f}   "
-                  f"paired diff {d['mean']:+.4f} ± {d['std']:.4f}")
+            print(
+                f"  {m:15s} {a} {sa['mean']:.4f} ± {sa['std']:.4f}   {b} {sb['mean']:.4f} ± {sb['std']:.4f}   "
+                f"paired diff {d['mean']:+.4f} ± {d['std']:.4f}"
+            )
     return 0
 
 
@@ -392,10 +487,14 @@ def cmd_interpret(args) -> int:
             sal = saliency_map(model, ds.signals[row], target, args.method)
             true = [n for n, y in zip(ds.label_names, ds.labels[row]) if y] or ["none"]
             pred = [n for n, q, t in zip(ds.label_names, p, thresholds) if q >= t] or ["none"]
-            title = (f"ecg_id {ids[row]} — {args.model} fold {k}, {args.method} for {ds.label_names[target]}"
-                     f"{' (time-only)' if sal.time_only else ''} — true: {', '.join(true)}; predicted: {', '.join(pred)}")
+            title = (
+                f"ecg_id {ids[row]} — {args.model} fold {k}, {args.method} for {ds.label_names[target]}"
+                f"{' (time-only)' if sal.time_only else ''} — true: {', '.join(true)}; predicted: {', '.join(pred)}"
+            )
             png = out / f"ecg{ids[row]}_{args.method}.png"
-            saliency_png(np.asarray(ds.signals[row]), display_map(sal.map, ds.sampling_rate, 0.05), ds.sampling_rate, title, png)
+            saliency_png(
+                np.asarray(ds.signals[row]), display_map(sal.map, ds.sampling_rate, 0.05), ds.sampling_rate, title, png
+            )
             print(png)
     return 0
 
@@ -417,13 +516,24 @@ def cmd_runs(args) -> int:
 
     for r in list_runs(_runs_root(args)):
         test = r.status.get("test_macro_pr_auc")
-        print(f"{run_state(r.path):12s} {r.dataset}/{r.label_set}/{r.model}/{r.path.name}"
-              f"{'' if test is None else f'  test macro PR-AUC {test:.4f}'}")
+        print(
+            f"{run_state(r.path):12s} {r.dataset}/{r.label_set}/{r.model}/{r.path.name}"
+            f"{'' if test is None else f'  test macro PR-AUC {test:.4f}'}"
+        )
     return 0
 
 
-COMMANDS = {"info": cmd_info, "demo-data": cmd_demo_data, "models": cmd_models, "train": cmd_train, "eval": cmd_eval,
-            "compare": cmd_compare, "interpret": cmd_interpret, "predict": cmd_predict, "runs": cmd_runs}
+COMMANDS = {
+    "info": cmd_info,
+    "demo-data": cmd_demo_data,
+    "models": cmd_models,
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "compare": cmd_compare,
+    "interpret": cmd_interpret,
+    "predict": cmd_predict,
+    "runs": cmd_runs,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -406,8 +406,19 @@ def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
         )
     return pd.DataFrame(
         rows,
-        columns=["label set", "model", "fold", "state", "epoch", "val macro PR-AUC", "test macro PR-AUC",
-                 "test macro ROC-AUC", "results", "updated", "path"],
+        columns=[
+            "label set",
+            "model",
+            "fold",
+            "state",
+            "epoch",
+            "val macro PR-AUC",
+            "test macro PR-AUC",
+            "test macro ROC-AUC",
+            "results",
+            "updated",
+            "path",
+        ],
     )
 
 
@@ -490,7 +501,7 @@ def training_progress(events: Sequence[Mapping], state: str, now: float | None =
     starts = [i for i, e in enumerate(events) if e.get("event") == "start"]
     if not starts:
         return TrainingProgress(state)
-    seg = events[starts[-1]:]
+    seg = events[starts[-1] :]
     start = seg[0]
     epochs = int(start.get("epochs") or 0)
     spe = int(start.get("steps_per_epoch") or 0)
@@ -507,7 +518,9 @@ def training_progress(events: Sequence[Mapping], state: str, now: float | None =
     if done > first_step and elapsed > 0 and total:
         remaining = (total - done) * elapsed / (done - first_step)
     completed = int(epoch_ends[-1]["epoch"]) + 1 if epoch_ends else int(start.get("resumed_from") or 0)
-    return TrainingProgress(state, completed, epochs, done, total, elapsed, remaining, dict(epoch_ends[-1]) if epoch_ends else {})
+    return TrainingProgress(
+        state, completed, epochs, done, total, elapsed, remaining, dict(epoch_ends[-1]) if epoch_ends else {}
+    )
 
 
 def curve_events(events: Sequence[Mapping]) -> list[dict]:
@@ -519,7 +532,7 @@ def curve_events(events: Sequence[Mapping]) -> list[dict]:
     keep: list[dict] = []
     bounds = [*starts, len(events)]
     for k in range(len(starts)):
-        seg = events[bounds[k]:bounds[k + 1]]
+        seg = events[bounds[k] : bounds[k + 1]]
         limit = math.inf
         if k + 1 < len(starts):
             nxt = events[starts[k + 1]]
@@ -578,16 +591,35 @@ def submit_training(
         status = read_status(path) or {}
         previous = status.get("state") if status else None
         extra = ["--skip_bad"] if skip_bad else []
-        if (previous in ("done", "failed", "cancelled", "interrupted") or (path / "last.pt").exists()) and \
-                jobs.run_state(path) not in ACTIVE_STATES:
+        if (
+            previous in ("done", "failed", "cancelled", "interrupted") or (path / "last.pt").exists()
+        ) and jobs.run_state(path) not in ACTIVE_STATES:
             if not replace:
                 what = previous or "previous"
-                out.append(Submission(k, path, None, f"fold {k}: already holds a {what} run — resume it below, "
-                                                     "or tick 'replace finished runs' to train it again."))
+                out.append(
+                    Submission(
+                        k,
+                        path,
+                        None,
+                        f"fold {k}: already holds a {what} run — resume it below, "
+                        "or tick 'replace finished runs' to train it again.",
+                    )
+                )
                 continue
             extra.append("--overwrite")
-        argv = jobs.train_argv(str(ds.root), model, k, label_set=label_set, plan=plan, epochs=epochs,
-                               batch_size=batch_size, lr=lr, seed=seed, sampling_rate=ds.sampling_rate, extra=extra)
+        argv = jobs.train_argv(
+            str(ds.root),
+            model,
+            k,
+            label_set=label_set,
+            plan=plan,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            sampling_rate=ds.sampling_rate,
+            extra=extra,
+        )
         try:
             state = jobs.submit(path, argv, root)
         except RunError as e:
@@ -617,10 +649,13 @@ def evaluated_runs(dataset: str, root: Path | None = None) -> list[RunInfo]:
     return [r for r in find_runs(root, dataset) if has_results(r.path)]
 
 
-def checkpoint_runs(dataset: str | None = None, label_set: str | None = None, root: Path | None = None) -> list[RunInfo]:
+def checkpoint_runs(
+    dataset: str | None = None, label_set: str | None = None, root: Path | None = None
+) -> list[RunInfo]:
     """Runs with a best.pt (optionally of one dataset and label set)."""
     return [
-        r for r in find_runs(root, dataset)
+        r
+        for r in find_runs(root, dataset)
         if (r.path / "best.pt").is_file() and (label_set is None or r.label_set == label_set)
     ]
 
@@ -647,9 +682,21 @@ def per_class_table(results: dict) -> pd.DataFrame:
     for name, c in (results.get("per_class") or {}).items():
         (tn, fp), (fn, tp) = c["confusion"]
         rows.append(
-            {"class": name, "support": c["support"], "AP (PR-AUC)": c["ap"], "ROC-AUC": c["roc_auc"],
-             "threshold": c["threshold"], "sensitivity": c["sensitivity"], "specificity": c["specificity"],
-             "PPV": c["ppv"], "F1": c["f1"], "TP": tp, "FP": fp, "FN": fn, "TN": tn}
+            {
+                "class": name,
+                "support": c["support"],
+                "AP (PR-AUC)": c["ap"],
+                "ROC-AUC": c["roc_auc"],
+                "threshold": c["threshold"],
+                "sensitivity": c["sensitivity"],
+                "specificity": c["specificity"],
+                "PPV": c["ppv"],
+                "F1": c["f1"],
+                "TP": tp,
+                "FP": fp,
+                "FN": fn,
+                "TN": tn,
+            }
         )
     return pd.DataFrame(rows)
 
@@ -662,7 +709,9 @@ def test_arrays(results: dict) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return y_true, y_prob, names
 
 
-def confusion_at(results: dict, threshold: float | Mapping[str, float] | None = None) -> tuple[dict, dict, pd.DataFrame]:
+def confusion_at(
+    results: dict, threshold: float | Mapping[str, float] | None = None
+) -> tuple[dict, dict, pd.DataFrame]:
     """Confusion matrices of the test part at other thresholds.
 
     Args:
@@ -685,8 +734,20 @@ def confusion_at(results: dict, threshold: float | Mapping[str, float] | None = 
     rows = []
     for n, t in zip(names, thr):
         (tn, fp), (fn, tp) = matrices[n]
-        rows.append({"class": n, "threshold": t, "sensitivity": _ratio(tp, tp + fn), "specificity": _ratio(tn, tn + fp),
-                     "PPV": _ratio(tp, tp + fp), "F1": _ratio(2 * tp, 2 * tp + fp + fn), "TP": tp, "FP": fp, "FN": fn, "TN": tn})
+        rows.append(
+            {
+                "class": n,
+                "threshold": t,
+                "sensitivity": _ratio(tp, tp + fn),
+                "specificity": _ratio(tn, tn + fp),
+                "PPV": _ratio(tp, tp + fp),
+                "F1": _ratio(2 * tp, 2 * tp + fp + fn),
+                "TP": tp,
+                "FP": fp,
+                "FN": fn,
+                "TN": tn,
+            }
+        )
     return matrices, dict(zip(names, thr)), pd.DataFrame(rows)
 
 
@@ -696,7 +757,10 @@ def _ratio(a: float, b: float) -> float | None:
 
 def folds_table(results_by_fold: Mapping[int, dict]) -> pd.DataFrame:
     """Macro metrics per fold, then 'mean' and 'SD' rows (``metrics.summarize_folds``)."""
-    rows = [{"fold": str(k)} | {METRIC_NAMES[m]: r.get(m) for m in MACRO_METRICS} for k, r in sorted(results_by_fold.items())]
+    rows = [
+        {"fold": str(k)} | {METRIC_NAMES[m]: r.get(m) for m in MACRO_METRICS}
+        for k, r in sorted(results_by_fold.items())
+    ]
     summary = summarize_folds(list(results_by_fold.values()))
     if summary:
         rows.append({"fold": "mean"} | {METRIC_NAMES[m]: s["mean"] for m, s in summary.items()})
@@ -711,8 +775,13 @@ def mean_sd_text(results_by_fold: Mapping[int, dict], metric: str = "macro_pr_au
     return f"{s['mean']:.3f} ± {s['std']:.3f} (n = {s['n_folds']} fold{'s' if s['n_folds'] != 1 else ''})"
 
 
-def model_comparison(dataset: str, label_set: str, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5",
-                     root: Path | None = None) -> pd.DataFrame:
+def model_comparison(
+    dataset: str,
+    label_set: str,
+    models: tuple[str, str] = ("cnn1d", "cnn2d"),
+    plan: str = "cv5",
+    root: Path | None = None,
+) -> pd.DataFrame:
     """``evaluate.comparison_table`` for a dataset name and label set (folds evaluated for both models).
     comparison_table reads only the dataset's ``name`` and ``label_set``, so no loaded dataset is needed."""
     from ecgcore.evaluate import comparison_table
@@ -732,8 +801,9 @@ def side_by_side(table: pd.DataFrame, metric: str = "macro_pr_auc") -> pd.DataFr
     return wide.reset_index()
 
 
-def reference_with_runs(results_by_model: Mapping[str, Mapping[int, dict]], dataset_description: str,
-                        plan: str = "cv5") -> pd.DataFrame:
+def reference_with_runs(
+    results_by_model: Mapping[str, Mapping[int, dict]], dataset_description: str, plan: str = "cv5"
+) -> pd.DataFrame:
     """The reference figures (``reference.reference_results``) under the user's own runs, each row
     naming its source, data and protocol."""
     from ecgcore.reference import reference_results
@@ -744,13 +814,18 @@ def reference_with_runs(results_by_model: Mapping[str, Mapping[int, dict]], data
         s = summarize_folds(list(by_fold.values()))
         if not s:
             continue
-        own.append({
-            "kind": "your runs", "source": "this app", "model": model, "data": dataset_description,
-            "protocol": f"{plan}, {len(by_fold)} fold(s) evaluated",
-            "macro_pr_auc": s.get("macro_pr_auc", {}).get("mean"),
-            "macro_pr_auc_std": s.get("macro_pr_auc", {}).get("std"),
-            "macro_roc_auc": s.get("macro_roc_auc", {}).get("mean"),
-        })
+        own.append(
+            {
+                "kind": "your runs",
+                "source": "this app",
+                "model": model,
+                "data": dataset_description,
+                "protocol": f"{plan}, {len(by_fold)} fold(s) evaluated",
+                "macro_pr_auc": s.get("macro_pr_auc", {}).get("mean"),
+                "macro_pr_auc_std": s.get("macro_pr_auc", {}).get("std"),
+                "macro_roc_auc": s.get("macro_roc_auc", {}).get("mean"),
+            }
+        )
     table = pd.concat([pd.DataFrame(own), ref], ignore_index=True) if own else ref
     return table[["kind", "source", "model", "data", "protocol", "macro_pr_auc", "macro_pr_auc_std", "macro_roc_auc"]]
 
@@ -780,20 +855,25 @@ def other_dataset_note(trained_on: Mapping | None, ds: ECGDataset) -> str | None
     fingerprint = trained_on.get("fingerprint")
     if fingerprint is None or fingerprint == ds.fingerprint:
         return None
-    return (f"This run was trained on another dataset named '{trained_on.get('name', '?')}' "
-            f"({trained_on.get('n_records', '?')} records at {trained_on.get('root', '?')}), not on the one loaded "
-            f"now ({len(ds.records):,} records at {ds.root}): its folds and numbers belong to that dataset.")
+    return (
+        f"This run was trained on another dataset named '{trained_on.get('name', '?')}' "
+        f"({trained_on.get('n_records', '?')} records at {trained_on.get('root', '?')}), not on the one loaded "
+        f"now ({len(ds.records):,} records at {ds.root}): its folds and numbers belong to that dataset."
+    )
 
 
-def probability_table(probs: np.ndarray, label_names: Sequence[str], thresholds: Sequence[float] | None,
-                      true_labels: Sequence[str] = ()) -> pd.DataFrame:
+def probability_table(
+    probs: np.ndarray, label_names: Sequence[str], thresholds: Sequence[float] | None, true_labels: Sequence[str] = ()
+) -> pd.DataFrame:
     """Per class: probability, threshold (chosen on validation), predicted (p ≥ threshold), true."""
     thr = list(thresholds) if thresholds is not None else [0.5] * len(label_names)
-    table = pd.DataFrame({
-        "class": list(label_names),
-        "probability": np.asarray(probs, dtype=float).round(4),
-        "threshold": np.asarray(thr, dtype=float).round(4),
-    })
+    table = pd.DataFrame(
+        {
+            "class": list(label_names),
+            "probability": np.asarray(probs, dtype=float).round(4),
+            "threshold": np.asarray(thr, dtype=float).round(4),
+        }
+    )
     table["predicted"] = table["probability"] >= table["threshold"]
     if true_labels:
         table["true label"] = table["class"].isin(list(true_labels))
@@ -802,8 +882,10 @@ def probability_table(probs: np.ndarray, label_names: Sequence[str], thresholds:
 
 def predictions_csv(table: pd.DataFrame, source: str, checkpoint: str) -> bytes:
     """The prediction table as CSV, with comment lines saying what it is."""
-    head = (f"# ECG explorer prediction — research and education only, not for diagnosis\n"
-            f"# record: {source}\n# checkpoint: {checkpoint}\n")
+    head = (
+        f"# ECG explorer prediction — research and education only, not for diagnosis\n"
+        f"# record: {source}\n# checkpoint: {checkpoint}\n"
+    )
     return (head + table.to_csv(index=False)).encode()
 
 

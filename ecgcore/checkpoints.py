@@ -29,7 +29,12 @@ def library_versions() -> dict[str, str]:
     import numpy
     import sklearn
 
-    return {"torch": str(torch.__version__), "numpy": numpy.__version__, "sklearn": sklearn.__version__, "python": platform.python_version()}
+    return {
+        "torch": str(torch.__version__),
+        "numpy": numpy.__version__,
+        "sklearn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def save_checkpoint(path: str | os.PathLike, model: ECGClassifier, meta: dict, train_state: dict | None = None) -> None:

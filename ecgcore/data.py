@@ -159,7 +159,9 @@ def read_database(root: str | os.PathLike, sampling_rate: int = 100) -> pd.DataF
     ids = pd.to_numeric(table["ecg_id"], errors="coerce")
     if ids.isna().any() or (ids % 1 != 0).any():
         bad = table["ecg_id"][ids.isna() | (ids % 1 != 0)].astype(str).tolist()
-        raise DataError(f"{csv}: ecg_id must be whole numbers, not {', '.join(map(repr, bad[:3]))}; fix or remove those rows.")
+        raise DataError(
+            f"{csv}: ecg_id must be whole numbers, not {', '.join(map(repr, bad[:3]))}; fix or remove those rows."
+        )
     file_column = FILENAME_COLUMN[sampling_rate]
     no_file = table[file_column].isna() | (table[file_column].astype(str).str.strip() == "")
     if no_file.any():  # typically the last row of a csv cut short by an interrupted download
@@ -225,7 +227,9 @@ def read_record(path: str | os.PathLike, sampling_rate: int = 100) -> np.ndarray
     try:
         signal, fields = wfdb.rdsamp(str(path))
     except Exception as e:  # wfdb raises many types for corrupt files
-        raise DataError(f"{path}.hea/.dat cannot be read ({e.__class__.__name__}: {e}); re-download that record.") from e
+        raise DataError(
+            f"{path}.hea/.dat cannot be read ({e.__class__.__name__}: {e}); re-download that record."
+        ) from e
     return check_signal(signal.T, fields, sampling_rate, str(path))
 
 
@@ -293,7 +297,10 @@ def read_all_records(
             take(start, _read_chunk(job))
     else:
         # spawn, not fork: the app calls this from a threaded server, where fork can deadlock
-        with _workers_import_this_module(), ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with (
+            _workers_import_this_module(),
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
+        ):
             for start, results in zip(starts, pool.map(_read_chunk, jobs)):
                 take(start, results)
     return errors
@@ -380,7 +387,9 @@ def load_signals(
     if cached is not None:
         signals, errors = cached
     else:
-        missing = [i for i, f in enumerate(filenames) if not (root / f"{f}.hea").is_file() or not (root / f"{f}.dat").is_file()]
+        missing = [
+            i for i, f in enumerate(filenames) if not (root / f"{f}.hea").is_file() or not (root / f"{f}.dat").is_file()
+        ]
         if missing and not skip_bad:
             raise _missing_error(root, filenames, missing, sampling_rate)
         npy.parent.mkdir(parents=True, exist_ok=True)

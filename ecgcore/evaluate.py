@@ -34,7 +34,9 @@ from ecgcore.runs import model_dir, run_dir
 from ecgcore.train import pick_device, predict_logits
 
 
-def predict_proba(model: torch.nn.Module, signals: np.ndarray, device: str = "auto", batch_size: int = 256) -> np.ndarray:
+def predict_proba(
+    model: torch.nn.Module, signals: np.ndarray, device: str = "auto", batch_size: int = 256
+) -> np.ndarray:
     """Probabilities (N, C) for signals (N, 12, T) float32 mV."""
     dev = pick_device(device)
     model = model.to(dev)
@@ -111,7 +113,9 @@ def summarize_model(ds: ECGDataset, model: str, folds: list[int], plan: str = "c
     return summary
 
 
-def comparison_table(ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None) -> pd.DataFrame:
+def comparison_table(
+    ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None
+) -> pd.DataFrame:
     """Per fold, the macro metrics of each model (folds evaluated for both): columns fold, model, metrics."""
     rows = []
     for k in range(5 if plan == "cv5" else 1):
@@ -126,7 +130,9 @@ def comparison_table(ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"
     return pd.DataFrame(rows, columns=["fold", "model", *MACRO_METRICS])
 
 
-def compare_models(ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None) -> dict:
+def compare_models(
+    ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None
+) -> dict:
     """Side-by-side table, mean ± std per model, and the paired per-fold difference (a − b);
     written to ``<dataset>/<label_set>/compare.json``."""
     table = comparison_table(ds, models, plan, root)
@@ -144,7 +150,11 @@ def compare_models(ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"),
         "per_fold": table.to_dict(orient="records"),
         "summary": {m: summarize_folds(table[table.model == m].to_dict(orient="records")) for m in models},
         "paired_difference": {
-            k: {"mean": float(diff[k].mean()), "std": float(diff[k].std(ddof=1)) if len(diff) > 1 else 0.0, "per_fold": diff[k].tolist()}
+            k: {
+                "mean": float(diff[k].mean()),
+                "std": float(diff[k].std(ddof=1)) if len(diff) > 1 else 0.0,
+                "per_fold": diff[k].tolist(),
+            }
             for k in MACRO_METRICS
         },
     }

@@ -704,7 +704,9 @@ def saliency_png(signal: np.ndarray, saliency: np.ndarray, fs: int, title: str, 
     axes = fig.subplots(len(signal), 1, sharex=True)
     for i, ax in enumerate(axes):
         lo, hi = float(signal[i].min()) - 0.2, float(signal[i].max()) + 0.2
-        ax.imshow(sal[i][None, :], aspect="auto", cmap="YlOrRd", vmin=0, vmax=1, extent=(t[0], t[-1], lo, hi), alpha=0.8)
+        ax.imshow(
+            sal[i][None, :], aspect="auto", cmap="YlOrRd", vmin=0, vmax=1, extent=(t[0], t[-1], lo, hi), alpha=0.8
+        )
         ax.plot(t, signal[i], color="black", linewidth=0.7)
         ax.set_ylim(lo, hi)
         ax.set_ylabel(display_lead_name(LEADS[i]), rotation=0, labelpad=18)
@@ -995,7 +997,13 @@ def probabilities_figure(
         title={"text": title},
         barmode="overlay",
         height=160 + 34 * max(len(names), 1),
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},  # above: never on the axis title
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.02,
+            "xanchor": "right",
+            "x": 1,
+        },  # above: never on the axis title
         margin={"l": 80, "r": 60, "t": 90},
     )
     fig.update_xaxes(title={"text": "predicted probability"}, range=[0, 1.12], tickformat=".0%", dtick=0.25)

@@ -109,13 +109,20 @@ def get_fold(records: pd.DataFrame, labelled: np.ndarray | None, plan: str, fold
     return folds[fold]
 
 
-def fold_summary(records: pd.DataFrame, labels: np.ndarray, label_names: tuple[str, ...], plan: str = "cv5") -> pd.DataFrame:
+def fold_summary(
+    records: pd.DataFrame, labels: np.ndarray, label_names: tuple[str, ...], plan: str = "cv5"
+) -> pd.DataFrame:
     """Per fold and part: records, patients, and positives per label (a table for the CLI and app)."""
     rows = []
     for f in patient_folds(records, labels.any(axis=1), plan):
         for part in ("train", "val", "test"):
             idx = getattr(f, part)
-            row = {"fold": f.index, "part": part, "records": len(idx), "patients": records["patient_id"].iloc[idx].nunique()}
+            row = {
+                "fold": f.index,
+                "part": part,
+                "records": len(idx),
+                "patients": records["patient_id"].iloc[idx].nunique(),
+            }
             row |= {name: int(labels[idx, j].sum()) for j, name in enumerate(label_names)}
             rows.append(row)
     return pd.DataFrame(rows)

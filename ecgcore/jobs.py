@@ -263,4 +263,16 @@ def run_path(dataset: str, label_set: str, model: str, fold: int, plan: str = "c
     return run_dir(dataset, label_set, model, fold, plan, root)
 
 
-__all__ = ["FINAL_STATES", "cancel", "delete", "launch", "pump", "reap", "resume", "run_path", "run_state", "submit", "train_argv"]
+__all__ = [
+    "FINAL_STATES",
+    "cancel",
+    "delete",
+    "launch",
+    "pump",
+    "reap",
+    "resume",
+    "run_path",
+    "run_state",
+    "submit",
+    "train_argv",
+]

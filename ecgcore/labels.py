@@ -51,7 +51,7 @@ def parse_scp_codes(text: str) -> dict[str, float]:
     PTB-XL's cells are JSON once their quotes are swapped, which json parses ~20× faster than
     ``ast.literal_eval``; anything else goes through ``ast.literal_eval`` (never ``eval``).
     """
-    if isinstance(text, str) and "\"" not in text:
+    if isinstance(text, str) and '"' not in text:
         try:
             value = json.loads(text.replace("'", '"'))
             if isinstance(value, dict) and all(_is_likelihood(v) for v in value.values()):

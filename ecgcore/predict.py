@@ -30,7 +30,9 @@ from ecgcore.evaluate import predict_proba
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 12-lead 10 s record at 500 Hz in format 16 is 120 kB
 
 
-def predict_folder(checkpoint: str | os.PathLike, root: str | os.PathLike, skip_bad: bool = False, device: str = "auto") -> tuple[pd.DataFrame, ECGDataset]:
+def predict_folder(
+    checkpoint: str | os.PathLike, root: str | os.PathLike, skip_bad: bool = False, device: str = "auto"
+) -> tuple[pd.DataFrame, ECGDataset]:
     """Probabilities for every record of a dataset folder.
 
     Returns:
@@ -89,7 +91,9 @@ def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
         if any(Path(n).name != n or n.startswith(".") for n in named):
             raise UploadError(f"{hea_name} points at files outside the upload ({', '.join(sorted(named))}); refused.")
         if named != {dat_name}:
-            raise UploadError(f"{hea_name} describes {', '.join(sorted(named)) or 'no signal file'}, but {dat_name} was uploaded; upload the matching pair.")
+            raise UploadError(
+                f"{hea_name} describes {', '.join(sorted(named)) or 'no signal file'}, but {dat_name} was uploaded; upload the matching pair."
+            )
         if header.fs not in SAMPLING_RATES:
             raise UploadError(f"{hea_name}: sampling rate {header.fs} Hz; PTB-XL records are 100 or 500 Hz.")
         _check_header_shape(header, hea_name, dat_name, len(files[dats[0]]))  # before reading: no huge allocations
@@ -106,7 +110,18 @@ def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
 
 
 # bytes per sample of the uncompressed WFDB signal formats (the FLAC formats 508/516/524 are not checked)
-_BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3}
+_BYTES_PER_SAMPLE = {
+    "8": 1,
+    "16": 2,
+    "24": 3,
+    "32": 4,
+    "61": 2,
+    "80": 1,
+    "160": 2,
+    "212": 1.5,
+    "310": 4 / 3,
+    "311": 4 / 3,
+}
 
 
 def _check_header_shape(header: wfdb.Record, hea_name: str, dat_name: str, dat_size: int) -> None:
@@ -118,7 +133,9 @@ def _check_header_shape(header: wfdb.Record, hea_name: str, dat_name: str, dat_s
         raise UploadError(f"{hea_name}: {n_sig} signals, expected the 12 standard leads ({', '.join(LEADS)}).")
     expected = DURATION_S * int(header.fs)
     if header.sig_len is not None and int(header.sig_len) != expected:
-        raise UploadError(f"{hea_name}: {header.sig_len} samples per lead, expected {expected} (10 s at {header.fs:g} Hz).")
+        raise UploadError(
+            f"{hea_name}: {header.sig_len} samples per lead, expected {expected} (10 s at {header.fs:g} Hz)."
+        )
     fmts = set(header.fmt or [])
     offsets = set(header.byte_offset or [None])
     bytes_per_sample = _BYTES_PER_SAMPLE.get(next(iter(fmts))) if len(fmts) == 1 else None
@@ -154,7 +171,9 @@ def read_uploaded_csv(content: bytes) -> tuple[np.ndarray, int]:
     values = table.apply(pd.to_numeric, errors="coerce")
     if values.isna().to_numpy().any():
         row, col = np.argwhere(values.isna().to_numpy())[0]
-        raise UploadError(f"the CSV has a non-numeric or empty cell (row {row + 1}, column {col + 1}); only numbers in mV are allowed.")
+        raise UploadError(
+            f"the CSV has a non-numeric or empty cell (row {row + 1}, column {col + 1}); only numbers in mV are allowed."
+        )
     fs = {DURATION_S * r: r for r in SAMPLING_RATES}.get(len(values))
     if fs is None:
         raise UploadError(f"the CSV has {len(values)} rows; 10 s need 1000 (100 Hz) or 5000 (500 Hz).")

@@ -55,7 +55,9 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RunError(f"{self.path.parent} is already being trained by another process; wait or cancel it.") from None
+            raise RunError(
+                f"{self.path.parent} is already being trained by another process; wait or cancel it."
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
@@ -171,5 +173,9 @@ def _status_from_results(path: Path) -> dict:
         results = read_json(path / "results.json")
     except ResultsError:
         return status
-    return status | {"state": "done", "test_macro_pr_auc": results.get("macro_pr_auc"),
-                     "test_macro_roc_auc": results.get("macro_roc_auc"), "updated": results.get("evaluated")}
+    return status | {
+        "state": "done",
+        "test_macro_pr_auc": results.get("macro_pr_auc"),
+        "test_macro_roc_auc": results.get("macro_roc_auc"),
+        "updated": results.get("evaluated"),
+    }

@@ -66,7 +66,9 @@ def saliency_map(
     method = SaliencyMethod(method)
     model.eval()
     device = next(model.parameters()).device
-    x = torch.tensor(np.array(signal, dtype=np.float32), device=device).unsqueeze(0).requires_grad_(True)  # a copy: memmaps are read-only
+    x = (
+        torch.tensor(np.array(signal, dtype=np.float32), device=device).unsqueeze(0).requires_grad_(True)
+    )  # a copy: memmaps are read-only
     n_leads, T = x.shape[1:]
     with torch.no_grad():
         logit = float(model(x)[0, target])

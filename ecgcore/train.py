@@ -268,7 +268,9 @@ def _train_locked(ds, cfg, run_dir, callbacks, resume, overwrite, should_stop) -
     steps_per_epoch = max(1, n // cfg.batch_size)  # drop_last: a batch of 1 breaks BatchNorm
     scheduler = None
     if cfg.schedule == "onecycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch
+        )
     elif cfg.schedule != "constant":
         raise RunError(f"unknown schedule {cfg.schedule!r}; use constant or onecycle.")
 
@@ -321,7 +323,15 @@ def _train_locked(ds, cfg, run_dir, callbacks, resume, overwrite, should_stop) -
             losses[b] = loss.detach()
             step += 1
             if step % log_every == 0:
-                emit({"event": "batch", "epoch": epoch, "step": step, "loss": float(losses[b]), "lr": optimizer.param_groups[0]["lr"]})
+                emit(
+                    {
+                        "event": "batch",
+                        "epoch": epoch,
+                        "step": step,
+                        "loss": float(losses[b]),
+                        "lr": optimizer.param_groups[0]["lr"],
+                    }
+                )
 
         train_seconds = time.perf_counter() - t0  # the training part of the epoch, without validation
         val_logits = predict_logits(model, x_val)
@@ -396,8 +406,17 @@ class RunRecorder:
         self._file.flush()
         kind = event["event"]
         if kind == "start":
-            write_status(self.run_dir, state="running", pid=self.pid, started=event["time"], epoch=None, error=None,
-                         epochs=event["epochs"], config=event["config"], **self.extra)
+            write_status(
+                self.run_dir,
+                state="running",
+                pid=self.pid,
+                started=event["time"],
+                epoch=None,
+                error=None,
+                epochs=event["epochs"],
+                config=event["config"],
+                **self.extra,
+            )
         elif kind == "epoch_end":
             write_status(self.run_dir, epoch=event["epoch"], val_macro_pr_auc=event["val_macro_pr_auc"])
         elif kind in ("done", "cancelled", "failed"):

@@ -117,7 +117,13 @@ def _restore_sidebar(sources: dict, settings: dict) -> None:
     if shadow.get("sb_source") not in sources:
         preferred = settings.get("source")
         shadow["sb_source"] = (
-            preferred if preferred in sources else "env" if "env" in sources else "saved" if "saved" in sources else "demo"
+            preferred
+            if preferred in sources
+            else "env"
+            if "env" in sources
+            else "saved"
+            if "saved" in sources
+            else "demo"
         )
     for name, value in shadow.items():
         st.session_state[name] = value
@@ -129,18 +135,42 @@ def _draw_frame() -> Frame:
     _restore_sidebar(sources, settings)
     with st.sidebar:
         st.subheader("Data choice")
-        source = st.selectbox("Dataset", list(sources), format_func=sources.get, key="sb_source",
-                              on_change=_changed, args=("sb_source",), help="Set a PTB-XL folder on the Home page.")
-        sampling_rate = st.selectbox("Sampling rate (Hz)", SAMPLING_RATES, key="sb_fs", on_change=_changed,
-                                     args=("sb_fs",), help="500 Hz needs the records500/ files.")
-        label_set = st.selectbox("Label set", LABEL_SETS, key="sb_label_set", on_change=_changed, args=("sb_label_set",),
-                                 help="superclass: NORM, MI, STTC, CD, HYP; subclass: PTB-XL's diagnostic subclasses.")
-        skip_bad = st.checkbox("Leave out unreadable or missing records", key="sb_skip_bad", on_change=_changed,
-                               args=("sb_skip_bad",),
-                               help="For partial downloads: the records that cannot be read are listed on Home.")
+        source = st.selectbox(
+            "Dataset",
+            list(sources),
+            format_func=sources.get,
+            key="sb_source",
+            on_change=_changed,
+            args=("sb_source",),
+            help="Set a PTB-XL folder on the Home page.",
+        )
+        sampling_rate = st.selectbox(
+            "Sampling rate (Hz)",
+            SAMPLING_RATES,
+            key="sb_fs",
+            on_change=_changed,
+            args=("sb_fs",),
+            help="500 Hz needs the records500/ files.",
+        )
+        label_set = st.selectbox(
+            "Label set",
+            LABEL_SETS,
+            key="sb_label_set",
+            on_change=_changed,
+            args=("sb_label_set",),
+            help="superclass: NORM, MI, STTC, CD, HYP; subclass: PTB-XL's diagnostic subclasses.",
+        )
+        skip_bad = st.checkbox(
+            "Leave out unreadable or missing records",
+            key="sb_skip_bad",
+            on_change=_changed,
+            args=("sb_skip_bad",),
+            help="For partial downloads: the records that cannot be read are listed on Home.",
+        )
         st.caption(NOTICE)
-    st.session_state["_sb_shadow"].update(sb_source=source, sb_fs=sampling_rate, sb_label_set=label_set,
-                                          sb_skip_bad=skip_bad)
+    st.session_state["_sb_shadow"].update(
+        sb_source=source, sb_fs=sampling_rate, sb_label_set=label_set, sb_skip_bad=skip_bad
+    )
 
     root: str | None = None
     if source == "env":
@@ -161,8 +191,12 @@ def _banner(frame: Frame) -> None:
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         if frame.ds is not None:
             if frame.ds.is_demo:
-                st.badge("DEMO DATA", icon=":material/science:", color="orange",
-                         help="Synthetic records in PTB-XL format: numbers say nothing about real ECGs.")
+                st.badge(
+                    "DEMO DATA",
+                    icon=":material/science:",
+                    color="orange",
+                    help="Synthetic records in PTB-XL format: numbers say nothing about real ECGs.",
+                )
             else:
                 st.badge("PTB-XL", icon=":material/database:", color="blue")
             st.caption(f"Dataset: {frame.ds.description} · label set {frame.ds.label_set}")
@@ -190,6 +224,7 @@ def load_dataset(frame: Frame) -> ECGDataset:
     def progress(what: str):
         def update(done: int, total: int) -> None:
             bar.progress(done / max(total, 1), text=f"{what} — {done:,} of {total:,} records (first load only)")
+
         return update
 
     try:
@@ -197,12 +232,19 @@ def load_dataset(frame: Frame) -> ECGDataset:
             root = ensure_demo_dataset(default_demo_root(), progress=progress("Generating the demo dataset"))
         else:
             root = Path(frame.root or "").expanduser()
-        slot = _dataset_slot(str(root), frame.sampling_rate, frame.label_set, frame.skip_bad, browse.dataset_stamp(root))
+        slot = _dataset_slot(
+            str(root), frame.sampling_rate, frame.label_set, frame.skip_bad, browse.dataset_stamp(root)
+        )
         if slot["ds"] is None:
             with slot["lock"]:
                 if slot["ds"] is None:
-                    slot["ds"] = load_ptbxl(root, frame.sampling_rate, frame.label_set, skip_bad=frame.skip_bad,
-                                            progress=progress("Reading the records into the signal cache"))
+                    slot["ds"] = load_ptbxl(
+                        root,
+                        frame.sampling_rate,
+                        frame.label_set,
+                        skip_bad=frame.skip_bad,
+                        progress=progress("Reading the records into the signal cache"),
+                    )
         return slot["ds"]
     finally:
         bar.empty()

@@ -23,12 +23,20 @@ def _record_view(i: int, stacked: bool, action_column) -> None:
     def _explain() -> None:
         st.session_state["explain_ecg_id"] = info["ecg_id"]
 
-    if action_column.button("Explain this record", icon=":material/visibility:", on_click=_explain,
-                            help="Open it on the Saliency page with a trained model."):
+    if action_column.button(
+        "Explain this record",
+        icon=":material/visibility:",
+        on_click=_explain,
+        help="Open it on the Saliency page with a trained model.",
+    ):
         st.switch_page(common.SALIENCY, query_params={"ecg_id": info["ecg_id"]})
 
-    fig = ecg_paper_figure(ds.signals[i], ds.sampling_rate, layout="stacked" if stacked else "3x4",
-                           title=f"ecg_id {info['ecg_id']} · patient {info['patient_id']}")
+    fig = ecg_paper_figure(
+        ds.signals[i],
+        ds.sampling_rate,
+        layout="stacked" if stacked else "3x4",
+        title=f"ecg_id {info['ecg_id']} · patient {info['patient_id']}",
+    )
     left, right = st.columns([3, 1])
     left.plotly_chart(fig, key="ds_ecg", config={"displaylogo": False})
     with right:
@@ -56,14 +64,24 @@ with records_tab:
     lo, hi = browse.age_bounds(ds)
     with st.container(border=True):
         c1, c2, c3 = st.columns([3, 2, 2])
-        labels = c1.multiselect("Labels", [*ds.label_names, browse.NO_LABEL], key="ds_labels",
-                                placeholder="any label")
-        mode = c1.radio("Records with", ["any", "all"], horizontal=True, key="ds_label_mode",
-                        format_func={"any": "any of these labels", "all": "all of these labels"}.get)
+        labels = c1.multiselect("Labels", [*ds.label_names, browse.NO_LABEL], key="ds_labels", placeholder="any label")
+        mode = c1.radio(
+            "Records with",
+            ["any", "all"],
+            horizontal=True,
+            key="ds_label_mode",
+            format_func={"any": "any of these labels", "all": "all of these labels"}.get,
+        )
         strat = c2.multiselect("Strat folds", list(range(1, 11)), key="ds_folds", placeholder="all folds")
         sexes = c2.multiselect("Sex", ["male", "female", browse.UNKNOWN], key="ds_sex", placeholder="all")
-        age = c3.slider("Age (years)", lo, max(hi, lo + 1), (lo, max(hi, lo + 1)), key="ds_age",
-                        help="PTB-XL writes 300 for patients over 89.")
+        age = c3.slider(
+            "Age (years)",
+            lo,
+            max(hi, lo + 1),
+            (lo, max(hi, lo + 1)),
+            key="ds_age",
+            help="PTB-XL writes 300 for patients over 89.",
+        )
         unknown_age = c3.checkbox("Include records without an age", value=True, key="ds_unknown_age")
         c4, c5 = st.columns(2)
         text = c4.text_input("Words in the report", key="ds_text", placeholder="e.g. sinus rhythm")
@@ -84,9 +102,16 @@ with records_tab:
 
     st.caption(f"**{len(rows):,}** of {len(table):,} records match · click a row to view it")
     st.dataframe(
-        shown, hide_index=True, height=280, key="ds_table", on_select=_pick_row, selection_mode="single-row",
-        column_config={"report": st.column_config.TextColumn(width="large"),
-                       "age": st.column_config.NumberColumn(format="%d")},
+        shown,
+        hide_index=True,
+        height=280,
+        key="ds_table",
+        on_select=_pick_row,
+        selection_mode="single-row",
+        column_config={
+            "report": st.column_config.TextColumn(width="large"),
+            "age": st.column_config.NumberColumn(format="%d"),
+        },
     )
 
     # ------------------------------------------------------------------------- one record
@@ -95,8 +120,11 @@ with records_tab:
     st.subheader("Record")
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
     ecg_id = c1.number_input("ecg_id", min_value=0, step=1, key="ds_ecg_id")
-    stacked = c2.toggle("Stacked view", key="ds_stacked", help="All 12 leads full length, one under another "
-                        "(instead of the 3×4 print with a lead-II rhythm strip).")
+    stacked = c2.toggle(
+        "Stacked view",
+        key="ds_stacked",
+        help="All 12 leads full length, one under another (instead of the 3×4 print with a lead-II rhythm strip).",
+    )
     i = browse.record_index(ds, ecg_id)
     if i is None:
         st.warning(f"No record with ecg_id {ecg_id} in this dataset.")
@@ -112,20 +140,30 @@ with folds_tab:
     summary = common.fold_summary(ds, key, plan)
     n_folds = len(PLANS[plan].folds)
     m1, m2, m3 = st.columns(3)
-    m1.metric("Patients shared between train/val/test", browse.shared_patients(overlap),
-              help="Summed over all folds of the plan; 0 means the parts are patient-disjoint.")
+    m1.metric(
+        "Patients shared between train/val/test",
+        browse.shared_patients(overlap),
+        help="Summed over all folds of the plan; 0 means the parts are patient-disjoint.",
+    )
     m2.metric("Patients in more than one strat fold", facts["patients_in_several_strat_folds"])
     m3.metric("Labelled records used", f"{facts['summary']['labelled']:,}")
-    view = c2.radio("Label distribution", ["strat", "parts"], horizontal=True, key="ds_dist_view",
-                    format_func={"strat": "per strat fold (1–10)", "parts": "per part of one fold"}.get)
+    view = c2.radio(
+        "Label distribution",
+        ["strat", "parts"],
+        horizontal=True,
+        key="ds_dist_view",
+        format_func={"strat": "per strat fold (1–10)", "parts": "per part of one fold"}.get,
+    )
     if view == "parts":
         fold = st.selectbox("Fold", list(range(n_folds)), key="ds_dist_fold")
         counts = browse.part_counts(summary, fold)
     else:
         counts = facts["strat"]
     st.plotly_chart(label_distribution_figure(counts), key="ds_dist")
-    st.caption("Similar bar heights within a label mean the folds are balanced (PTB-XL's strat folds are "
-               "stratified by label and grouped by patient).")
+    st.caption(
+        "Similar bar heights within a label mean the folds are balanced (PTB-XL's strat folds are "
+        "stratified by label and grouped by patient)."
+    )
     st.markdown("**Patients per part, and shared between parts**")
     st.dataframe(overlap, hide_index=True)
     st.markdown("**Records and label counts per fold and part**")

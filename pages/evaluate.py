@@ -26,14 +26,22 @@ if not runs:
 # ----------------------------------------------------------------------------- pick a run
 label_sets = sorted({r.label_set for r in runs})
 c1, c2, c3 = st.columns(3)
-label_set = c1.selectbox("Label set", label_sets, key="ev_label_set",
-                         index=label_sets.index(ds.label_set) if ds.label_set in label_sets else 0)
+label_set = c1.selectbox(
+    "Label set",
+    label_sets,
+    key="ev_label_set",
+    index=label_sets.index(ds.label_set) if ds.label_set in label_sets else 0,
+)
 mine = [r for r in runs if r.label_set == label_set]
 models = sorted({r.model for r in mine})
 model = c2.selectbox("Model", models, key="ev_model")
 folds = {(r.plan, r.fold): r for r in mine if r.model == model}
-plan_fold = c3.selectbox("Fold", sorted(folds), key="ev_fold",
-                         format_func=lambda pf: f"fold {pf[1]}" + ("" if pf[0] == "cv5" else f" ({pf[0]})"))
+plan_fold = c3.selectbox(
+    "Fold",
+    sorted(folds),
+    key="ev_fold",
+    format_func=lambda pf: f"fold {pf[1]}" + ("" if pf[0] == "cv5" else f" ({pf[0]})"),
+)
 run = folds[plan_fold]
 try:
     results = common.results(run.path)
@@ -53,21 +61,32 @@ other = browse.other_dataset_note(data, ds)
 if other:
     st.warning(other, icon=":material/warning:")
 if data.get("is_demo"):
-    st.warning("These results are on **synthetic demo data**: they show how the app works, not how a model "
-               "performs on real ECGs.", icon=":material/science:")
+    st.warning(
+        "These results are on **synthetic demo data**: they show how the app works, not how a model "
+        "performs on real ECGs.",
+        icon=":material/science:",
+    )
 
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Test metrics")
-    st.dataframe(browse.metrics_table(results), hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(**NUM) for c in ("value", "95% CI low", "95% CI high")})
+    st.dataframe(
+        browse.metrics_table(results),
+        hide_index=True,
+        column_config={c: st.column_config.NumberColumn(**NUM) for c in ("value", "95% CI low", "95% CI high")},
+    )
     st.caption("95 % CI: bootstrap over the test records.")
 with right:
     st.subheader("Per class")
     per_class = browse.per_class_table(results)
-    st.dataframe(per_class, hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(**NUM)
-                                for c in ("AP (PR-AUC)", "ROC-AUC", "threshold", "sensitivity", "specificity", "PPV", "F1")})
+    st.dataframe(
+        per_class,
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(**NUM)
+            for c in ("AP (PR-AUC)", "ROC-AUC", "threshold", "sensitivity", "specificity", "PPV", "F1")
+        },
+    )
 
 y_true, y_prob, names = browse.test_arrays(results)
 roc_tab, pr_tab, cm_tab = st.tabs(["ROC curves", "Precision–recall curves", "Confusion matrices"])
@@ -76,30 +95,55 @@ with roc_tab:
 with pr_tab:
     st.plotly_chart(pr_figure(y_true, y_prob, names), key="ev_pr")
 with cm_tab:
-    mode = st.radio("Thresholds", ["chosen", "global", "per_class"], horizontal=True, key="ev_thr_mode",
-                    format_func={"chosen": "chosen on validation (F1-optimal)", "global": "one for all classes",
-                                 "per_class": "one per class"}.get)
+    mode = st.radio(
+        "Thresholds",
+        ["chosen", "global", "per_class"],
+        horizontal=True,
+        key="ev_thr_mode",
+        format_func={
+            "chosen": "chosen on validation (F1-optimal)",
+            "global": "one for all classes",
+            "per_class": "one per class",
+        }.get,
+    )
     chosen = dict(zip(names, results.get("thresholds") or [0.5] * len(names)))
     threshold = None
     if mode == "global":
         threshold = st.slider("Threshold", 0.0, 1.0, 0.5, 0.01, key="ev_thr")
     elif mode == "per_class":
         cols = st.columns(min(len(names), 6) or 1)
-        threshold = {n: cols[j % len(cols)].slider(n, 0.0, 1.0, round(float(chosen[n]), 2), 0.01, key=f"ev_thr_{n}")
-                     for j, n in enumerate(names)}
+        threshold = {
+            n: cols[j % len(cols)].slider(n, 0.0, 1.0, round(float(chosen[n]), 2), 0.01, key=f"ev_thr_{n}")
+            for j, n in enumerate(names)
+        }
     matrices, thresholds, at_thr = browse.confusion_at(results, threshold)
     st.plotly_chart(confusion_figure(matrices, thresholds), key="ev_cm")
-    st.dataframe(at_thr, hide_index=True, key="ev_cm_table",
-                 column_config={c: st.column_config.NumberColumn(**NUM)
-                                for c in ("threshold", "sensitivity", "specificity", "PPV", "F1")})
+    st.dataframe(
+        at_thr,
+        hide_index=True,
+        key="ev_cm_table",
+        column_config={
+            c: st.column_config.NumberColumn(**NUM) for c in ("threshold", "sensitivity", "specificity", "PPV", "F1")
+        },
+    )
 
 with st.container(horizontal=True):
-    st.download_button("results.json", (run.path / "results.json").read_bytes(),
-                       file_name=f"{model}_fold{run.fold}_results.json", mime="application/json", icon=":material/download:")
+    st.download_button(
+        "results.json",
+        (run.path / "results.json").read_bytes(),
+        file_name=f"{model}_fold{run.fold}_results.json",
+        mime="application/json",
+        icon=":material/download:",
+    )
     png = run.path / "confusion.png"
     if png.is_file():
-        st.download_button("confusion.png", png.read_bytes(), file_name=f"{model}_fold{run.fold}_confusion.png",
-                           mime="image/png", icon=":material/download:")
+        st.download_button(
+            "confusion.png",
+            png.read_bytes(),
+            file_name=f"{model}_fold{run.fold}_confusion.png",
+            mime="image/png",
+            icon=":material/download:",
+        )
 
 # ----------------------------------------------------------------------------- across folds
 st.header("Across folds", divider="gray")
@@ -112,8 +156,11 @@ for r in mine:
             continue
 own = by_model.get(model, {})
 st.markdown(f"**{model}**, macro PR-AUC over the evaluated folds: {browse.mean_sd_text(own)}")
-st.dataframe(browse.folds_table(own), hide_index=True,
-             column_config={browse.METRIC_NAMES[m]: st.column_config.NumberColumn(**NUM) for m in MACRO_METRICS})
+st.dataframe(
+    browse.folds_table(own),
+    hide_index=True,
+    column_config={browse.METRIC_NAMES[m]: st.column_config.NumberColumn(**NUM) for m in MACRO_METRICS},
+)
 
 st.subheader("1D vs 2D CNN")
 comparison = browse.model_comparison(ds.name, label_set, ("cnn1d", "cnn2d"), run.plan)
@@ -122,14 +169,24 @@ if comparison.empty:
 else:
     c1, c2 = st.columns([2, 3])
     metric = c1.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=browse.METRIC_NAMES.get)
-    c1.dataframe(browse.side_by_side(comparison, metric), hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in comparison["model"].unique()})
+    c1.dataframe(
+        browse.side_by_side(comparison, metric),
+        hide_index=True,
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in comparison["model"].unique()},
+    )
     c1.caption("Paired by fold: both models tested on the same patients.")
     c2.plotly_chart(fold_comparison_figure(comparison, metric), key="ev_cmp")
 
 # ----------------------------------------------------------------------------- reference
 st.header("Reference results", divider="gray")
-st.caption("Published or previously measured figures, **not produced by this app on this data** — compare with "
-           "care: the data (full PTB-XL vs a part or demo data) and the protocol differ, as each row says.")
-st.dataframe(browse.reference_with_runs(by_model, data.get("description", ds.description), run.plan), hide_index=True,
-             column_config={c: st.column_config.NumberColumn(**NUM) for c in ("macro_pr_auc", "macro_pr_auc_std", "macro_roc_auc")})
+st.caption(
+    "Published or previously measured figures, **not produced by this app on this data** — compare with "
+    "care: the data (full PTB-XL vs a part or demo data) and the protocol differ, as each row says."
+)
+st.dataframe(
+    browse.reference_with_runs(by_model, data.get("description", ds.description), run.plan),
+    hide_index=True,
+    column_config={
+        c: st.column_config.NumberColumn(**NUM) for c in ("macro_pr_auc", "macro_pr_auc_std", "macro_roc_auc")
+    },
+)

@@ -11,7 +11,9 @@ from ecgcore.saliency import SaliencyMethod, display_map
 from pages import common
 
 NAMES = {"integrated_gradients": "Integrated gradients", "gradient": "Gradient (saliency)", "grad_cam": "Grad-CAM"}
-METHODS = {v: NAMES.get(v, v) for v in sorted((m.value for m in SaliencyMethod), key=lambda v: v != "integrated_gradients")}
+METHODS = {
+    v: NAMES.get(v, v) for v in sorted((m.value for m in SaliencyMethod), key=lambda v: v != "integrated_gradients")
+}
 AUTO = "__auto__"
 
 frame = common.page_frame()
@@ -26,11 +28,19 @@ if runs:
     c1, c2, c3, c4 = st.columns(4)
     model_name = c1.selectbox("Model", models, key="sal_model")
     folds = {(r.plan, r.fold): r for r in runs if r.model == model_name}
-    plan_fold = c2.selectbox("Fold", sorted(folds), key="sal_fold",
-                             format_func=lambda pf: f"fold {pf[1]}" + ("" if pf[0] == "cv5" else f" ({pf[0]})"))
+    plan_fold = c2.selectbox(
+        "Fold",
+        sorted(folds),
+        key="sal_fold",
+        format_func=lambda pf: f"fold {pf[1]}" + ("" if pf[0] == "cv5" else f" ({pf[0]})"),
+    )
     method = c3.selectbox("Method", list(METHODS), key="sal_method", format_func=METHODS.get)
-    target_choice = c4.selectbox("Explain class", [AUTO, *ds.label_names], key="sal_target",
-                                 format_func=lambda t: "most probable true label" if t == AUTO else t)
+    target_choice = c4.selectbox(
+        "Explain class",
+        [AUTO, *ds.label_names],
+        key="sal_target",
+        format_func=lambda t: "most probable true label" if t == AUTO else t,
+    )
     run = folds[plan_fold]
     parts = common.record_parts(ds, common.ds_key(ds), run.plan, run.fold)
 else:
@@ -53,8 +63,12 @@ if incoming is not None and str(incoming) != st.session_state.get("_sal_applied"
 
 c1, c2, c3 = st.columns([1, 2, 2], vertical_alignment="bottom")
 st.session_state.setdefault("sal_test_only", True)
-test_only = c1.toggle("Test part only", key="sal_test_only", disabled=parts is None,
-                      help="Only patients in the test part of the chosen fold: records the model never saw.")
+test_only = c1.toggle(
+    "Test part only",
+    key="sal_test_only",
+    disabled=parts is None,
+    help="Only patients in the test part of the chosen fold: records the model never saw.",
+)
 if parts is not None and test_only:
     patients = sorted({int(p) for p in ds.records["patient_id"].to_numpy()[parts == "test"]})
 else:
@@ -67,8 +81,9 @@ ids = own["ecg_id"].tolist()
 if st.session_state.get("sal_ecg_id") not in ids:
     st.session_state["sal_ecg_id"] = ids[0]
 labels_of = dict(zip(own["ecg_id"], own["labels"]))
-ecg_id = c3.selectbox("Record", ids, key="sal_ecg_id",
-                      format_func=lambda e: f"ecg_id {e} · {labels_of.get(e) or 'no label'}")
+ecg_id = c3.selectbox(
+    "Record", ids, key="sal_ecg_id", format_func=lambda e: f"ecg_id {e} · {labels_of.get(e) or 'no label'}"
+)
 if st.query_params.get("ecg_id") != str(ecg_id):
     st.query_params["ecg_id"] = str(ecg_id)  # a shareable link to this record
     st.session_state["_sal_applied"] = str(ecg_id)
@@ -80,12 +95,23 @@ if run is None:
     st.stop()
 
 c5, c6, c7 = st.columns(3)
-smoothing = c5.slider("Smoothing (s)", 0.0, 0.5, 0.04, 0.02, key="sal_smooth",
-                      help="Moving average of the map over this many seconds.")
-normalize = c6.radio("Normalise", ["record", "lead"], horizontal=True, key="sal_norm",
-                     format_func={"record": "over the record (leads compare)", "lead": "per lead"}.get)
-view = c7.radio("View", ["paper", "bands"], horizontal=True, key="sal_view",
-                format_func={"paper": "ECG paper (3×4)", "bands": "12 leads with bands"}.get)
+smoothing = c5.slider(
+    "Smoothing (s)", 0.0, 0.5, 0.04, 0.02, key="sal_smooth", help="Moving average of the map over this many seconds."
+)
+normalize = c6.radio(
+    "Normalise",
+    ["record", "lead"],
+    horizontal=True,
+    key="sal_norm",
+    format_func={"record": "over the record (leads compare)", "lead": "per lead"}.get,
+)
+view = c7.radio(
+    "View",
+    ["paper", "bands"],
+    horizontal=True,
+    key="sal_view",
+    format_func={"paper": "ECG paper (3×4)", "bands": "12 leads with bands"}.get,
+)
 
 checkpoint = run.path / "best.pt"
 key = common.record_key(ds, ecg_id)
@@ -93,8 +119,11 @@ try:
     net, meta = common.model(checkpoint)
     browse.check_checkpoint_fits(meta, ds.label_names, ds.sampling_rate, checkpoint)
     probs = common.probabilities(checkpoint, signal, key)
-    target = browse.saliency_target(probs, ds.label_names, true_labels) if target_choice == AUTO \
+    target = (
+        browse.saliency_target(probs, ds.label_names, true_labels)
+        if target_choice == AUTO
         else list(ds.label_names).index(target_choice)
+    )
     raw = common.saliency(checkpoint, signal, key, method, target)
 except ECGCoreError as e:
     common.show_error(e)
@@ -108,14 +137,22 @@ target_name = ds.label_names[target]
 if part == "test":
     st.caption(f"Record {ecg_id} is in the **test** part of fold {run.fold}: the model never saw it in training.")
 else:
-    st.warning(f"Record {ecg_id} is in the **{part}** part of fold {run.fold}"
-               + (": the model was trained on it." if part == "train" else "."), icon=":material/info:")
+    st.warning(
+        f"Record {ecg_id} is in the **{part}** part of fold {run.fold}"
+        + (": the model was trained on it." if part == "train" else "."),
+        icon=":material/info:",
+    )
 if raw["time_only"]:
-    st.info("Grad-CAM of a 1D CNN is **time-only**: it says *when* in the record, not *which lead* — the same map "
-            "is drawn behind all 12 leads.", icon=":material/schedule:")
+    st.info(
+        "Grad-CAM of a 1D CNN is **time-only**: it says *when* in the record, not *which lead* — the same map "
+        "is drawn behind all 12 leads.",
+        icon=":material/schedule:",
+    )
 
 shown = display_map(raw["map"], ds.sampling_rate, smoothing, normalize)
-title = f"ecg_id {ecg_id} · {model_name} fold {run.fold} · {METHODS[method]} for {target_name} (p = {probs[target]:.2f})"
+title = (
+    f"ecg_id {ecg_id} · {model_name} fold {run.fold} · {METHODS[method]} for {target_name} (p = {probs[target]:.2f})"
+)
 left, right = st.columns([2, 1])
 if view == "paper":
     fig = ecg_paper_figure(signal, ds.sampling_rate, title=title, saliency=shown)
@@ -123,7 +160,9 @@ else:
     fig = saliency_figure(signal, shown, ds.sampling_rate, title=title)
 left.plotly_chart(fig, key="sal_fig")
 thresholds = dict(zip(ds.label_names, meta.get("thresholds") or [0.5] * len(ds.label_names)))
-right.plotly_chart(probabilities_figure(dict(zip(ds.label_names, probs.tolist())), true_labels, thresholds), key="sal_probs")
+right.plotly_chart(
+    probabilities_figure(dict(zip(ds.label_names, probs.tolist())), true_labels, thresholds), key="sal_probs"
+)
 right.markdown("**True labels**  \n" + common.label_badges(true_labels))
 right.caption("Black ticks: the thresholds chosen on the validation part.")
 
@@ -146,8 +185,12 @@ else:
             continue
         note = " (time-only)" if r["time_only"] else ""
         col.plotly_chart(
-            saliency_figure(signal, display_map(r["map"], ds.sampling_rate, smoothing, normalize), ds.sampling_rate,
-                            title=f"{name}{note} · {METHODS[method]} for {target_name} (p = {p[target]:.2f})"),
+            saliency_figure(
+                signal,
+                display_map(r["map"], ds.sampling_rate, smoothing, normalize),
+                ds.sampling_rate,
+                title=f"{name}{note} · {METHODS[method]} for {target_name} (p = {p[target]:.2f})",
+            ),
             key=f"sal_pair_{name}",
         )
     st.caption("Same record, method, class, smoothing and normalisation for both models.")

@@ -25,31 +25,60 @@ with st.container(border=True):
     st.subheader("New training")
     c1, c2, c3 = st.columns(3)
     model = c1.selectbox("Model", list(models), key="tr_model", format_func=lambda m: f"{m} — {models[m]}")
-    label_set = c2.selectbox("Label set", common.LABEL_SETS, key="tr_label_set",
-                             index=common.LABEL_SETS.index(ds.label_set) if ds.label_set in common.LABEL_SETS else 0)
-    fold = c3.selectbox("Fold", [-1, *range(len(PLANS["cv5"].folds))], key="tr_fold",
-                        format_func=lambda k: "all 5 folds (one run each, in turn)" if k < 0 else f"fold {k}")
+    label_set = c2.selectbox(
+        "Label set",
+        common.LABEL_SETS,
+        key="tr_label_set",
+        index=common.LABEL_SETS.index(ds.label_set) if ds.label_set in common.LABEL_SETS else 0,
+    )
+    fold = c3.selectbox(
+        "Fold",
+        [-1, *range(len(PLANS["cv5"].folds))],
+        key="tr_fold",
+        format_func=lambda k: "all 5 folds (one run each, in turn)" if k < 0 else f"fold {k}",
+    )
     defaults = default_config(model)  # the model's tuned recipe (RESULTS.md), refilled when the model changes
     if st.session_state.get("tr_recipe_of") != model or "tr_epochs" not in st.session_state:
-        st.session_state.update(tr_recipe_of=model, tr_epochs=defaults.epochs, tr_batch=defaults.batch_size,
-                                tr_lr=defaults.lr)
+        st.session_state.update(
+            tr_recipe_of=model, tr_epochs=defaults.epochs, tr_batch=defaults.batch_size, tr_lr=defaults.lr
+        )
     c4, c5, c6, c7 = st.columns(4)
     epochs = c4.number_input("Epochs", 1, 500, key="tr_epochs")
     batch_size = c5.selectbox("Batch size", [8, 16, 32, 64, 128, 256], key="tr_batch")
-    lr = c6.number_input("Learning rate", 1e-6, 1.0, format="%.5f", step=1e-4, key="tr_lr",
-                         help=f"peak rate of the {defaults.schedule} schedule; augmentation "
-                              f"{'on' if defaults.augment else 'off'} (the model's default recipe)")
+    lr = c6.number_input(
+        "Learning rate",
+        1e-6,
+        1.0,
+        format="%.5f",
+        step=1e-4,
+        key="tr_lr",
+        help=f"peak rate of the {defaults.schedule} schedule; augmentation "
+        f"{'on' if defaults.augment else 'off'} (the model's default recipe)",
+    )
     seed = c7.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed")
-    replace = st.checkbox("Replace finished runs of these folds", key="tr_replace",
-                          help="Without it, a fold that already holds a run is left alone (resume it below).")
-    st.caption(f"Trains on {ds.description} (5-fold patient CV); at most {jobs.max_trainings()} training(s) at a "
-               f"time, the others wait in a queue. Runs are written to `{runs_root()}` and evaluated on their "
-               "test part when they finish.")
+    replace = st.checkbox(
+        "Replace finished runs of these folds",
+        key="tr_replace",
+        help="Without it, a fold that already holds a run is left alone (resume it below).",
+    )
+    st.caption(
+        f"Trains on {ds.description} (5-fold patient CV); at most {jobs.max_trainings()} training(s) at a "
+        f"time, the others wait in a queue. Runs are written to `{runs_root()}` and evaluated on their "
+        "test part when they finish."
+    )
     if st.button("Start training", type="primary", icon=":material/play_arrow:", key="tr_start"):
         folds = list(range(len(PLANS["cv5"].folds))) if fold < 0 else [fold]
         submitted = browse.submit_training(
-            ds, model, folds, label_set=label_set, epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
-            seed=int(seed), replace=replace, skip_bad=frame.skip_bad,
+            ds,
+            model,
+            folds,
+            label_set=label_set,
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            lr=float(lr),
+            seed=int(seed),
+            replace=replace,
+            skip_bad=frame.skip_bad,
         )
         for s in submitted:
             if s.state is None:
@@ -99,8 +128,10 @@ def _run_details(run) -> None:
         st.error(status.get("error") or "The training process stopped with an error (see its log below).")
         st.code(browse.log_tail(run.path) or "(train.log is empty)", language="text")
     elif state == "interrupted":
-        st.warning("The training process stopped without finishing (app or machine restarted, or killed). "
-                   + ("Resume it from its last completed epoch." if browse.resumable(run.path, state) else ""))
+        st.warning(
+            "The training process stopped without finishing (app or machine restarted, or killed). "
+            + ("Resume it from its last completed epoch." if browse.resumable(run.path, state) else "")
+        )
     elif state == "queued":
         st.info("Waiting for a free training slot.")
     st.plotly_chart(loss_curves_figure(browse.curve_events(events)), key="tr_curves")
@@ -109,10 +140,22 @@ def _run_details(run) -> None:
 
     with st.container(horizontal=True):
         active = state in browse.ACTIVE_STATES
-        st.button("Cancel", icon=":material/stop:", disabled=not active, key="tr_cancel",
-                  on_click=_act, args=("cancel", str(run.path)))
-        st.button("Resume", icon=":material/replay:", disabled=not browse.resumable(run.path, state), key="tr_resume",
-                  on_click=_act, args=("resume", str(run.path)))
+        st.button(
+            "Cancel",
+            icon=":material/stop:",
+            disabled=not active,
+            key="tr_cancel",
+            on_click=_act,
+            args=("cancel", str(run.path)),
+        )
+        st.button(
+            "Resume",
+            icon=":material/replay:",
+            disabled=not browse.resumable(run.path, state),
+            key="tr_resume",
+            on_click=_act,
+            args=("resume", str(run.path)),
+        )
         with st.popover("Delete", icon=":material/delete:", disabled=active):
             st.write("Delete this run's checkpoints, curves and results?")
             st.button("Delete for good", type="primary", key="tr_delete", on_click=_act, args=("delete", str(run.path)))
@@ -140,16 +183,25 @@ def live(polling: bool) -> None:
         st.info("No runs yet — start one above.")
         return
     table = browse.runs_table(runs)
-    st.dataframe(table.drop(columns=["path"]), hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                for c in ("val macro PR-AUC", "test macro PR-AUC", "test macro ROC-AUC")})
+    st.dataframe(
+        table.drop(columns=["path"]),
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f")
+            for c in ("val macro PR-AUC", "test macro PR-AUC", "test macro ROC-AUC")
+        },
+    )
     by_path = {str(r.path): r for r in runs}
     if st.session_state.get("tr_follow") not in by_path:
         active = [r for r in runs if browse.is_active(r)]
         latest = max(active or runs, key=lambda r: r.status.get("updated", 0))
         st.session_state["tr_follow"] = str(latest.path)
-    follow = st.selectbox("Follow run", list(by_path), key="tr_follow",  # labels must not change while it runs
-                          format_func=lambda p: browse.run_label(by_path[p]))
+    follow = st.selectbox(
+        "Follow run",
+        list(by_path),
+        key="tr_follow",  # labels must not change while it runs
+        format_func=lambda p: browse.run_label(by_path[p]),
+    )
     _run_details(by_path[follow])
     if polling:
         st.caption(f":material/autorenew: refreshing every {POLL_S} s while a run is queued, training or evaluating")

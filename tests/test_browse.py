@@ -45,7 +45,11 @@ def test_settings_round_trip_and_survive_a_broken_file(monkeypatch, tmp_path):
 
 def test_check_data_root(tmp_path, demo_root):
     assert browse.check_data_root(f"  {demo_root}  ") == demo_root.resolve()
-    for bad, message in (("", "type the path"), (str(tmp_path / "missing"), "not a folder"), (str(tmp_path), "no ptbxl_database.csv")):
+    for bad, message in (
+        ("", "type the path"),
+        (str(tmp_path / "missing"), "not a folder"),
+        (str(tmp_path), "no ptbxl_database.csv"),
+    ):
         with pytest.raises(DataError, match=message):
             browse.check_data_root(bad)
 
@@ -184,7 +188,9 @@ def test_find_runs_sees_api_runs_without_status(trained_root, trained_runs):
 
 def test_runs_table_uses_the_live_state(tmp_path):
     path = run_dir("demo", "superclass", "cnn1d", 2, root=tmp_path)
-    write_json(path / "status.json", {"state": "running", "pid": 999999, "epochs": 4, "epoch": 1, "updated": time.time()})
+    write_json(
+        path / "status.json", {"state": "running", "pid": 999999, "epochs": 4, "epoch": 1, "updated": time.time()}
+    )
     runs = browse.find_runs(tmp_path)
     assert browse.runs_table(runs)["state"].tolist() == ["interrupted"]  # no process holds its lock
     assert browse.runs_table(runs)["epoch"].tolist() == ["2/4"]
@@ -194,8 +200,20 @@ def test_runs_table_uses_the_live_state(tmp_path):
 
 def _events(resumed: bool = False) -> list[dict]:
     ev = [{"event": "start", "time": 100.0, "epochs": 4, "steps_per_epoch": 10, "resumed_from": None}]
-    ev += [{"event": "batch", "step": s, "loss": 1.0 / s, "epoch": (s - 1) // 10, "time": 100.0 + s} for s in range(1, 16)]
-    ev += [{"event": "epoch_end", "epoch": 0, "step": 10, "train_loss": 0.5, "val_loss": 0.6, "val_macro_pr_auc": 0.4, "time": 110.0}]
+    ev += [
+        {"event": "batch", "step": s, "loss": 1.0 / s, "epoch": (s - 1) // 10, "time": 100.0 + s} for s in range(1, 16)
+    ]
+    ev += [
+        {
+            "event": "epoch_end",
+            "epoch": 0,
+            "step": 10,
+            "train_loss": 0.5,
+            "val_loss": 0.6,
+            "val_macro_pr_auc": 0.4,
+            "time": 110.0,
+        }
+    ]
     if resumed:  # died in epoch 1 at step 15, resumed from epoch 1
         ev += [{"event": "start", "time": 200.0, "epochs": 4, "steps_per_epoch": 10, "resumed_from": 1}]
         ev += [{"event": "batch", "step": s, "loss": 0.1, "epoch": 1, "time": 200.0 + s - 10} for s in range(11, 21)]
@@ -235,7 +253,9 @@ def test_submit_training_refuses_a_finished_run_without_replace(demo_ds, tmp_pat
     root = tmp_path / "runs"
     shutil.copytree(trained_runs["cnn1d"], run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=root))
     write_json(run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=root) / "status.json", {"state": "done"})
-    out = browse.submit_training(demo_ds, "cnn1d", [0], label_set="superclass", epochs=1, batch_size=16, lr=1e-3, root=root)
+    out = browse.submit_training(
+        demo_ds, "cnn1d", [0], label_set="superclass", epochs=1, batch_size=16, lr=1e-3, root=root
+    )
     assert out[0].state is None and "already holds a done run" in out[0].message
     assert json.loads((out[0].path / "status.json").read_text())["state"] == "done"  # left alone
 
@@ -356,5 +376,7 @@ def test_format_duration():
 def test_other_dataset_note(demo_ds):
     assert browse.other_dataset_note({"name": "demo", "fingerprint": demo_ds.fingerprint}, demo_ds) is None
     assert browse.other_dataset_note(None, demo_ds) is None
-    note = browse.other_dataset_note({"name": "demo", "fingerprint": "x", "n_records": 1000, "root": "/c/demo"}, demo_ds)
+    note = browse.other_dataset_note(
+        {"name": "demo", "fingerprint": "x", "n_records": 1000, "root": "/c/demo"}, demo_ds
+    )
     assert "another dataset named 'demo'" in note and "1000 records" in note

@@ -28,11 +28,19 @@ def make_model(name: str = "cnn1d", seed: int = 0, **config) -> ECGClassifier:
 
 
 def meta_for(name: str = "cnn1d", **extra) -> dict:
-    return {"model": name, "model_config": {}, "label_set": "superclass", "label_names": list(NAMES),
-            "sampling_rate": 100, "epoch": 3} | extra
+    return {
+        "model": name,
+        "model_config": {},
+        "label_set": "superclass",
+        "label_names": list(NAMES),
+        "sampling_rate": 100,
+        "epoch": 3,
+    } | extra
 
 
-@pytest.mark.parametrize("name, config", [("cnn1d", {}), ("cnn2d", {}), ("cnn2d", {"image": "spectrogram"}), ("resnet1d_wang", {})])
+@pytest.mark.parametrize(
+    "name, config", [("cnn1d", {}), ("cnn2d", {}), ("cnn2d", {"image": "spectrogram"}), ("resnet1d_wang", {})]
+)
 def test_round_trip_identical_predictions(tmp_path, name, config):
     model = make_model(name, **config)
     path = tmp_path / "best.pt"
@@ -158,7 +166,9 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
 def test_trained_checkpoint_metadata(trained_runs, demo_ds):
     for model_name, path in trained_runs.items():
-        model, meta = load_checkpoint(path / "best.pt", expect={"model": model_name, "label_names": demo_ds.label_names})
+        model, meta = load_checkpoint(
+            path / "best.pt", expect={"model": model_name, "label_names": demo_ds.label_names}
+        )
         assert meta["label_set"] == "superclass" and meta["sampling_rate"] == 100
         assert meta["dataset"]["name"] == "demo" and meta["dataset"]["fingerprint"] == demo_ds.fingerprint
         assert meta["plan"] == "cv5" and meta["fold"] == 0 and meta["epoch"] == 0

@@ -31,8 +31,14 @@ def keep_sigterm_handler():
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     full_env = os.environ | {"PYTHONPATH": str(PROJECT)} | (env or {})
-    return subprocess.run([sys.executable, "-m", "ecgcore", *args], capture_output=True, text=True,
-                          cwd=PROJECT, env=full_env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ecgcore", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=full_env,
+        timeout=timeout,
+    )
 
 
 def test_info_and_data_root_alias(demo_root, demo_ds, capsys):
@@ -83,7 +89,13 @@ def test_resolve_folds(monkeypatch):
     assert resolve_folds("3", "train", 5) == [3]
     assert resolve_folds(None, "train", 5) == [0, 1, 2, 3, 4]  # no --fold, no index: all
     assert resolve_folds(None, "train", 1) == [0]
-    for fold, command, n in (("5", "eval", 5), ("5", "interpret", 5), ("7", "train", 5), ("1", "train", 1), ("5", "train", 1)):
+    for fold, command, n in (
+        ("5", "eval", 5),
+        ("5", "interpret", 5),
+        ("7", "train", 5),
+        ("1", "train", 1),
+        ("5", "train", 1),
+    ):
         with pytest.raises(FoldError, match="out of range"):
             resolve_folds(fold, command, n)
     monkeypatch.setenv("JOB_COMPLETION_INDEX", "2")
@@ -160,10 +172,45 @@ def test_end_to_end(demo_root, demo_ds, tmp_path, capsys):
 
     pngs = tmp_path / "pngs"
     for method in ("integrated_gradients", "grad_cam"):
-        assert main(["interpret", *common, "--model", "cnn2d", "--fold", "0", "--method", method, "--n", "2", "--out", str(pngs)]) == 0
+        assert (
+            main(
+                [
+                    "interpret",
+                    *common,
+                    "--model",
+                    "cnn2d",
+                    "--fold",
+                    "0",
+                    "--method",
+                    method,
+                    "--n",
+                    "2",
+                    "--out",
+                    str(pngs),
+                ]
+            )
+            == 0
+        )
     ids = [int(demo_ds.records.ecg_id[i]) for i in range(1)]
-    assert main(["interpret", *common, "--model", "cnn1d", "--fold", "0", "--method", "gradient", "--ecg_ids", str(ids[0]),
-                 "--out", str(pngs)]) == 0
+    assert (
+        main(
+            [
+                "interpret",
+                *common,
+                "--model",
+                "cnn1d",
+                "--fold",
+                "0",
+                "--method",
+                "gradient",
+                "--ecg_ids",
+                str(ids[0]),
+                "--out",
+                str(pngs),
+            ]
+        )
+        == 0
+    )
     files = sorted(pngs.glob("*.png"))
     assert len(files) == 5 and all(f.read_bytes()[:4] == b"\x89PNG" for f in files)
     assert (pngs / f"ecg{ids[0]}_gradient.png").exists()
@@ -194,7 +241,15 @@ def test_predict_reports_bad_records(demo_root, tmp_path, trained_runs, capsys):
     first = pd.read_csv(folder / "ptbxl_database.csv")["filename_lr"][1]
     (folder / f"{first}.dat").unlink()
     csv = tmp_path / "pred.csv"
-    args = ["predict", "--checkpoint", str(trained_runs["cnn1d"] / "best.pt"), "--data_root", str(folder), "--out", str(csv)]
+    args = [
+        "predict",
+        "--checkpoint",
+        str(trained_runs["cnn1d"] / "best.pt"),
+        "--data_root",
+        str(folder),
+        "--out",
+        str(csv),
+    ]
     assert main(args) == 2
     assert f"{first}.dat" in capsys.readouterr().err and not csv.exists()
     assert main([*args, "--skip_bad"]) == 0
@@ -205,5 +260,8 @@ def test_predict_reports_bad_records(demo_root, tmp_path, trained_runs, capsys):
 def test_predict_with_a_bad_checkpoint(demo_root, tmp_path, capsys):
     bad = tmp_path / "best.pt"
     bad.write_bytes(b"not a checkpoint")
-    assert main(["predict", "--checkpoint", str(bad), "--data_root", str(demo_root), "--out", str(tmp_path / "x.csv")]) == 2
+    assert (
+        main(["predict", "--checkpoint", str(bad), "--data_root", str(demo_root), "--out", str(tmp_path / "x.csv")])
+        == 2
+    )
     assert capsys.readouterr().err.startswith("error: ")

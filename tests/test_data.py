@@ -40,8 +40,15 @@ def write_record(root: Path, filename: str, signal: np.ndarray, fs: int = 100, n
     path = root / filename
     n = signal.shape[1]
     wfdb.wrsamp(
-        path.name, fs=fs, units=["mV"] * n, sig_name=list(names), p_signal=signal,
-        fmt=["16"] * n, adc_gain=[1000.0] * n, baseline=[0] * n, write_dir=str(path.parent),
+        path.name,
+        fs=fs,
+        units=["mV"] * n,
+        sig_name=list(names),
+        p_signal=signal,
+        fmt=["16"] * n,
+        adc_gain=[1000.0] * n,
+        baseline=[0] * n,
+        write_dir=str(path.parent),
     )
 
 
@@ -400,7 +407,9 @@ def test_real_500hz_partial_download(ptbxl_root):
     ds = load_ptbxl(ptbxl_root, sampling_rate=500, skip_bad=True)
     assert ds.signals.shape == (451, 12, 5000)
     assert len(ds.skipped) == 1352
-    assert {s.ecg_id for s in ds.skipped} == set(range(501, 2000)) & set(pd.read_csv(ptbxl_root / "ptbxl_database.csv").ecg_id)
+    assert {s.ecg_id for s in ds.skipped} == set(range(501, 2000)) & set(
+        pd.read_csv(ptbxl_root / "ptbxl_database.csv").ecg_id
+    )
     assert ds.records["ecg_id"].max() <= 500
     table = pd.read_csv(ptbxl_root / "ptbxl_database.csv")
     np.testing.assert_array_equal(np.asarray(ds.signals[10]), rdsamp(ptbxl_root, table.filename_hr[10]))

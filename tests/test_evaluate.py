@@ -24,9 +24,31 @@ from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictio
 from ecgcore.runs import run_dir
 
 RESULT_KEYS = {
-    "macro_pr_auc", "micro_pr_auc", "macro_roc_auc", "f1_macro", "f1_micro", "f1_macro_at_0.5", "f1_micro_at_0.5",
-    "n_records", "n_classes_scored", "per_class", "ci95", "model", "model_config", "fold", "plan", "label_names",
-    "thresholds", "checkpoint", "best_epoch", "dataset", "counts", "test_ecg_ids", "test_true", "test_prob", "evaluated",
+    "macro_pr_auc",
+    "micro_pr_auc",
+    "macro_roc_auc",
+    "f1_macro",
+    "f1_micro",
+    "f1_macro_at_0.5",
+    "f1_micro_at_0.5",
+    "n_records",
+    "n_classes_scored",
+    "per_class",
+    "ci95",
+    "model",
+    "model_config",
+    "fold",
+    "plan",
+    "label_names",
+    "thresholds",
+    "checkpoint",
+    "best_epoch",
+    "dataset",
+    "counts",
+    "test_ecg_ids",
+    "test_true",
+    "test_prob",
+    "evaluated",
 }
 
 
@@ -57,8 +79,13 @@ def test_results_json(trained_runs, demo_ds, model):
     np.testing.assert_allclose(results["thresholds"], expected_thr, rtol=1e-5)
     assert [results["per_class"][n]["threshold"] for n in demo_ds.label_names] == pytest.approx(results["thresholds"])
     # the metrics are those of the stored predictions at those thresholds
-    again = evaluate_predictions(np.array(results["test_true"]), np.array(results["test_prob"]), demo_ds.label_names,
-                                 np.array(results["thresholds"]), n_bootstrap=0)
+    again = evaluate_predictions(
+        np.array(results["test_true"]),
+        np.array(results["test_prob"]),
+        demo_ds.label_names,
+        np.array(results["thresholds"]),
+        n_bootstrap=0,
+    )
     for k in ("macro_pr_auc", "macro_roc_auc", "f1_macro", "f1_micro"):
         assert results[k] == pytest.approx(again[k], abs=1e-3)
     lo, hi = results["ci95"]["macro_pr_auc"]
@@ -149,7 +176,9 @@ def test_compare_models_paired_differences(tmp_path, demo_ds):
     assert list(table.columns) == ["fold", "model", *MACRO_METRICS] and len(table) == 6
     # reversed order: the differences change sign
     rev = compare_models(demo_ds, ("cnn2d", "cnn1d"), root=tmp_path)
-    assert rev["paired_difference"]["macro_pr_auc"]["mean"] == pytest.approx(-out["paired_difference"]["macro_pr_auc"]["mean"])
+    assert rev["paired_difference"]["macro_pr_auc"]["mean"] == pytest.approx(
+        -out["paired_difference"]["macro_pr_auc"]["mean"]
+    )
 
 
 def test_compare_models_without_common_folds(tmp_path, demo_ds):

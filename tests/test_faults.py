@@ -72,8 +72,17 @@ def record_names(root: Path) -> list[str]:
 def write_record(root: Path, filename: str, signal_: np.ndarray, fs: int = 100) -> None:
     path = root / filename
     n = signal_.shape[1]
-    wfdb.wrsamp(path.name, fs=fs, units=["mV"] * n, sig_name=list(LEADS[:n]), p_signal=signal_, fmt=["16"] * n,
-                adc_gain=[1000.0] * n, baseline=[0] * n, write_dir=str(path.parent))
+    wfdb.wrsamp(
+        path.name,
+        fs=fs,
+        units=["mV"] * n,
+        sig_name=list(LEADS[:n]),
+        p_signal=signal_,
+        fmt=["16"] * n,
+        adc_gain=[1000.0] * n,
+        baseline=[0] * n,
+        write_dir=str(path.parent),
+    )
 
 
 def edit_header(root: Path, filename: str, edit) -> None:
@@ -171,6 +180,7 @@ def _csv_column(column, renamed=None):
         table = pd.read_csv(root / "ptbxl_database.csv")
         table = table.rename(columns={column: renamed}) if renamed else table.drop(columns=[column])
         table.to_csv(root / "ptbxl_database.csv", index=False)
+
     return breaker
 
 
@@ -207,6 +217,7 @@ def _no_statements(root, names):
 def _missing(ext):
     def breaker(root, names):
         (root / f"{names[3]}{ext}").unlink()
+
     return breaker
 
 
@@ -238,8 +249,14 @@ def _nan_samples(root, names):
 
 
 def _inf_samples(root, names):  # a gain so small that a sample divided by it overflows to inf
-    edit_header(root, names[3], lambda lines: [lines[0], *[re.sub(r" 1000(\.0)?\(0\)/mV", " 1e-320(0)/mV", ln)
-                                                           if i == 4 else ln for i, ln in enumerate(lines[1:])]])
+    edit_header(
+        root,
+        names[3],
+        lambda lines: [
+            lines[0],
+            *[re.sub(r" 1000(\.0)?\(0\)/mV", " 1e-320(0)/mV", ln) if i == 4 else ln for i, ln in enumerate(lines[1:])],
+        ],
+    )
 
 
 DATA_FAULTS = {
@@ -396,25 +413,49 @@ def test_upload_faults_end_to_end(pair, upload_tmp, tmp_path):
         "empty .dat": ({hea_name: hea, dat_name: b""}, f"{dat_name} is empty"),
         "empty .hea": ({hea_name: b"", dat_name: dat}, f"{hea_name} is empty"),
         "empty csv": ({"ecg.csv": b"  \n"}, "CSV file is empty"),
-        "text renamed .dat": ({hea_name: hea, dat_name: b"patient notes, not a signal\n" * 40}, "matching .hea and .dat"),
-        "large text renamed .dat": ({hea_name: hea, dat_name: b"patient notes, not a signal\n" * 4000}, "matching .hea and .dat"),
+        "text renamed .dat": (
+            {hea_name: hea, dat_name: b"patient notes, not a signal\n" * 40},
+            "matching .hea and .dat",
+        ),
+        "large text renamed .dat": (
+            {hea_name: hea, dat_name: b"patient notes, not a signal\n" * 4000},
+            "matching .hea and .dat",
+        ),
         ".hea without .dat": ({hea_name: hea}, "1 .hea and 0 .dat"),
         ".dat without .hea": ({dat_name: dat}, "0 .hea and 1 .dat"),
         "mismatched names": ({hea_name: hea, "other.dat": dat}, "matching pair"),
         "mismatched pair, 500 Hz .dat": ({hea_name: hea, dat_name: dat * 5}, "matching .hea and .dat"),
         "traversal ../": ({hea_name: header.replace(dat_name, "../victim.dat").encode(), dat_name: dat}, hea_name),
         "traversal absolute": ({hea_name: header.replace(dat_name, str(victim)).encode(), dat_name: dat}, hea_name),
-        "traversal bare name": ({hea_name: header.replace(dat_name, "victim.dat").encode(), dat_name: dat}, "victim.dat"),
-        "multi-segment header": ({hea_name: b"rec/2 12 100 1000\nvictim 500\nother 500\n", dat_name: dat}, "multi-segment"),
+        "traversal bare name": (
+            {hea_name: header.replace(dat_name, "victim.dat").encode(), dat_name: dat},
+            "victim.dat",
+        ),
+        "multi-segment header": (
+            {hea_name: b"rec/2 12 100 1000\nvictim 500\nother 500\n", dat_name: dat},
+            "multi-segment",
+        ),
         "header declaring 200 M samples": ({hea_name: big_header.encode(), dat_name: dat}, "200000000 samples"),
         "over the size limit": ({hea_name: hea, dat_name: dat + b"\0" * (3 * 1024 * 1024)}, "larger than"),
         "other file type": ({"ecg.xml": b"<ecg/>"}, "only .hea + .dat"),
         "csv with 11 columns": ({"ecg.csv": ("\n".join([",".join(["0.1"] * 11)] * 1000)).encode()}, "11 columns"),
-        "csv with a text cell": ({"ecg.csv": ("I,II,III,AVR,AVL,AVF,V1,V2,V3,V4,V5,V6\n" + "\n".join(
-            [",".join(["0.1"] * 12)] * 500 + [",".join(["0.1"] * 5 + ["abc"] + ["0.1"] * 6)] + [",".join(["0.1"] * 12)] * 499))
-            .encode()}, "non-numeric or empty cell (row 501, column 6)"),
-        "csv with inf": ({"ecg.csv": (",".join(LEADS) + "\n" + "\n".join(["1e999," + ",".join(["0.1"] * 11)] * 1000))
-                         .encode()}, "infinite"),
+        "csv with a text cell": (
+            {
+                "ecg.csv": (
+                    "I,II,III,AVR,AVL,AVF,V1,V2,V3,V4,V5,V6\n"
+                    + "\n".join(
+                        [",".join(["0.1"] * 12)] * 500
+                        + [",".join(["0.1"] * 5 + ["abc"] + ["0.1"] * 6)]
+                        + [",".join(["0.1"] * 12)] * 499
+                    )
+                ).encode()
+            },
+            "non-numeric or empty cell (row 501, column 6)",
+        ),
+        "csv with inf": (
+            {"ecg.csv": (",".join(LEADS) + "\n" + "\n".join(["1e999," + ",".join(["0.1"] * 11)] * 1000)).encode()},
+            "infinite",
+        ),
         "csv of 7 s": ({"ecg.csv": ("\n".join([",".join(["0.1"] * 12)] * 700)).encode()}, "700 rows"),
         "csv over the size limit": ({"ecg.csv": b"0.1," * (5 * 1024 * 1024)}, "too large"),
         "csv and wfdb together": ({"ecg.csv": b"1", hea_name: hea, dat_name: dat}, "one CSV file alone"),
@@ -473,7 +514,7 @@ def test_torch_load_is_weights_only_everywhere():
             while depth and i < len(text):
                 depth += {"(": 1, ")": -1}.get(text[i], 0)
                 i += 1
-            calls.append((path.name, text[m.start():i]))
+            calls.append((path.name, text[m.start() : i]))
     assert calls, "no torch.load found: the scan is broken"
     for name, call in calls:
         assert "weights_only=True" in call, f"{name}: {call}"
@@ -551,7 +592,12 @@ def test_checkpoint_write_never_completed_keeps_the_previous(tmp_path, monkeypat
 
     path = tmp_path / "last.pt"
     model = ECGClassifier(create_model("cnn1d", n_classes=5), torch.zeros(12), torch.ones(12))
-    meta = {"model": "cnn1d", "model_config": {}, "label_names": ["NORM", "MI", "STTC", "CD", "HYP"], "sampling_rate": 100}
+    meta = {
+        "model": "cnn1d",
+        "model_config": {},
+        "label_names": ["NORM", "MI", "STTC", "CD", "HYP"],
+        "sampling_rate": 100,
+    }
     save_checkpoint(path, model, meta | {"epoch": 1})
 
     def no_rename(src, dst):
@@ -593,13 +639,20 @@ def test_sigkill_during_a_save_leaves_the_previous_file(tmp_path, what):
     """A process killed (SIGKILL: no cleanup at all) in the middle of writing a checkpoint or a results
     file: the file on disk is a complete earlier (or the new) version, never a torn one."""
     target = tmp_path / ("last.pt" if what == "checkpoint" else "results.json")
-    proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP, str(tmp_path), what], stdout=subprocess.PIPE,
-                            text=True, env=child_env(), cwd=PROJECT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SAVE_LOOP, str(tmp_path), what],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        cwd=PROJECT,
+    )
     try:
         for line in proc.stdout:  # a few complete saves first
             if int(line) >= 2:
                 break
-        tmp = wait_until(lambda: [p for p in tmp_path.iterdir() if ".tmp" in p.name], "a save in progress", interval=0.0005)
+        tmp = wait_until(
+            lambda: [p for p in tmp_path.iterdir() if ".tmp" in p.name], "a save in progress", interval=0.0005
+        )
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -611,8 +664,11 @@ def test_sigkill_during_a_save_leaves_the_previous_file(tmp_path, what):
         epoch = data["meta"]["epoch"]
         assert data["train_state"]["epoch"] == epoch >= 2
         assert bool((data["train_state"]["bulk"] == float(epoch)).all())  # 16 MB, so that a save takes a while
-        assert all(bool((v == float(epoch)).all()) for k, v in data["state_dict"].items() if k.startswith("net.") and v.is_floating_point()
-                   and "running" not in k), "weights of one version, metadata of another"
+        assert all(
+            bool((v == float(epoch)).all())
+            for k, v in data["state_dict"].items()
+            if k.startswith("net.") and v.is_floating_point() and "running" not in k
+        ), "weights of one version, metadata of another"
     else:
         results = read_json(target)
         assert results["epoch"] >= 2 and set(results["test_prob"]) == {float(results["epoch"])}
@@ -685,8 +741,14 @@ def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_roo
     pid = read_status(path)["pid"]
     os.killpg(pid, signal.SIGSTOP)  # frozen mid-epoch while the "restarted app" looks
     try:
-        fresh = subprocess.run([sys.executable, "-c", FRESH_APP, str(path), json.dumps(argv)], capture_output=True,
-                               text=True, timeout=TIMEOUT, env=child_env(ECGCORE_RUNS_DIR=runs_root), cwd=PROJECT)
+        fresh = subprocess.run(
+            [sys.executable, "-c", FRESH_APP, str(path), json.dumps(argv)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=child_env(ECGCORE_RUNS_DIR=runs_root),
+            cwd=PROJECT,
+        )
         assert fresh.returncode == 0, fresh.stderr
         seen = json.loads(fresh.stdout.strip().splitlines()[-1])
         assert seen["states"] == {str(path): "running"}
@@ -709,7 +771,9 @@ def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_roo
     starts = [e for e in events if e["event"] == "start"]
     assert [s["resumed_from"] for s in starts] == [None, completed + 1]
 
-    wait_until(lambda: jobs.run_state(twin) in jobs.FINAL_STATES, "the uninterrupted run to end", log=twin / "train.log")
+    wait_until(
+        lambda: jobs.run_state(twin) in jobs.FINAL_STATES, "the uninterrupted run to end", log=twin / "train.log"
+    )
     assert jobs.run_state(twin) == "done"
     assert [e["event"] for e in read_events(twin)].count("start") == 1
     same_weights(twin / "last.pt", path / "last.pt")
@@ -750,10 +814,16 @@ def test_two_processes_starting_the_same_run_at_once(runs_root, demo_root, tmp_p
     procs = []
     try:
         for i in range(2):
-            procs.append(subprocess.Popen(
-                [sys.executable, "-c", RACER, str(path), json.dumps(argv), str(tmp_path / f"ready{i}"), str(go)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
-                env=child_env(ECGCORE_RUNS_DIR=runs_root, ECGCORE_MAX_TRAININGS=1)))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", RACER, str(path), json.dumps(argv), str(tmp_path / f"ready{i}"), str(go)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    cwd=PROJECT,
+                    env=child_env(ECGCORE_RUNS_DIR=runs_root, ECGCORE_MAX_TRAININGS=1),
+                )
+            )
         wait_until(lambda: all((tmp_path / f"ready{i}").exists() for i in range(2)), "both processes ready")
         go.touch()
         outs = [p.communicate(timeout=TIMEOUT) for p in procs]
@@ -786,7 +856,9 @@ def test_cancel_flag_stops_within_one_batch(demo_ds, tmp_path, keep_sigterm):
         if event["event"] == "batch" and event["epoch"] == 1 and not stop.flag.exists():
             stop.flag.touch()
 
-    result = train_fold(demo_ds, TrainConfig(epochs=3, batch_size=32, log_every=1), path, [click_cancel], should_stop=stop)
+    result = train_fold(
+        demo_ds, TrainConfig(epochs=3, batch_size=32, log_every=1), path, [click_cancel], should_stop=stop
+    )
     clicked = next(i for i, e in enumerate(events) if e["event"] == "batch" and e["epoch"] == 1)
     assert [e["event"] for e in events[clicked + 1 :]] == ["cancelled"]
     assert result["event"] == "cancelled" and result["step"] == events[clicked]["step"]
@@ -815,8 +887,22 @@ def test_disk_full_during_checkpoint_save(demo_root, demo_ds, tmp_path, monkeypa
 
     monkeypatch.setattr(checkpoints, "open", full_disk_open, raising=False)
     runs = tmp_path / "runs"
-    argv = ["train", "--data_root", str(demo_root), "--model", "cnn1d", "--fold", "0", "--epochs", "2",
-            "--batch_size", "64", "--no_eval", "--runs_dir", str(runs)]
+    argv = [
+        "train",
+        "--data_root",
+        str(demo_root),
+        "--model",
+        "cnn1d",
+        "--fold",
+        "0",
+        "--epochs",
+        "2",
+        "--batch_size",
+        "64",
+        "--no_eval",
+        "--runs_dir",
+        str(runs),
+    ]
     rc, err = cli(argv, capsys)
     assert_user_error(rc, err, "cannot write checkpoint", "No space left on device", "is kept")
     path = run_dir("demo", "superclass", "cnn1d", 0, root=runs)

@@ -42,7 +42,9 @@ def test_classes_without_both_outcomes_are_left_out():
     m = ranking_metrics(y, p)
     assert m["macro_pr_auc"] == pytest.approx(5 / 6) and m["macro_roc_auc"] == pytest.approx(0.75)
     assert ranking_metrics(np.zeros((3, 2)), np.full((3, 2), 0.5)) == {
-        "macro_pr_auc": None, "micro_pr_auc": None, "macro_roc_auc": None
+        "macro_pr_auc": None,
+        "micro_pr_auc": None,
+        "macro_roc_auc": None,
     }
     r = evaluate_predictions(y, p, ["A", "B", "C", "D"], n_bootstrap=0)
     assert r["n_classes_scored"] == 2
@@ -130,7 +132,11 @@ def test_summarize_folds_mean_std():
     assert s["macro_pr_auc"]["mean"] == pytest.approx(0.6)
     assert s["macro_pr_auc"]["std"] == pytest.approx(0.1)  # sample std (ddof=1)
     assert s["macro_pr_auc"]["n_folds"] == 3
-    assert s["macro_roc_auc"] == {"mean": pytest.approx(0.85), "std": pytest.approx(np.std([0.8, 0.9], ddof=1)), "n_folds": 2}
+    assert s["macro_roc_auc"] == {
+        "mean": pytest.approx(0.85),
+        "std": pytest.approx(np.std([0.8, 0.9], ddof=1)),
+        "n_folds": 2,
+    }
     assert "f1_macro" not in s
     assert summarize_folds([{"macro_pr_auc": 0.4}])["macro_pr_auc"]["std"] == 0.0
 
@@ -157,7 +163,7 @@ def test_write_json_atomic_and_read_json(tmp_path):
     assert read_json(path)["a"] == 1
 
 
-@pytest.mark.parametrize("content", ["{\"a\": 1", "", "\x00\xff garbage", "[1, 2]"])
+@pytest.mark.parametrize("content", ['{"a": 1', "", "\x00\xff garbage", "[1, 2]"])
 def test_read_json_corrupt_raises_results_error(tmp_path, content):
     path = tmp_path / "results.json"
     path.write_bytes(content.encode("latin-1"))

@@ -24,12 +24,26 @@ def ecg(T: int, seed: int = 0) -> np.ndarray:
     return np.sin(2 * np.pi * 1.2 * t)[:, None] * rng.uniform(0.3, 1.5, 12) + rng.normal(0, 0.02, (T, 12))
 
 
-def wfdb_pair(tmp_path: Path, name: str = "rec", fs: int = 100, T: int | None = None, n_leads: int = 12) -> dict[str, bytes]:
+def wfdb_pair(
+    tmp_path: Path, name: str = "rec", fs: int = 100, T: int | None = None, n_leads: int = 12
+) -> dict[str, bytes]:
     T = T or 10 * fs
     sig = ecg(T)[:, :n_leads]
-    wfdb.wrsamp(name, fs=fs, units=["mV"] * n_leads, sig_name=list(LEADS[:n_leads]), p_signal=sig,
-                fmt=["16"] * n_leads, adc_gain=[1000.0] * n_leads, baseline=[0] * n_leads, write_dir=str(tmp_path))
-    return {f"{name}.hea": (tmp_path / f"{name}.hea").read_bytes(), f"{name}.dat": (tmp_path / f"{name}.dat").read_bytes()}
+    wfdb.wrsamp(
+        name,
+        fs=fs,
+        units=["mV"] * n_leads,
+        sig_name=list(LEADS[:n_leads]),
+        p_signal=sig,
+        fmt=["16"] * n_leads,
+        adc_gain=[1000.0] * n_leads,
+        baseline=[0] * n_leads,
+        write_dir=str(tmp_path),
+    )
+    return {
+        f"{name}.hea": (tmp_path / f"{name}.hea").read_bytes(),
+        f"{name}.dat": (tmp_path / f"{name}.dat").read_bytes(),
+    }
 
 
 # ----------------------------------------------------------------------------- WFDB uploads
@@ -78,7 +92,10 @@ def test_header_without_dat_and_other_counts(tmp_path):
     refuse({"rec.dat": files["rec.dat"]}, "0 .hea and 1 .dat")
     other = wfdb_pair(tmp_path, name="two")
     refuse(files | other, "2 .hea and 2 .dat")
-    refuse({"rec.hea": files["rec.hea"], "rec.dat": files["rec.dat"], "notes.txt": b"hi"} | {"x.hea": other["two.hea"]}, ".hea")
+    refuse(
+        {"rec.hea": files["rec.hea"], "rec.dat": files["rec.dat"], "notes.txt": b"hi"} | {"x.hea": other["two.hea"]},
+        ".hea",
+    )
 
 
 def test_mismatched_pair(tmp_path):
@@ -215,4 +232,6 @@ def test_predict_folder(trained_runs, demo_root, demo_ds, tmp_path):
     from ecgcore.evaluate import predict_proba
 
     model, _ = load_checkpoint(trained_runs["cnn2d"] / "best.pt")
-    np.testing.assert_allclose(predictions.iloc[:, 1:].to_numpy(), predict_proba(model, demo_ds.signals[:5], "cpu"), atol=1e-6)
+    np.testing.assert_allclose(
+        predictions.iloc[:, 1:].to_numpy(), predict_proba(model, demo_ds.signals[:5], "cpu"), atol=1e-6
+    )

@@ -121,7 +121,10 @@ def test_cnn2d_saliency_on_the_lead_that_matters(lead, method):
     others = np.delete(per_lead, [lead - 1, lead, lead + 1] if lead < 11 else [lead - 1, lead])
     assert others.max() < 0.2 * per_lead[lead]
     # and in time: the pulse's half of the record
-    inside, outside = np.abs(r.map[lead, 300:700]).sum(), np.abs(r.map[lead, :200]).sum() + np.abs(r.map[lead, 800:]).sum()
+    inside, outside = (
+        np.abs(r.map[lead, 300:700]).sum(),
+        np.abs(r.map[lead, :200]).sum() + np.abs(r.map[lead, 800:]).sum(),
+    )
     assert inside > 3 * outside
 
 
@@ -176,5 +179,7 @@ def test_integrated_gradients_time_cnn1d(models, demo_ds):
         t0 = time.perf_counter()
         saliency_map(model, x, 0, "integrated_gradients")
         times.append(time.perf_counter() - t0)
-    print(f"\ncnn1d integrated gradients (12 × 1000, 32 steps, {torch.get_num_threads()} threads): "
-          f"median {1000 * np.median(times):.0f} ms, min {1000 * min(times):.0f} ms (goal ≤ 200 ms)")
+    print(
+        f"\ncnn1d integrated gradients (12 × 1000, 32 steps, {torch.get_num_threads()} threads): "
+        f"median {1000 * np.median(times):.0f} ms, min {1000 * min(times):.0f} ms (goal ≤ 200 ms)"
+    )

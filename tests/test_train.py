@@ -70,7 +70,10 @@ def test_one_epoch_lowers_the_loss(one_epoch, demo_ds):
     untrained = ECGClassifier(create_model("cnn1d"), torch.from_numpy(mean), torch.from_numpy(std))
     trained, _ = load_checkpoint(one_epoch["path"] / "last.pt")
     before_val, after_val = bce(untrained, demo_ds, fold.val, pos_weight), bce(trained, demo_ds, fold.val, pos_weight)
-    before_train, after_train = bce(untrained, demo_ds, fold.train, pos_weight), bce(trained, demo_ds, fold.train, pos_weight)
+    before_train, after_train = (
+        bce(untrained, demo_ds, fold.train, pos_weight),
+        bce(trained, demo_ds, fold.train, pos_weight),
+    )
     print(f"val loss {before_val:.4f} -> {after_val:.4f}; train loss {before_train:.4f} -> {after_train:.4f}")
     assert after_val < before_val - 0.01
     assert after_train < before_train - 0.01
@@ -177,12 +180,19 @@ def test_resume_equals_uninterrupted(demo_ds, tmp_path):
 def test_resume_after_interruption_onecycle_augment(demo_ds, tmp_path):
     """Interrupted at the start of epoch 1 and resumed: identical to the uninterrupted run, with the
     onecycle schedule, augmentation and lead dropout (scheduler state and per-epoch RNG restored)."""
-    cfg = TrainConfig(model="cnn2d", epochs=2, seed=1, schedule="onecycle", augment=True, aug_lead_dropout=0.1, batch_size=32)
+    cfg = TrainConfig(
+        model="cnn2d", epochs=2, seed=1, schedule="onecycle", augment=True, aug_lead_dropout=0.1, batch_size=32
+    )
     train_fold(demo_ds, cfg, tmp_path / "straight")
     path = tmp_path / "interrupted"
     epoch = {"now": 0}
-    result = train_fold(demo_ds, cfg, path, [lambda e: epoch.update(now=e["epoch"] + 1) if e["event"] == "epoch_end" else None],
-                        should_stop=lambda: epoch["now"] == 1)
+    result = train_fold(
+        demo_ds,
+        cfg,
+        path,
+        [lambda e: epoch.update(now=e["epoch"] + 1) if e["event"] == "epoch_end" else None],
+        should_stop=lambda: epoch["now"] == 1,
+    )
     assert result["event"] == "cancelled"
     train_fold(demo_ds, cfg, path, resume=True)
     assert_same_weights(tmp_path / "straight" / "last.pt", path / "last.pt")

@@ -45,4 +45,3 @@ def app(app_env) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-

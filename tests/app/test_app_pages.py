@@ -301,7 +301,9 @@ def test_train_from_the_page_runs_in_background_and_reaches_evaluate(app, monkey
     assert any("already" in e.value for e in at.error), texts(at)
 
     deadline = time.time() + 150
-    while time.time() < deadline and not ((read_status(path) or {}).get("state") == "done" and (path / "results.json").is_file()):
+    while time.time() < deadline and not (
+        (read_status(path) or {}).get("state") == "done" and (path / "results.json").is_file()
+    ):
         time.sleep(1)
     status = read_status(path) or {}
     assert status.get("state") == "done", (status, browse.log_tail(path))
@@ -327,8 +329,10 @@ def test_train_page_shows_a_failed_run_with_its_log_and_offers_resume(app, monke
     failed = run_dir("demo", "superclass", "cnn2d", 3, root=root)
     failed.mkdir(parents=True)
     (failed / "last.pt").write_bytes((trained_runs["cnn2d"] / "last.pt").read_bytes())
-    write_json(failed / "status.json", {"state": "failed", "error": "RuntimeError: out of memory", "epochs": 5,
-                                        "epoch": 1, "updated": time.time()})
+    write_json(
+        failed / "status.json",
+        {"state": "failed", "error": "RuntimeError: out of memory", "epochs": 5, "epoch": 1, "updated": time.time()},
+    )
     (failed / "train.log").write_text("epoch 1/5 …\nTraceback (most recent call last):\nRuntimeError: out of memory\n")
     at = page(app, "train")
     assert any("out of memory" in e.value for e in at.error)
@@ -366,6 +370,7 @@ def test_train_cancel_then_resume_is_offered_then_delete(app, monkeypatch, tmp_p
     at.number_input(key="tr_epochs").set_value(60)
     at.button(key="tr_start").click().run()
     path = run_dir(demo_ds.name, "superclass", "cnn1d", 2, root=root)
+
     def epoch_done() -> bool:
         return any(e.get("event") == "epoch_end" for e in read_events(path))
 

@@ -46,8 +46,11 @@ def errors(at: AppTest) -> list[str]:
 
 
 def shown(at: AppTest) -> str:
-    return "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "success", "error")
-                     for e in getattr(at, kind))
+    return "\n".join(
+        str(e.value)
+        for kind in ("markdown", "caption", "info", "warning", "success", "error")
+        for e in getattr(at, kind)
+    )
 
 
 @pytest.fixture
@@ -89,11 +92,24 @@ def test_predict_refuses_hostile_uploads_and_keeps_working(monkeypatch, demo_roo
     dat = (demo_root / f"{name}.dat").read_bytes()
     stem = Path(name).name
     cases = [
-        ([(f"{stem}.hea", hea.replace(f"{stem}.dat".encode(), b"../../../etc/passwd"), "text/plain"),
-          (f"{stem}.dat", dat, "application/octet-stream")], f"{stem}.hea"),
-        ([(f"{stem}.hea", hea.replace(b" 100 1000", b" 100 300000000", 1), "text/plain"),
-          (f"{stem}.dat", dat, "application/octet-stream")], "300000000 samples"),
-        ([(f"{stem}.hea", hea, "text/plain"), (f"{stem}.dat", dat * 5, "application/octet-stream")], "matching .hea and .dat"),
+        (
+            [
+                (f"{stem}.hea", hea.replace(f"{stem}.dat".encode(), b"../../../etc/passwd"), "text/plain"),
+                (f"{stem}.dat", dat, "application/octet-stream"),
+            ],
+            f"{stem}.hea",
+        ),
+        (
+            [
+                (f"{stem}.hea", hea.replace(b" 100 1000", b" 100 300000000", 1), "text/plain"),
+                (f"{stem}.dat", dat, "application/octet-stream"),
+            ],
+            "300000000 samples",
+        ),
+        (
+            [(f"{stem}.hea", hea, "text/plain"), (f"{stem}.dat", dat * 5, "application/octet-stream")],
+            "matching .hea and .dat",
+        ),
         ([(f"{stem}.hea", hea, "text/plain")], "1 .hea and 0 .dat"),
         ([(f"{stem}.dat", b"", "application/octet-stream"), (f"{stem}.hea", hea, "text/plain")], "is empty"),
         ([("ecg.csv", b"I,II\nx,y\n", "text/csv")], "12, one per lead"),
@@ -104,8 +120,9 @@ def test_predict_refuses_hostile_uploads_and_keeps_working(monkeypatch, demo_roo
         assert any(needle in e for e in errors(at)), (needle, errors(at))
         assert not any("probability" in d.value.columns for d in at.dataframe)
     # the next good upload works
-    at.file_uploader(key="pr_files").set_value([(f"{stem}.hea", hea, "text/plain"),
-                                                (f"{stem}.dat", dat, "application/octet-stream")]).run()
+    at.file_uploader(key="pr_files").set_value(
+        [(f"{stem}.hea", hea, "text/plain"), (f"{stem}.dat", dat, "application/octet-stream")]
+    ).run()
     assert not at.exception and not at.error, errors(at)
     table = next(d.value for d in at.dataframe if "probability" in d.value.columns)
     assert list(table["class"]) == list(demo_ds.label_names)
@@ -137,8 +154,17 @@ def test_partial_download_is_reported_on_every_page_and_skip_bad_recovers(monkey
 
 def test_train_shows_interrupted_and_damaged_runs(monkeypatch, demo_root, runs_copy):
     killed = run_dir("demo", "superclass", "cnn1d", 0, root=runs_copy)  # a process killed mid-training
-    write_json(killed / "status.json", {"state": "running", "pid": 2**22 + 1, "epoch": 0, "epochs": 3,
-                                        "argv": ["train", "--model", "cnn1d", "--fold", "0"], "updated": time.time()})
+    write_json(
+        killed / "status.json",
+        {
+            "state": "running",
+            "pid": 2**22 + 1,
+            "epoch": 0,
+            "epochs": 3,
+            "argv": ["train", "--model", "cnn1d", "--fold", "0"],
+            "updated": time.time(),
+        },
+    )
     damaged = run_dir("demo", "superclass", "cnn2d", 0, root=runs_copy)
     (damaged / "status.json").write_text('{"state": "runn')  # a damaged status file
     at = goto(start(monkeypatch, demo_root, runs_copy), "train")

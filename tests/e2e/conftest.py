@@ -197,11 +197,31 @@ def app_server(tmp_path_factory, browser_type_launch_args):
         "OMP_NUM_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-               "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with open(log_path, "w") as log:
-        server = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, start_new_session=True)
+        server = subprocess.Popen(
+            command,
+            cwd=PROJECT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline = time.time() + HEALTH_TIMEOUT_S
         while not _healthy(url):
@@ -319,7 +339,8 @@ class UI:
 
     def metric(self, label: str, timeout_ms: int | None = None) -> str:
         box = self.page.locator('[data-testid="stMetric"]').filter(
-            has=self.page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+            has=self.page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+        )
         return box.locator('[data-testid="stMetricValue"]').first.inner_text(timeout=timeout_ms).strip()
 
     def text(self) -> str:
@@ -336,7 +357,8 @@ class UI:
         self.page.wait_for_function(
             """([sel, text]) => { const el = document.querySelector(sel);
                  return !!el && !!el.data && (((el.layout || {}).title || {}).text || '').includes(text); }""",
-            arg=[f".st-key-{key} .js-plotly-plot", title_has], timeout=timeout_ms,
+            arg=[f".st-key-{key} .js-plotly-plot", title_has],
+            timeout=timeout_ms,
         )
         return self.widget(key)
 
@@ -391,4 +413,3 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("e2e page times")
         terminalreporter.write(_times_table())
         terminalreporter.write_line(f"(written to {TIMES_FILE.relative_to(PROJECT)})")
-

@@ -112,8 +112,10 @@ def test_train_fold0_live_to_done(ui, app_server):
             break
         ui.page.wait_for_timeout(500)
     else:
-        pytest.fail(f"the run did not reach done in {TRAIN_TIMEOUT_S} s; progress seen: {seen_texts}\n"
-                    + (run_path(app_server) / "train.log").read_text()[-2000:])
+        pytest.fail(
+            f"the run did not reach done in {TRAIN_TIMEOUT_S} s; progress seen: {seen_texts}\n"
+            + (run_path(app_server) / "train.log").read_text()[-2000:]
+        )
 
     ui.timed("train: Start → done, seen live", "action", t_start)
     assert ui.page.evaluate("window.__e2e_no_reload === true"), "the page was reloaded"
