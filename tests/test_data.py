@@ -5,51 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import wfdb
+from ptbxl_files import small_copy, write_record
 
 import ecgcore.data as data
-from ecgcore.data import DEMO_MARKER, LEADS, load_ptbxl
+from ecgcore.data import LEADS, load_ptbxl
 from ecgcore.errors import DataError
 
 RECORD_COLUMNS = ["ecg_id", "patient_id", "age", "sex", "strat_fold", "report", "scp_codes"]
-
-
-def small_copy(demo_root: Path, dest: Path, n: int = 12, marker: bool = True) -> Path:
-    """The first ``n`` records of the demo set copied to ``dest`` (the shared fixture is never touched)."""
-    dest.mkdir(parents=True)
-    table = pd.read_csv(demo_root / "ptbxl_database.csv").head(n)
-    table.to_csv(dest / "ptbxl_database.csv", index=False)
-    shutil.copy2(demo_root / "scp_statements.csv", dest)
-    if marker:
-        shutil.copy2(demo_root / DEMO_MARKER, dest)
-    for f in table["filename_lr"]:
-        (dest / f).parent.mkdir(parents=True, exist_ok=True)
-        for ext in (".hea", ".dat"):
-            shutil.copy2(demo_root / f"{f}{ext}", dest / f"{f}{ext}")
-    return dest
-
-
-def write_record(root: Path, filename: str, signal: np.ndarray, fs: int = 100, names=LEADS) -> None:
-    """Write a WFDB record (signal: (T, n_leads) mV) at ``root/filename`` replacing what is there."""
-    path = root / filename
-    n = signal.shape[1]
-    wfdb.wrsamp(
-        path.name,
-        fs=fs,
-        units=["mV"] * n,
-        sig_name=list(names),
-        p_signal=signal,
-        fmt=["16"] * n,
-        adc_gain=[1000.0] * n,
-        baseline=[0] * n,
-        write_dir=str(path.parent),
-    )
 
 
 def rdsamp(root: Path, filename: str) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import wfdb
+from ptbxl_files import small_copy, write_record
 
 from ecgcore import jobs
 from ecgcore.checkpoints import FORMAT, load_checkpoint, read_checkpoint, save_checkpoint
@@ -51,38 +51,8 @@ TIMEOUT = 120  # seconds for any one wait on a process (a cold start imports tor
 # ============================================================================= helpers
 
 
-def small_copy(demo_root: Path, dest: Path, n: int = 8) -> Path:
-    """The first ``n`` demo records copied to ``dest`` (the shared demo folder is never touched)."""
-    dest.mkdir(parents=True)
-    table = pd.read_csv(demo_root / "ptbxl_database.csv").head(n)
-    table.to_csv(dest / "ptbxl_database.csv", index=False)
-    for name in ("scp_statements.csv", DEMO_MARKER):
-        shutil.copy2(demo_root / name, dest)
-    for f in table["filename_lr"]:
-        (dest / f).parent.mkdir(parents=True, exist_ok=True)
-        for ext in (".hea", ".dat"):
-            shutil.copy2(demo_root / f"{f}{ext}", dest / f"{f}{ext}")
-    return dest
-
-
 def record_names(root: Path) -> list[str]:
     return pd.read_csv(root / "ptbxl_database.csv")["filename_lr"].tolist()
-
-
-def write_record(root: Path, filename: str, signal_: np.ndarray, fs: int = 100) -> None:
-    path = root / filename
-    n = signal_.shape[1]
-    wfdb.wrsamp(
-        path.name,
-        fs=fs,
-        units=["mV"] * n,
-        sig_name=list(LEADS[:n]),
-        p_signal=signal_,
-        fmt=["16"] * n,
-        adc_gain=[1000.0] * n,
-        baseline=[0] * n,
-        write_dir=str(path.parent),
-    )
 
 
 def edit_header(root: Path, filename: str, edit) -> None:
@@ -289,7 +259,7 @@ def test_data_fault(fault, demo_root, tmp_path, capsys):
     """Each broken dataset: DataError naming the problem (library), one ``error:`` line and exit 2
     (CLI); records that cannot be read can be left out with skip_bad; the folder works once repaired."""
     breaker, needle, recoverable = DATA_FAULTS[fault]
-    root = small_copy(demo_root, tmp_path / "ptbxl")
+    root = small_copy(demo_root, tmp_path / "ptbxl", n=8)
     names = record_names(root)
     good = np.asarray(load_ptbxl(root).signals).copy()
     shutil.copytree(root, tmp_path / "pristine")
@@ -317,7 +287,7 @@ def test_data_fault(fault, demo_root, tmp_path, capsys):
 def test_unknown_scp_codes_are_ignored(demo_root, tmp_path):
     """Codes missing from scp_statements.csv are ignored, as in the PTB-XL benchmark: no error, the
     known codes still count, a record with only unknown codes has no label (but stays browsable)."""
-    root = small_copy(demo_root, tmp_path / "ptbxl")
+    root = small_copy(demo_root, tmp_path / "ptbxl", n=8)
     before = load_ptbxl(root)
     table = pd.read_csv(root / "ptbxl_database.csv")
     first = ast.literal_eval(table["scp_codes"][0])
@@ -334,7 +304,7 @@ def test_unknown_scp_codes_are_ignored(demo_root, tmp_path):
 def test_stale_cache_same_size_and_mtime_is_rebuilt(demo_root, tmp_path):
     """A record rewritten with the same size and its old mtime put back (``cp -p``, ``rsync -t``,
     unpacking an archive) must not be served from the old cache."""
-    root = small_copy(demo_root, tmp_path / "ptbxl")
+    root = small_copy(demo_root, tmp_path / "ptbxl", n=8)
     name = record_names(root)[4]
     before = np.asarray(load_ptbxl(root).signals[4]).copy()
     dat, hea = root / f"{name}.dat", root / f"{name}.hea"
@@ -356,7 +326,7 @@ def test_damaged_cache_is_rebuilt_not_used(demo_root, tmp_path, damage):
     version, a copied cache folder…) is rebuilt from the records, never used, never an error."""
     import ecgcore.data as data
 
-    root = small_copy(demo_root, tmp_path / "ptbxl")
+    root = small_copy(demo_root, tmp_path / "ptbxl", n=8)
     good = np.asarray(load_ptbxl(root).signals).copy()
     prefix = data._cache_paths(root, 100, "x")[2]
     npy = next((data.cache_root() / "signals").glob(f"{prefix}-*.npy"))
