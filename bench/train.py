@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ecgcore.data import load_ptbxl  # noqa: E402
 from ecgcore.folds import get_fold  # noqa: E402
+from ecgcore.inference import pick_device  # noqa: E402
 from ecgcore.models import ECGClassifier, create_model  # noqa: E402
-from ecgcore.train import TrainConfig, default_config, pick_device, train_fold  # noqa: E402
+from ecgcore.train import TrainConfig, default_config, train_fold  # noqa: E402
 
 
 def real_loop(ds, model: str, epochs: int, device: str, batch_size: int) -> tuple[float, int]:

@@ -460,9 +460,10 @@ def cmd_interpret(args) -> int:
     import numpy as np
 
     from ecgcore.checkpoints import load_checkpoint
-    from ecgcore.evaluate import checkpoint_expectations, predict_proba
+    from ecgcore.evaluate import checkpoint_expectations
     from ecgcore.figures import saliency_png
     from ecgcore.folds import get_fold, n_folds
+    from ecgcore.inference import predict_proba
     from ecgcore.runs import run_dir
     from ecgcore.saliency import display_map, saliency_map
 

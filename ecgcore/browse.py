@@ -21,8 +21,9 @@ import pandas as pd
 
 from ecgcore.data import DEMO_MARKER, ECGDataset, cache_root
 from ecgcore.errors import CheckpointError, DataError, RunError, UploadError
+from ecgcore.fileio import write_json
 from ecgcore.folds import patient_folds, strat_folds_of
-from ecgcore.metrics import MACRO_METRICS, confusion_matrices, read_json, summarize_folds, write_json
+from ecgcore.metrics import MACRO_METRICS, confusion_matrices, read_json, summarize_folds
 from ecgcore.runs import RunInfo, list_runs, read_status, run_dir
 
 NO_LABEL = "(no label)"

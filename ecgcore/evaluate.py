@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ecgcore.checkpoints import CheckpointError, load_checkpoint
 from ecgcore.data import ECGDataset
+from ecgcore.fileio import write_json
 from ecgcore.folds import get_fold
+from ecgcore.inference import predict_proba
 from ecgcore.metrics import (
     MACRO_METRICS,
     ResultsError,
@@ -28,23 +29,8 @@ from ecgcore.metrics import (
     evaluate_predictions,
     read_json,
     summarize_folds,
-    write_json,
 )
 from ecgcore.runs import model_dir, run_dir
-from ecgcore.train import pick_device, predict_logits
-
-
-def predict_proba(
-    model: torch.nn.Module, signals: np.ndarray, device: str = "auto", batch_size: int = 256
-) -> np.ndarray:
-    """Probabilities (N, C) for signals (N, 12, T) float32 mV."""
-    dev = pick_device(device)
-    model = model.to(dev)
-    out = []
-    for i in range(0, len(signals), 4096):  # bounded memory on memory-mapped arrays
-        x = torch.from_numpy(np.array(signals[i : i + 4096], dtype=np.float32)).to(dev)  # a copy: memmaps are read-only
-        out.append(torch.sigmoid(predict_logits(model, x, batch_size)).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
 def checkpoint_expectations(ds: ECGDataset) -> dict:

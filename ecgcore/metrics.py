@@ -7,7 +7,6 @@ macro averages (and the results say how many classes counted).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from sklearn.metrics import (
 )
 
 from ecgcore.errors import ResultsError
+from ecgcore.fileio import read_json_file
 
 N_BOOTSTRAP = 200
 MACRO_METRICS = ("macro_pr_auc", "micro_pr_auc", "macro_roc_auc", "f1_macro", "f1_micro")
@@ -158,30 +158,18 @@ def summarize_folds(results: list[dict]) -> dict[str, dict[str, float]]:
     return summary
 
 
-def write_json(path: str | os.PathLike, data: dict) -> None:
-    """Write JSON atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # e.g. a value that is not JSON-able: keep the old file, leave no temp file
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def read_json(path: str | os.PathLike) -> dict:
     """Read a results JSON; a missing or corrupt file raises :class:`ResultsError`."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = read_json_file(path)
     except FileNotFoundError as e:
         raise ResultsError(f"{path} does not exist; run `python -m ecgcore eval` for that run first.") from e
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except IsADirectoryError as e:
+        raise ResultsError(
+            f"{path} is a folder, not a results file; remove it and run `python -m ecgcore eval` again."
+        ) from e
+    except (ValueError, OSError) as e:
         raise ResultsError(f"{path} is corrupt ({e}); delete it and run `python -m ecgcore eval` again.") from e
     if not isinstance(data, dict):
         raise ResultsError(f"{path} is not a results object; delete it and run `python -m ecgcore eval` again.")

@@ -25,7 +25,7 @@ from scipy.signal import resample_poly
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.data import DURATION_S, LEADS, SAMPLING_RATES, ECGDataset, check_signal, load_ptbxl
 from ecgcore.errors import DataError, UploadError
-from ecgcore.evaluate import predict_proba
+from ecgcore.inference import predict_proba
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 12-lead 10 s record at 500 Hz in format 16 is 120 kB
 

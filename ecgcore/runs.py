@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecgcore.errors import ResultsError, RunError
-from ecgcore.metrics import read_json, write_json
+from ecgcore.fileio import write_json
+from ecgcore.metrics import read_json
 
 STATES = ("queued", "starting", "running", "evaluating", "done", "failed", "cancelled", "interrupted")
 FINAL_STATES = ("done", "failed", "cancelled", "interrupted")

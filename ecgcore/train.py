@@ -39,8 +39,10 @@ from ecgcore.checkpoints import (
     save_checkpoint,
 )
 from ecgcore.data import ECGDataset
+from ecgcore.fileio import write_json
 from ecgcore.folds import Fold, get_fold
-from ecgcore.metrics import choose_thresholds, ranking_metrics, write_json
+from ecgcore.inference import pick_device, predict_logits
+from ecgcore.metrics import choose_thresholds, ranking_metrics
 from ecgcore.models import ECGClassifier, create_model
 from ecgcore.runs import RunError, RunLock, read_status, write_status
 from ecgcore.transforms import augment_batch
@@ -97,15 +99,6 @@ def default_config(model: str, **overrides) -> TrainConfig:
     return TrainConfig(**{"model": model, **RECIPES.get(model, {}), **given})
 
 
-def pick_device(device: str = "auto") -> torch.device:
-    """``auto`` → CUDA when present, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RunError("--device cuda was asked for, but no CUDA GPU is available; use --device auto or cpu.")
-    return torch.device(device)
-
-
 def lead_statistics(signals: np.ndarray, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     """Per-lead mean and std (12,) of (N, 12, T) signals, in float64 chunks (memory-mapped friendly)."""
     total = np.zeros(signals.shape[1])
@@ -125,14 +118,6 @@ def positive_weights(labels: np.ndarray) -> np.ndarray:
     """BCE pos_weight per class = negatives / positives of the training part (C,)."""
     pos = labels.sum(axis=0).astype(np.float64)
     return ((len(labels) - pos) / np.maximum(pos, 1)).astype(np.float32)
-
-
-@torch.no_grad()
-def predict_logits(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Logits (N, C) of signals x (N, 12, T) on the model's device, in eval mode."""
-    model.eval()
-    out = [model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return torch.cat(out) if out else torch.zeros(0)
 
 
 def _meta(ds: ECGDataset, cfg: TrainConfig, fold: Fold, epoch: int, metrics: dict, thresholds: list[float]) -> dict:

@@ -322,7 +322,7 @@ def model(checkpoint: Path):
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _probabilities(checkpoint: str, stamp: int, signal_key: str, _signal: np.ndarray) -> np.ndarray:
-    from ecgcore.evaluate import predict_proba
+    from ecgcore.inference import predict_proba
 
     net, _ = _model(checkpoint, stamp)
     return predict_proba(net, np.array(_signal, dtype=np.float32)[None], device="cpu")[0]

@@ -15,8 +15,8 @@ import pytest
 from ecgcore import browse, jobs
 from ecgcore.errors import CheckpointError, DataError, UploadError
 from ecgcore.evaluate import comparison_table
+from ecgcore.fileio import write_json
 from ecgcore.folds import patient_folds
-from ecgcore.metrics import write_json
 from ecgcore.runs import run_dir
 
 

@@ -230,7 +230,7 @@ def test_end_to_end(demo_root, demo_ds, tmp_path, capsys):
     probs = table[["NORM", "MI", "STTC", "CD", "HYP"]].to_numpy()
     assert ((probs >= 0) & (probs <= 1)).all()
     from ecgcore.checkpoints import load_checkpoint
-    from ecgcore.evaluate import predict_proba
+    from ecgcore.inference import predict_proba
 
     model, _ = load_checkpoint(fold0 / "best.pt")
     np.testing.assert_allclose(probs, predict_proba(model, demo_ds.signals[10:16], "cpu"), atol=1e-5)

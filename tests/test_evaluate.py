@@ -19,8 +19,9 @@ from ecgcore.evaluate import (
     read_results,
     summarize_model,
 )
+from ecgcore.fileio import write_json
 from ecgcore.folds import get_fold
-from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, read_json, write_json
+from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, read_json
 from ecgcore.runs import run_dir
 
 RESULT_KEYS = {

@@ -585,7 +585,7 @@ SAVE_LOOP = """
 import itertools, sys, torch
 from pathlib import Path
 from ecgcore.checkpoints import save_checkpoint
-from ecgcore.metrics import write_json
+from ecgcore.fileio import write_json
 from ecgcore.models import ECGClassifier, create_model
 
 folder, what = Path(sys.argv[1]), sys.argv[2]

@@ -11,6 +11,7 @@ import pytest
 from sklearn.metrics import f1_score, multilabel_confusion_matrix
 
 from ecgcore.errors import ResultsError
+from ecgcore.fileio import write_json
 from ecgcore.metrics import (
     bootstrap_ci,
     choose_thresholds,
@@ -19,7 +20,6 @@ from ecgcore.metrics import (
     ranking_metrics,
     read_json,
     summarize_folds,
-    write_json,
 )
 
 # Two classes, four records. Class 0 ranks pos, neg, pos, neg; class 1 too (worked out by hand below).

@@ -229,7 +229,7 @@ def test_predict_folder(trained_runs, demo_root, demo_ds, tmp_path):
     assert predictions["ecg_id"].tolist() == table.ecg_id.tolist()
     assert ds.labels.shape == (5, 0) and not ds.is_demo
     from ecgcore.checkpoints import load_checkpoint
-    from ecgcore.evaluate import predict_proba
+    from ecgcore.inference import predict_proba
 
     model, _ = load_checkpoint(trained_runs["cnn2d"] / "best.pt")
     np.testing.assert_allclose(

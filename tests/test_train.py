@@ -93,7 +93,7 @@ def test_checkpoints_written_and_loadable(one_epoch, demo_ds):
         assert torch.equal(best(x), last(x))  # one epoch: the best is the last
     assert meta["val_metrics"]["macro_pr_auc"] == pytest.approx(one_epoch["result"]["best_val_macro_pr_auc"])
     # thresholds stored with the checkpoint are chosen on validation
-    from ecgcore.evaluate import predict_proba
+    from ecgcore.inference import predict_proba
     from ecgcore.metrics import choose_thresholds
 
     fold = fold0(demo_ds)

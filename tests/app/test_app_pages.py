@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore import browse
-from ecgcore.metrics import write_json
+from ecgcore.fileio import write_json
 from ecgcore.runs import read_events, read_status, run_dir
 
 PAGES = ("home", "dataset", "train", "evaluate", "saliency", "predict")

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from ecgcore import browse
 from ecgcore.data import DEMO_MARKER
-from ecgcore.metrics import write_json
+from ecgcore.fileio import write_json
 from ecgcore.runs import run_dir
 
 PROJECT = Path(__file__).resolve().parents[2]
