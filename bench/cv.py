@@ -30,7 +30,8 @@ from ecgcore.data import load_ptbxl  # noqa: E402
 from ecgcore.folds import get_fold, n_folds  # noqa: E402
 from ecgcore.inference import predict_proba  # noqa: E402
 from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, summarize_folds  # noqa: E402
-from ecgcore.train import RECIPES, TrainConfig, train_fold  # noqa: E402
+from ecgcore.service import run_fold  # noqa: E402
+from ecgcore.train import RECIPES, TrainConfig  # noqa: E402
 
 
 def recipe_from_args(args) -> dict:
@@ -61,7 +62,7 @@ def cross_validate(
         for seed in seeds:
             cfg = TrainConfig(**{**recipe, "plan": plan, "fold": k, "seed": seed})
             path = runs_dir / f"seed{seed}" / f"fold{k}"
-            train_fold(ds, cfg, path, overwrite=True)
+            run_fold(ds, cfg, path, overwrite=True, evaluate=False, pump=False)  # scored below, seeds together
             model, _ = load_checkpoint(path / "best.pt")
             pv, pt = (
                 predict_proba(model, ds.signals[fold.val], cfg.device),

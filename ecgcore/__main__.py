@@ -12,7 +12,6 @@ import argparse
 import os
 import signal
 import sys
-import traceback
 from pathlib import Path
 
 ORIGINAL_ALL_FOLDS = "5"  # the original project wrote --fold 5 for "all folds"
@@ -53,6 +52,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_run_args(p: argparse.ArgumentParser, all_alias: bool = False) -> None:
+    """--model --fold --plan --device --runs_dir --run_name."""
     p.add_argument("--model", default="cnn1d", help="model name (see `python -m ecgcore models`)")
     p.add_argument(
         "--fold",
@@ -64,6 +64,17 @@ def _add_run_args(p: argparse.ArgumentParser, all_alias: bool = False) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument(
         "--runs_dir", "--runs-dir", dest="runs_dir", default=None, help="default $ECGCORE_RUNS_DIR or ./checkpoints"
+    )
+    _add_run_name(p, "default")
+
+
+def _add_run_name(p: argparse.ArgumentParser, default: str | None = None, help: str = "") -> None:
+    p.add_argument(
+        "--run_name",
+        "--run-name",
+        dest="run_name",
+        default=os.environ.get("ECGCORE_RUN_NAME") or default,
+        help=help or "which run of the model: letters, digits, - and _ (default: $ECGCORE_RUN_NAME, else default)",
     )
 
 
@@ -120,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs=2, default=["cnn1d", "cnn2d"])
     p.add_argument("--plan", default="cv5")
     p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
+    _add_run_name(p, "default", "the run of both models to compare (default: $ECGCORE_RUN_NAME, else default)")
 
     p = sub.add_parser("interpret", help="saliency PNGs of the 12 leads for some test records")
     _add_data_args(p)
@@ -138,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", help="list training runs and their states")
     p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
+    _add_run_name(p, None, "list only this run (default: $ECGCORE_RUN_NAME, else every run)")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="rebuild each damaged status.json from the run's files (results, last.pt); checkpoints are kept",
+    )
     return parser
 
 
@@ -303,116 +321,82 @@ def _epoch_printer(bar_holder: dict):
     return on_event
 
 
-def _saved_epochs(path: Path) -> int | None:
-    from ecgcore.checkpoints import read_checkpoint
-    from ecgcore.errors import CheckpointError
+def _auto_resume(path: Path, args, pod_mode: bool) -> bool:
+    """--resume, or a retried Kubernetes Indexed-Job pod whose fold's run has a completed epoch and did
+    not finish (it continues instead of starting again)."""
+    from ecgcore.runs import RunState, can_resume, run_state
 
-    try:
-        return int(read_checkpoint(path / "last.pt")["meta"]["config"]["epochs"])
-    except (CheckpointError, KeyError, TypeError, ValueError):
-        return None
+    return args.resume or (pod_mode and can_resume(path) is None and run_state(path) != RunState.DONE)
 
 
-def _resumable(path: Path) -> bool:
-    """A run with a completed epoch (last.pt) that did not finish."""
-    from ecgcore.runs import read_status
-
-    return (path / "last.pt").exists() and (read_status(path) or {}).get("state") != "done"
+def _print_test(results: dict, path: Path) -> None:
+    print(
+        f"test: macro PR-AUC {results['macro_pr_auc']:.4f}  macro ROC-AUC {results['macro_roc_auc']:.4f}  "
+        f"F1 macro {results['f1_macro']:.4f}  → {path / 'results.json'}"
+    )
 
 
 def cmd_train(args) -> int:
+    """Check every argument, load the data, then :func:`ecgcore.service.run_fold` per fold."""
     from ecgcore import jobs
-    from ecgcore.evaluate import evaluate_run
     from ecgcore.folds import n_folds
-    from ecgcore.runs import RunError, is_locked, run_dir, write_status
-    from ecgcore.train import RunRecorder, train_fold
+    from ecgcore.runs import RunError, RunState, is_locked, recipe_of, run_dir
+    from ecgcore.service import run_fold
+    from ecgcore.train import check_config
 
-    stop = _StopRequest()
     root = _runs_root(args)
     # a retried Kubernetes Indexed-Job pod (fold from JOB_COMPLETION_INDEX) continues its fold's run
     pod_mode = args.fold is None and os.environ.get("JOB_COMPLETION_INDEX") not in (None, "")
     folds = resolve_folds(args.fold, "train", n_folds(args.plan))
+    configs = {k: check_config(_train_config(args, k), args.run_name) for k in folds}  # before any work
+    stop = _StopRequest()
     ds = _load(args)
-    failures = 0
-    try:
-        for k in folds:
-            path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root)
-            print(f"\n== {args.model} fold {k} ({args.plan}) → {path}", flush=True)
-            stop.flag = path / jobs.CANCEL_FLAG
-            if not is_locked(path):
-                stop.flag.unlink(missing_ok=True)
-            recorder = RunRecorder(
+    refused = 0
+    for k in folds:
+        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
+        print(f"\n== {args.model} fold {k} ({args.plan}, run {args.run_name}) → {path}", flush=True)
+        stop.flag = path / jobs.CANCEL_FLAG
+        if not is_locked(path):
+            stop.flag.unlink(missing_ok=True)
+        resume, cfg = _auto_resume(path, args, pod_mode), configs[k]
+        if resume and args.epochs is None:  # continue to the run's own length, not today's default
+            cfg.epochs = (recipe_of(path) or {}).get("epochs") or cfg.epochs
+        try:
+            outcome = run_fold(
+                ds,
+                cfg,
                 path,
-                os.getpid(),
-                {"data_root": str(ds.root), "dataset": ds.description},
-                state_when_done="done" if args.no_eval else "evaluating",
+                resume=resume,
+                overwrite=args.overwrite,
+                evaluate=not args.no_eval,
+                callbacks=[_epoch_printer({})],
+                should_stop=stop,
+                run_name=args.run_name,
             )
-            resume = args.resume or (pod_mode and _resumable(path))
-            cfg = _train_config(args, k)
-            if resume and args.epochs is None:  # continue to the run's own length, not today's default
-                cfg.epochs = _saved_epochs(path) or cfg.epochs
-            try:
-                result = train_fold(
-                    ds,
-                    cfg,
-                    path,
-                    [recorder, _epoch_printer({})],
-                    resume=resume,
-                    overwrite=args.overwrite,
-                    should_stop=stop,
-                )
-            except RunError as e:  # refused (locked, already trained …): leave that run's files alone
-                print(f"error: {e}", file=sys.stderr)
-                failures += 1
-                continue
-            except Exception as e:
-                if not is_locked(path):
-                    recorder(
-                        {
-                            "event": "failed",
-                            "error": f"{e.__class__.__name__}: {e}",
-                            "traceback": traceback.format_exc(),
-                        }
-                    )
-                raise
-            finally:
-                recorder.close()
-            if result["event"] == "cancelled":
-                print("cancelled; what was saved is kept (resume with --resume)")
-                return 130
-            if not args.no_eval:
-                try:
-                    results = evaluate_run(ds, path, args.device)
-                except Exception as e:  # the training itself is done and kept
-                    write_status(path, state="done", eval_error=f"{e.__class__.__name__}: {e}")
-                    raise
-                write_status(
-                    path,
-                    state="done",
-                    test_macro_pr_auc=results["macro_pr_auc"],
-                    test_macro_roc_auc=results["macro_roc_auc"],
-                )
-                print(
-                    f"test: macro PR-AUC {results['macro_pr_auc']:.4f}  macro ROC-AUC {results['macro_roc_auc']:.4f}  "
-                    f"F1 macro {results['f1_macro']:.4f}  → {path / 'results.json'}"
-                )
-    finally:
-        jobs.pump(root)  # start the next queued run, if any
-    return 1 if failures else 0
+        except RunError as e:  # refused (locked, already trained …): that run's files are left alone
+            print(f"error: {e}", file=sys.stderr)
+            refused += 1
+            continue
+        if outcome.state == RunState.CANCELLED:
+            print("cancelled; what was saved is kept (resume with --resume)")
+            return 130
+        if outcome.results is not None:
+            _print_test(outcome.results, path)
+    return 2 if refused else 0
 
 
 def cmd_eval(args) -> int:
     from ecgcore.evaluate import evaluate_run, summarize_model
     from ecgcore.folds import n_folds
-    from ecgcore.runs import run_dir
+    from ecgcore.runs import check_run_name, run_dir, run_group
 
     root = _runs_root(args)
     folds = resolve_folds(args.fold, "eval", n_folds(args.plan))
+    check_run_name(args.run_name)
     ds = _load(args)
     for k in folds:
-        r = evaluate_run(
-            ds, run_dir(ds.name, ds.label_set, args.model, k, args.plan, root), args.device, args.n_bootstrap
-        )
+        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
+        r = evaluate_run(ds, path, args.device, args.n_bootstrap)
         lo, hi = r["ci95"].get("macro_pr_auc") or (float("nan"), float("nan"))
         print(
             f"fold {k}: macro PR-AUC {r['macro_pr_auc']:.4f} [{lo:.3f}, {hi:.3f}]  micro PR-AUC {r['micro_pr_auc']:.4f}  "
@@ -424,7 +408,7 @@ def cmd_eval(args) -> int:
                 f"sens {c['sensitivity'] or 0:.2f}  spec {c['specificity'] or 0:.2f}  PPV {c['ppv'] or 0:.2f}  (n={c['support']})"
             )
     if len(folds) > 1:
-        summary = summarize_model(ds, args.model, folds, args.plan, root)
+        summary = summarize_model(ds, run_group(args.model, args.run_name), folds, args.plan, root)
         print(
             "mean ± std over folds: "
             + ", ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in summary["summary"].items())
@@ -434,10 +418,12 @@ def cmd_eval(args) -> int:
 
 def cmd_compare(args) -> int:
     from ecgcore.evaluate import compare_models
+    from ecgcore.runs import check_run_name, run_group
 
+    check_run_name(args.run_name)
     ds = _load(args)
-    out = compare_models(ds, tuple(args.models), args.plan, _runs_root(args))
-    a, b = args.models
+    a, b = (run_group(m, args.run_name) for m in args.models)  # e.g. cnn1d@exp: the folder of that run
+    out = compare_models(ds, (a, b), args.plan, _runs_root(args))
     print(f"\n{'fold':>4}  {'metric':15s} {a:>10s} {b:>10s} {'diff':>8s}")
     rows = out["per_fold"]
     for k in sorted({r["fold"] for r in rows}):
@@ -464,14 +450,15 @@ def cmd_interpret(args) -> int:
     from ecgcore.figures import saliency_png
     from ecgcore.folds import get_fold, n_folds
     from ecgcore.inference import predict_proba
-    from ecgcore.runs import run_dir
+    from ecgcore.runs import check_run_name, run_dir
     from ecgcore.saliency import display_map, saliency_map
 
     root = _runs_root(args)
     folds = resolve_folds(args.fold, "interpret", n_folds(args.plan))
+    check_run_name(args.run_name)
     ds = _load(args)
     for k in folds:
-        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root)
+        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
         model, meta = load_checkpoint(path / "best.pt", expect=checkpoint_expectations(ds))
         fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
         ids = ds.records["ecg_id"].to_numpy()
@@ -512,15 +499,25 @@ def cmd_predict(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from ecgcore.jobs import run_state
-    from ecgcore.runs import list_runs
+    """One line per run: state, folder and test macro PR-AUC; a damaged run says what is wrong and
+    what to do (``--repair`` rebuilds damaged status files first)."""
+    from ecgcore.runs import RunState, check_run_name, list_runs, repair_status, run_state
 
-    for r in list_runs(_runs_root(args)):
+    if args.run_name:
+        check_run_name(args.run_name)
+    root = _runs_root(args)
+    if args.repair:
+        for r in list_runs(root, run_name=args.run_name):
+            if r.state == RunState.DAMAGED:
+                print(f"repaired {r.path}: now {repair_status(r.path)}")
+    for r in list_runs(root, run_name=args.run_name):
+        name = r.path.relative_to(root) if r.path.is_relative_to(root) else r.path
+        state = run_state(r.path)
+        if state == RunState.DAMAGED:
+            print(f"{state:12s} {name}: {r.damage}")
+            continue
         test = r.status.get("test_macro_pr_auc")
-        print(
-            f"{run_state(r.path):12s} {r.dataset}/{r.label_set}/{r.model}/{r.path.name}"
-            f"{'' if test is None else f'  test macro PR-AUC {test:.4f}'}"
-        )
+        print(f"{state:12s} {name}{'' if test is None else f'  test macro PR-AUC {test:.4f}'}")
     return 0
 
 

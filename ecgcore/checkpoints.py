@@ -21,8 +21,10 @@ import torch
 
 from ecgcore.errors import CheckpointError
 from ecgcore.models import ECGClassifier, ModelError, create_model
+from ecgcore.runs import checkpoint_fit_problem
 
 FORMAT = "ecgcore-checkpoint/1"
+EXPECTABLE = ("model", "label_names", "label_set", "sampling_rate", "fingerprint", "dataset_name")
 
 
 def library_versions() -> dict[str, str]:
@@ -90,16 +92,27 @@ def load_checkpoint(
     """Load a checkpoint as a model ready for inference (eval mode) and its metadata.
 
     Args:
-        expect: optional {key: value} the metadata must match, e.g. ``{"model": "cnn1d",
-            "label_names": [...], "sampling_rate": 100}``; a mismatch raises CheckpointError.
+        expect: optional {key: value} the metadata must match, keys of :data:`EXPECTABLE`, e.g.
+            ``{"model": "cnn1d", "label_names": [...], "sampling_rate": 100}``; a mismatch raises
+            CheckpointError (the rule is :func:`ecgcore.runs.checkpoint_fit_problem`).
     """
     data = read_checkpoint(path, device)
     meta = data["meta"]
-    for key, value in (expect or {}).items():
-        if key in meta and _plain(meta[key]) != _plain(value):
-            raise CheckpointError(
-                f"{path} was trained with {key}={meta[key]!r}, not {value!r}; choose a checkpoint that matches."
-            )
+    expect = dict(expect or {})
+    unknown = set(expect) - set(EXPECTABLE)
+    if unknown:
+        raise ValueError(f"load_checkpoint(expect=…) knows {', '.join(EXPECTABLE)}, not {', '.join(sorted(unknown))}")
+    problem = checkpoint_fit_problem(
+        meta,
+        expect.get("label_names"),
+        expect.get("label_set"),
+        expect.get("sampling_rate"),
+        model=expect.get("model"),
+        fingerprint=expect.get("fingerprint"),
+        dataset_name=expect.get("dataset_name"),
+    )
+    if problem:
+        raise CheckpointError(f"{path} {problem}; choose a checkpoint that matches.")
     model = build_model(meta)
     try:
         model.load_state_dict(data["state_dict"])
@@ -116,7 +129,3 @@ def build_model(meta: dict) -> ECGClassifier:
         raise CheckpointError(f"checkpoint metadata does not describe a known model ({e}).") from e
     n_leads = 12
     return ECGClassifier(net, torch.zeros(n_leads), torch.ones(n_leads))
-
-
-def _plain(value):
-    return list(value) if isinstance(value, tuple) else value

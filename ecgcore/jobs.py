@@ -21,17 +21,25 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from ecgcore.errors import RunError
 from ecgcore.runs import (
+    ACTIVE,
+    DEFAULT_RUN,
     FINAL_STATES,
-    RunError,
+    RunState,
+    can_cancel,
+    can_resume,
+    clear_run,
     is_locked,
     list_runs,
+    parse_run_group,
+    pid_alive,
     read_status,
     run_dir,
+    run_state,
     runs_root,
     write_status,
 )
-from ecgcore.train import clear_run
 
 CANCEL_FLAG = "cancel"
 CANCEL_GRACE_S = 10.0
@@ -59,34 +67,6 @@ def _queue_lock(root: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (finished child not yet reaped) is not alive
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def run_state(path: Path) -> str:
-    """The live state of a run: queued, starting, running, evaluating, done, failed, cancelled or interrupted."""
-    status = read_status(path) or {}
-    state = status.get("state", "unknown")
-    if state == "evaluating" and not pid_alive(status.get("pid")):
-        return "done"  # trained; its process ended before scoring the test part (python -m ecgcore eval does it)
-    if state == "starting" and not pid_alive(status.get("pid")):
-        just_launched = status.get("pid") is None and time.time() - status.get("launched", 0) < 30
-        return "starting" if just_launched else "failed"
-    return state
-
-
 def train_argv(
     data_root: str | None,
     model: str,
@@ -100,10 +80,13 @@ def train_argv(
     seed: int | None = None,
     sampling_rate: int = 100,
     extra: list[str] | None = None,
+    run_name: str = DEFAULT_RUN,
 ) -> list[str]:
     """The ``python -m ecgcore train`` arguments for one fold (None: the CLI's default)."""
     argv = ["train", "--model", model, "--fold", str(fold), "--label_set", label_set, "--plan", plan]
     argv += ["--sampling_rate", str(sampling_rate)]
+    if run_name != DEFAULT_RUN:
+        argv += ["--run_name", run_name]
     if data_root:
         argv += ["--data_root", str(data_root)]
     for flag, value in (("--epochs", epochs), ("--batch_size", batch_size), ("--lr", lr), ("--seed", seed)):
@@ -121,7 +104,7 @@ def submit(path: Path, argv: list[str], root: Path | None = None) -> str:
     root = root or runs_root()
     with _queue_lock(root):
         state = run_state(path)
-        if is_locked(path) or state in ("queued", "starting", "running", "evaluating"):
+        if is_locked(path) or state in ACTIVE:
             raise RunError(f"{path} is already {state}; wait for it or cancel it.")
         path.mkdir(parents=True, exist_ok=True)
         (path / CANCEL_FLAG).unlink(missing_ok=True)
@@ -145,8 +128,13 @@ def pump(root: Path | None = None) -> list[Path]:
     with _queue_lock(root):
         runs = list_runs(root)
         busy = busy_trainings(root)
-        queued = sorted((r for r in runs if r.state == "queued"), key=lambda r: r.status.get("queued", 0))
+        queued = sorted((r for r in runs if r.state == RunState.QUEUED), key=lambda r: r.status.get("queued") or 0)
         for run in queued[: max(0, max_trainings() - busy)]:
+            if not run.status.get("argv"):  # a queued status that does not say what to run
+                write_status(
+                    run.path, state="failed", error=f"{run.path} was queued without a command; submit it again."
+                )
+                continue
             launch(run.path, run.status["argv"], root)
             started.append(run.path)
     return started
@@ -156,6 +144,7 @@ def launch(path: Path, argv: list[str], root: Path) -> int:
     """Start ``python -m ecgcore <argv>`` for the run at ``path`` in its own process session;
     stdout/stderr go to ``train.log``. Returns the pid."""
     env = os.environ | {"ECGCORE_RUNS_DIR": str(root.resolve()), "PYTHONUNBUFFERED": "1"}
+    env.pop("ECGCORE_RUN_NAME", None)  # the run name is in argv (--run_name), not taken from this process
     # Leave a core to the app and the other runs: oversubscribed OpenMP threads slow torch down many-fold.
     env.setdefault("OMP_NUM_THREADS", str(training_threads()))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
@@ -190,13 +179,13 @@ def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> str:
     """Cancel a run: a queued one at once; a training one through the flag file it checks between
     batches, then SIGTERM to its process group if it is still going after ``grace_s``."""
     state = run_state(path)
-    if state == "queued":
-        write_status(path, state="cancelled", finished=time.time())
-        return "cancelled"
-    if state == "starting":
-        return _cancel_starting(path, grace_s)
-    if state != "running":
+    if can_cancel(path) is not None:
         return state
+    if state == RunState.QUEUED:
+        write_status(path, state="cancelled", finished=time.time())
+        return RunState.CANCELLED
+    if state == RunState.STARTING:
+        return _cancel_starting(path, grace_s)
     (path / CANCEL_FLAG).touch()
     deadline = time.time() + grace_s
     while time.time() < deadline:
@@ -238,29 +227,44 @@ def _cancel_starting(path: Path, grace_s: float) -> str:
 def resume(path: Path, root: Path | None = None) -> str:
     """Queue the continuation of an interrupted, cancelled or failed run from its last.pt."""
     status = read_status(path) or {}
-    if not (path / "last.pt").exists():
-        raise RunError(f"{path} has no completed epoch to resume from; start it again instead.")
+    problem = can_resume(path)
+    if problem:
+        raise RunError(problem)
     argv = [a for a in status.get("argv") or _argv_from_status(path, status) if a not in ("--overwrite", "--resume")]
     return submit(path, argv + ["--resume"], root)
 
 
 def _argv_from_status(path: Path, status: dict) -> list[str]:
     config = status.get("config") or {}
-    if not config:
+    if not config or "fold" not in config:
         raise RunError(f"{path} does not say how it was started; start it again instead.")
-    ds, label_set, model = path.parts[-4:-1]
-    return train_argv(status.get("data_root"), model, config["fold"], label_set=label_set, plan=config["plan"])
+    ds, label_set, group = path.parts[-4:-1]
+    model, run_name = parse_run_group(group)
+    return train_argv(
+        status.get("data_root"),
+        model,
+        config["fold"],
+        label_set=label_set,
+        plan=config.get("plan", "cv5"),
+        run_name=run_name,
+    )
 
 
 def delete(path: Path) -> None:
-    """Delete a run that is not training (its checkpoints, events and results)."""
-    if run_state(path) in ("starting", "running") and is_locked(path):
-        raise RunError(f"{path} is training right now; cancel it first.")
+    """Delete a run that is not training (its checkpoints, events and results); RunError if it is."""
     clear_run(path)
 
 
-def run_path(dataset: str, label_set: str, model: str, fold: int, plan: str = "cv5", root: Path | None = None) -> Path:
-    return run_dir(dataset, label_set, model, fold, plan, root)
+def run_path(
+    dataset: str,
+    label_set: str,
+    model: str,
+    fold: int,
+    plan: str = "cv5",
+    root: Path | None = None,
+    run_name: str = DEFAULT_RUN,
+) -> Path:
+    return run_dir(dataset, label_set, model, fold, plan, root, run_name)
 
 
 __all__ = [
@@ -268,6 +272,7 @@ __all__ = [
     "cancel",
     "delete",
     "launch",
+    "pid_alive",
     "pump",
     "reap",
     "resume",

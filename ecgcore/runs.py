@@ -1,11 +1,18 @@
-"""The on-disk layout of training runs — shared by the CLI, the app and cluster jobs.
+"""Run state (layer 2): the on-disk layout of training runs, their states and the rules on them —
+shared by the CLI, the app, the run service and cluster jobs. Imports neither torch nor scikit-learn.
 
-    <runs_root>/<dataset>/<label_set>/<model>/fold<k>/      (plan cv5; other plans: <plan>-fold<k>)
+    <runs_root>/<dataset>/<label_set>/<model>/fold<k>/          run "default" (plan cv5)
+    <runs_root>/<dataset>/<label_set>/<model>@<name>/fold<k>/   a named run (other plans: <plan>-fold<k>)
         best.pt  last.pt  progress.jsonl  status.json  train.log  results.json  confusion.png  lock
 
 ``runs_root`` is ``$ECGCORE_RUNS_DIR`` (default ``./checkpoints``). The files are the truth: a run's
-state is ``status.json`` plus whether its lock is held (an ``flock`` released by the kernel when the
-process dies, so a killed run is seen as interrupted, never as running forever).
+state (:class:`RunState`) is ``status.json`` plus whether its lock is held (an ``flock`` released by the
+kernel when the process dies, so a killed run is seen as interrupted, never as running forever). A
+status.json that cannot be read as a status makes the run **damaged** — never an exception.
+
+The rules — may a run start, resume, be cancelled or deleted; does a checkpoint fit a dataset — are
+each one function here (:func:`can_start`, :func:`can_resume`, :func:`can_cancel`, :func:`can_delete`,
+:func:`checkpoint_fit_problem`); they return None (yes) or the reason as a one-line message.
 """
 
 from __future__ import annotations
@@ -13,37 +20,106 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
+import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
-from ecgcore.errors import ResultsError, RunError
-from ecgcore.fileio import write_json
-from ecgcore.metrics import read_json
+from ecgcore.errors import RunError
+from ecgcore.fileio import read_json_file, write_json
 
-STATES = ("queued", "starting", "running", "evaluating", "done", "failed", "cancelled", "interrupted")
-FINAL_STATES = ("done", "failed", "cancelled", "interrupted")
+
+class RunState(StrEnum):
+    """A run's state; the values are the strings stored in status.json (``state == "done"`` works)."""
+
+    QUEUED = "queued"
+    STARTING = "starting"
+    RUNNING = "running"
+    EVALUATING = "evaluating"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    DAMAGED = "damaged"  # status.json unreadable or not a status: see status["damage"]
+    UNKNOWN = "unknown"  # no status.json and no results (trained through the Python API?)
+
+
+ACTIVE = frozenset({RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunState.EVALUATING})
+"""States worth polling: a process works on the run (or will)."""
+FINAL = frozenset({RunState.DONE, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED})
+"""States a run ends in."""
+STATES = tuple(RunState)
+FINAL_STATES = FINAL  # the older name
+
+DEFAULT_RUN = "default"
+RUN_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+REPAIR_HINT = "run `python -m ecgcore runs --repair` to rebuild it from the run's files"
+# files of a previous run removed by --overwrite (train.log is kept: a launcher may have opened it)
+RUN_FILES = ("best.pt", "last.pt", "progress.jsonl", "status.json", "results.json", "confusion.png", "cancel")
+LAUNCH_FIELDS = ("state", "argv", "queued", "launched", "pid")  # status.json fields written by ecgcore.jobs
+_TIME_FIELDS = ("updated", "queued", "launched", "started", "finished")
+_NUMBER_FIELDS = _TIME_FIELDS + ("val_macro_pr_auc", "test_macro_pr_auc", "test_macro_roc_auc")
+_INT_FIELDS = ("pid", "epoch", "epochs")
+_TYPED_FIELDS = {"argv": list, "config": dict, "error": str, "run_name": str}
+
+
+# ----------------------------------------------------------------------------- layout
 
 
 def runs_root() -> Path:
     return Path(os.environ.get("ECGCORE_RUNS_DIR") or "checkpoints")
 
 
+def check_run_name(name: str) -> str:
+    """``name`` if it is a valid run name (letters, digits, ``-``, ``_``; 1–40), else RunError."""
+    if not isinstance(name, str) or not RUN_NAME_RE.match(name):
+        raise RunError(
+            f"run name {name!r} is not valid; use 1–40 letters, digits, '-' or '_' (e.g. default, lr3e-3_aug)."
+        )
+    return name
+
+
+def run_group(model: str, run_name: str = DEFAULT_RUN) -> str:
+    """The folder name of a model's run: ``cnn1d`` for run "default", ``cnn1d@<name>`` otherwise."""
+    return model if check_run_name(run_name) == DEFAULT_RUN else f"{model}@{run_name}"
+
+
+def parse_run_group(folder: str) -> tuple[str, str]:
+    """(model, run_name) of a model folder name (``cnn1d`` → run "default")."""
+    model, _, name = folder.partition("@")
+    return model, name or DEFAULT_RUN
+
+
 def fold_dirname(plan: str, fold: int) -> str:
     return f"fold{fold}" if plan == "cv5" else f"{plan}-fold{fold}"
 
 
-def run_dir(dataset: str, label_set: str, model: str, fold: int, plan: str = "cv5", root: Path | None = None) -> Path:
-    return (root or runs_root()) / dataset / label_set / model / fold_dirname(plan, fold)
+def run_dir(
+    dataset: str,
+    label_set: str,
+    model: str,
+    fold: int,
+    plan: str = "cv5",
+    root: Path | None = None,
+    run_name: str = DEFAULT_RUN,
+) -> Path:
+    """The folder of one run and fold (see the module docstring)."""
+    return model_dir(dataset, label_set, model, root, run_name) / fold_dirname(plan, fold)
 
 
-def model_dir(dataset: str, label_set: str, model: str, root: Path | None = None) -> Path:
-    return (root or runs_root()) / dataset / label_set / model
+def model_dir(dataset: str, label_set: str, model: str, root: Path | None = None, run_name: str = DEFAULT_RUN) -> Path:
+    return (root or runs_root()) / dataset / label_set / run_group(model, run_name)
+
+
+# ----------------------------------------------------------------------------- lock
 
 
 class RunLock:
-    """Exclusive lock on a run directory (``flock`` on ``<run>/lock``), so that one run at a time
-    trains a given (dataset, label set, model, fold) — from the CLI, the app or a cluster pod."""
+    """Exclusive lock on a run directory (``flock`` on ``<run>/lock``), so that one process at a time
+    trains or evaluates a given run and fold — from the CLI, the app or a cluster pod."""
 
     def __init__(self, directory: Path):
         self.path = Path(directory) / "lock"
@@ -57,7 +133,8 @@ class RunLock:
         except BlockingIOError:
             os.close(fd)
             raise RunError(
-                f"{self.path.parent} is already being trained by another process; wait or cancel it."
+                f"{self.path.parent} is already being trained or evaluated by another process; "
+                "wait for it or cancel it."
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -80,9 +157,10 @@ class RunLock:
 def is_locked(directory: Path) -> bool:
     """True while some live process holds the run's lock."""
     path = Path(directory) / "lock"
-    if not path.exists():
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
         return False
-    fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -92,45 +170,153 @@ def is_locked(directory: Path) -> bool:
     return False
 
 
+def pid_alive(pid: int | None) -> bool:
+    """True while process ``pid`` runs (a zombie — finished, not yet reaped — is not alive)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+# ----------------------------------------------------------------------------- status
+
+
+def _status_problem(status: object) -> str | None:
+    """What makes a parsed status.json unusable (None: it is fine)."""
+    if not isinstance(status, dict):
+        return f"it holds {type(status).__name__} {json.dumps(status)[:40]}, not a status object"
+    state = status.get("state")
+    if state is not None and state not in {s.value for s in RunState} - {"damaged"}:
+        return f"its state {state!r} is not a run state"
+    for key in _NUMBER_FIELDS:
+        value = status.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"its field {key!r} is {value!r}, not a number"
+    for key in _INT_FIELDS:
+        value = status.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"its field {key!r} is {value!r}, not a whole number"
+    for key, kind in _TYPED_FIELDS.items():
+        if status.get(key) is not None and not isinstance(status[key], kind):
+            return f"its field {key!r} is not a {kind.__name__}"
+    return None
+
+
+def _damaged(path: Path, what: str) -> dict:
+    message = f"{path} is damaged ({what}); {REPAIR_HINT}, or delete that file."
+    return {"state": RunState.DAMAGED.value, "damage": message, "error": message}
+
+
+def read_status(directory: Path, live: bool = True) -> dict | None:
+    """status.json of a run (None if absent); never raises. With ``live``, a 'running' run whose lock is
+    no longer held — its process died — is reported as 'interrupted'. A file that is not a status
+    (not UTF-8, not JSON, not an object, a folder, wrong-typed fields) gives ``{"state": "damaged",
+    "damage": <message naming the file and what to do>, "error": <the same>}``."""
+    path = Path(directory) / "status.json"
+    try:
+        status = read_json_file(path)
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        return _damaged(path, "it is not UTF-8 text: corrupt")
+    except ValueError as e:
+        return _damaged(path, f"corrupt, not JSON: {e}")
+    except OSError as e:
+        return _damaged(path, f"cannot be read: {e.strerror or e}")
+    problem = _status_problem(status)
+    if problem:
+        return _damaged(path, problem)
+    if live and status.get("state") == "running" and not is_locked(directory):
+        status["state"] = RunState.INTERRUPTED.value
+    return status
+
+
 def write_status(directory: Path, **fields) -> dict:
-    """Merge ``fields`` into status.json (atomically) and return the new status."""
+    """Merge ``fields`` into status.json (atomically) and return the new status (a damaged one is
+    replaced: its damage fields are dropped)."""
     status = read_status(directory, live=False) or {}
+    if status.get("state") == RunState.DAMAGED:
+        status = {}
     status |= fields | {"updated": time.time()}
     write_json(Path(directory) / "status.json", status)
     return status
 
 
-def read_status(directory: Path, live: bool = True) -> dict | None:
-    """status.json of a run (None if absent). With ``live``, a 'running' run whose lock is no
-    longer held — its process died — is reported as 'interrupted'."""
-    path = Path(directory) / "status.json"
-    try:
-        status = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {"state": "failed", "error": f"{path} is corrupt"}
-    if live and status.get("state") == "running" and not is_locked(directory):
-        status["state"] = "interrupted"
-    return status
-
-
 def read_events(directory: Path, start: int = 0) -> list[dict]:
-    """Events of progress.jsonl from byte offset ``start``; a partial last line is skipped."""
+    """Events of progress.jsonl from byte offset ``start``; a partial or bad line is skipped."""
     path = Path(directory) / "progress.jsonl"
     try:
         with open(path, "rb") as f:
             f.seek(start)
             data = f.read()
-    except FileNotFoundError:
+    except OSError:
         return []
     events = []
     for line in data.split(b"\n")[:-1]:  # the text after the last newline may be half written
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
+            event = json.loads(line)
+        except ValueError:
             continue
+        if isinstance(event, dict):
+            events.append(event)
     return events
+
+
+def _status_from_results(path: Path) -> dict:
+    """A status made up for a run without status.json (trained through the Python API)."""
+    status: dict = {"state": "unknown", "source": "no status.json (trained through the Python API?)"}
+    try:
+        results = read_json_file(path / "results.json")
+    except (OSError, ValueError):
+        return status
+    if not isinstance(results, dict):
+        return status
+    return status | {
+        "state": "done",
+        "test_macro_pr_auc": results.get("macro_pr_auc"),
+        "test_macro_roc_auc": results.get("macro_roc_auc"),
+        "updated": results.get("evaluated"),
+    }
+
+
+def status_of(path: Path) -> dict:
+    """The run's status (read_status), or one made up from results.json when there is no status.json."""
+    return read_status(path) or _status_from_results(Path(path))
+
+
+def run_state(path: Path) -> RunState:
+    """The live state of a run, from its files, its lock and its process id."""
+    status = status_of(path)
+    state = RunState(status.get("state") or "unknown")
+    alive = pid_alive(status.get("pid"))
+    if state == RunState.EVALUATING and not alive and not is_locked(path):
+        return RunState.DONE  # trained; its process ended before scoring the test part (`ecgcore eval` does it)
+    if state == RunState.STARTING and not alive:
+        launched = status.get("launched") or 0
+        just_launched = status.get("pid") is None and time.time() - launched < 30
+        return RunState.STARTING if just_launched or is_locked(path) else RunState.FAILED
+    return state
+
+
+def recipe_of(path: Path) -> dict | None:
+    """The full training recipe (TrainConfig as a dict) of a run: status.json's, else the start event's."""
+    config = status_of(path).get("config")
+    if isinstance(config, dict):
+        return config
+    starts = [e for e in read_events(path) if e.get("event") == "start" and isinstance(e.get("config"), dict)]
+    return starts[-1]["config"] if starts else None
+
+
+# ----------------------------------------------------------------------------- listing
 
 
 @dataclass
@@ -142,41 +328,203 @@ class RunInfo:
     plan: str
     fold: int
     status: dict
+    run_name: str = DEFAULT_RUN
 
     @property
     def state(self) -> str:
         return self.status.get("state", "unknown")
 
+    @property
+    def damage(self) -> str | None:
+        """What is wrong with the run's files and what to do (None unless damaged)."""
+        return self.status.get("damage")
 
-def list_runs(root: Path | None = None, dataset: str | None = None) -> list[RunInfo]:
-    """Every run directory under ``root`` (optionally of one dataset), sorted by path.
+
+def list_runs(root: Path | None = None, dataset: str | None = None, run_name: str | None = None) -> list[RunInfo]:
+    """Every run directory under ``root`` (optionally of one dataset and run name), sorted by path.
+    Never raises for one bad folder: a damaged status.json is listed as state 'damaged'.
 
     Runs trained through the Python API (``train_fold`` alone writes no status.json) are found by
     their best.pt/results.json; their status is made up from results.json: state 'done' with the
     test metrics, or 'unknown' without results."""
-    root = root or runs_root()
+    root = Path(root or runs_root())
     patterns = ("status.json", "best.pt", "results.json")
     found = {f.parent for pattern in patterns for f in root.glob(f"*/*/*/*/{pattern}")}
     runs = []
     for path in sorted(found):
-        ds, label_set, model = path.parts[-4:-1]
+        ds, label_set, group = path.parts[-4:-1]
+        model, name = parse_run_group(group)
         plan, _, fold = path.name.rpartition("fold")
-        if (dataset and ds != dataset) or not fold.isdigit():
+        if (dataset and ds != dataset) or (run_name and name != run_name) or not fold.isdigit():
             continue
-        status = read_status(path) if (path / "status.json").exists() else _status_from_results(path)
-        runs.append(RunInfo(path, ds, label_set, model, plan.rstrip("-") or "cv5", int(fold), status or {}))
+        runs.append(RunInfo(path, ds, label_set, model, plan.rstrip("-") or "cv5", int(fold), status_of(path), name))
     return runs
 
 
-def _status_from_results(path: Path) -> dict:
-    status: dict = {"state": "unknown", "source": "no status.json (trained through the Python API?)"}
-    try:
-        results = read_json(path / "results.json")
-    except ResultsError:
-        return status
-    return status | {
-        "state": "done",
-        "test_macro_pr_auc": results.get("macro_pr_auc"),
-        "test_macro_roc_auc": results.get("macro_roc_auc"),
-        "updated": results.get("evaluated"),
-    }
+# ----------------------------------------------------------------------------- rules
+
+
+def can_start(path: Path, overwrite: bool = False, *, holding_lock: bool = False) -> str | None:
+    """None if a training may start in ``path`` now, else why not (a one-line message).
+
+    ``holding_lock``: asked by the trainer that holds the run's lock (a 'running' status is then one
+    left by a dead process). Without ``overwrite``, a run with a completed epoch or a final result
+    is kept; a damaged status is kept too."""
+    path = Path(path)
+    if not holding_lock and is_locked(path):
+        return f"{path} is already being trained or evaluated by another process; wait for it or cancel it."
+    if overwrite:
+        return None
+    status = read_status(path, live=False) or {}
+    state = status.get("state")
+    if state == RunState.DAMAGED:
+        return f"{status['damage']} Or start the run again with --overwrite."
+    if state in (RunState.RUNNING, RunState.INTERRUPTED) and (path / "last.pt").exists():
+        epoch = status.get("epoch")
+        saved = f" (epoch {epoch + 1} saved)" if isinstance(epoch, int) else ""
+        return f"{path} holds an interrupted run{saved}; use --resume to continue it or --overwrite to start again."
+    if state in (RunState.DONE, RunState.EVALUATING) or (path / "last.pt").exists():
+        what = "done" if state == RunState.EVALUATING else state or "previous"
+        return f"{path} already holds a {what} run; use --overwrite to replace it or --resume to continue it."
+    return None
+
+
+def can_resume(path: Path) -> str | None:
+    """None if the run may continue from its last.pt now, else why not."""
+    path = Path(path)
+    if is_locked(path):
+        return f"{path} is already being trained or evaluated by another process; wait for it or cancel it."
+    if not (path / "last.pt").exists():
+        return f"{path} has no completed epoch to resume from; start it again instead."
+    return None
+
+
+def can_cancel(path: Path) -> str | None:
+    """None if the run can be cancelled (queued, starting or training), else why not."""
+    state = run_state(path)
+    if state in (RunState.QUEUED, RunState.STARTING, RunState.RUNNING):
+        return None
+    return f"{path} is {state}; only a queued or training run can be cancelled."
+
+
+def can_delete(path: Path) -> str | None:
+    """None if the run's folder may be deleted (no process holds it), else why not."""
+    if is_locked(path):
+        return f"{path} is training right now; cancel it first."
+    return None
+
+
+def checkpoint_fit_problem(
+    meta: dict,
+    label_names: Sequence[str] | None,
+    label_set: str | None,
+    sampling_rate: int | None,
+    *,
+    model: str | None = None,
+    fingerprint: str | None = None,
+    dataset_name: str | None = None,
+) -> str | None:
+    """Does a checkpoint (its ``meta``) fit this dataset? None if it does, else ``"was trained with
+    <what> <then>, not <now>"`` for the first mismatch (callers put the file before it and what to do
+    after it). An argument left None is not checked; a key the checkpoint lacks is not checked."""
+    trained = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
+    checks = (
+        ("model", "model", meta.get("model"), model),
+        ("labels (label_names)", "label_names", meta.get("label_names"), label_names),
+        ("label set (label_set)", "label_set", meta.get("label_set"), label_set),
+        ("sampling rate (sampling_rate)", "sampling_rate", meta.get("sampling_rate"), sampling_rate),
+        ("dataset", "dataset", trained.get("fingerprint"), fingerprint),
+    )
+    for what, key, then, now in checks:
+        if now is None or (key != "dataset" and key not in meta) or (key == "dataset" and then is None):
+            continue
+        if _plain(then) != _plain(now):
+            shown = (trained.get("name"), dataset_name) if key == "dataset" else (then, now)
+            return f"was trained with {what} {_plain(shown[0])!r}, not {_plain(shown[1])!r}"
+    return None
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple | list) else value
+
+
+# ----------------------------------------------------------------------------- run files
+
+
+def clear_for_restart(path: Path) -> None:
+    """Remove a previous run's files before a fresh start (call it holding the run's lock). A run
+    launched by :mod:`ecgcore.jobs` keeps what the launcher wrote (argv for resume, queue times, pid)."""
+    path = Path(path)
+    status = read_status(path, live=False) or {}
+    launch = {k: status[k] for k in LAUNCH_FIELDS if k in status} if status.get("state") == "starting" else {}
+    for name in RUN_FILES:
+        if not (launch and name == "status.json"):
+            target = path / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+    if launch:  # replaced atomically: a reader never sees the run without a status
+        write_json(path / "status.json", launch | {"updated": time.time()})
+
+
+def clear_run(path: Path) -> None:
+    """Delete a run directory (RunError while a process holds it)."""
+    problem = can_delete(path)
+    if problem:
+        raise RunError(problem)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def repair_status(path: Path) -> RunState:
+    """Rebuild a damaged status.json from the run's other files (RunError while the run is locked):
+    results.json → done with its test metrics; else a last.pt → interrupted (resumable); else the
+    status is removed. The checkpoints and results are never touched. Returns the new state."""
+    path = Path(path)
+    if is_locked(path):
+        raise RunError(f"{path} is in use by another process; repair it once that has ended.")
+    target = path / "status.json"
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
+    made_up = _status_from_results(path)
+    if made_up["state"] == RunState.DONE:
+        write_status(path, **{k: v for k, v in made_up.items() if k != "source"}, repaired=time.time())
+    elif (path / "last.pt").exists():
+        write_status(path, state=RunState.INTERRUPTED.value, repaired=time.time())
+    return run_state(path)
+
+
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_RUN",
+    "FINAL",
+    "FINAL_STATES",
+    "RunInfo",
+    "RunLock",
+    "RunState",
+    "can_cancel",
+    "can_delete",
+    "can_resume",
+    "can_start",
+    "check_run_name",
+    "checkpoint_fit_problem",
+    "clear_for_restart",
+    "clear_run",
+    "is_locked",
+    "list_runs",
+    "model_dir",
+    "parse_run_group",
+    "pid_alive",
+    "read_events",
+    "read_status",
+    "recipe_of",
+    "repair_status",
+    "run_dir",
+    "run_group",
+    "run_state",
+    "runs_root",
+    "status_of",
+    "write_status",
+]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,18 +38,39 @@ from ecgcore.checkpoints import (
     save_checkpoint,
 )
 from ecgcore.data import ECGDataset
-from ecgcore.fileio import write_json
+from ecgcore.errors import ModelError, RunError
 from ecgcore.folds import Fold, get_fold
 from ecgcore.inference import pick_device, predict_logits
 from ecgcore.metrics import choose_thresholds, ranking_metrics
 from ecgcore.models import ECGClassifier, create_model
-from ecgcore.runs import RunError, RunLock, read_status, write_status
+from ecgcore.runs import (
+    DEFAULT_RUN,
+    LAUNCH_FIELDS,
+    RUN_FILES,
+    RunLock,
+    can_start,
+    check_run_name,
+    checkpoint_fit_problem,
+    clear_for_restart,
+    clear_run,
+    write_status,
+)
 from ecgcore.transforms import augment_batch
 
 Callback = Callable[[dict], None]
-# files of a previous run removed by --overwrite (train.log is kept: a launcher may have opened it)
-RUN_FILES = ("best.pt", "last.pt", "progress.jsonl", "status.json", "results.json", "confusion.png", "cancel")
-LAUNCH_FIELDS = ("state", "argv", "queued", "launched", "pid")  # status.json fields written by ecgcore.jobs
+SCHEDULES = ("constant", "onecycle")
+__all__ = [  # RUN_FILES, LAUNCH_FIELDS and clear_run live in ecgcore.runs (re-exported for older callers)
+    "RECIPES",
+    "LAUNCH_FIELDS",
+    "RUN_FILES",
+    "RunRecorder",
+    "TrainConfig",
+    "check_config",
+    "clear_run",
+    "default_config",
+    "train_fold",
+    "train_locked",
+]
 
 
 @dataclass
@@ -145,6 +165,47 @@ def _meta(ds: ECGDataset, cfg: TrainConfig, fold: Fold, epoch: int, metrics: dic
     }
 
 
+def check_config(cfg: TrainConfig, run_name: str = DEFAULT_RUN) -> TrainConfig:
+    """Check a training config before any work (before the data loads, before a run folder exists).
+
+    Raises RunError (ModelError for an unknown model), one line naming the argument and what to use:
+    epochs ≥ 1, batch size ≥ 1, a finite learning rate > 0, a finite weight decay ≥ 0, patience ≥ 1
+    if given, a known schedule, model and device, and a valid run name. Returns ``cfg``."""
+    from ecgcore.models import list_models
+
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def real(value) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+    problems = (
+        (not whole(cfg.epochs) or cfg.epochs < 1, f"--epochs {cfg.epochs!r}: use a whole number of 1 or more"),
+        (
+            not whole(cfg.batch_size) or cfg.batch_size < 1,
+            f"--batch_size {cfg.batch_size!r}: use a whole number of 1 or more",
+        ),
+        (not real(cfg.lr) or cfg.lr <= 0, f"--lr {cfg.lr!r}: use a finite learning rate above 0, e.g. 1e-3"),
+        (
+            not real(cfg.weight_decay) or cfg.weight_decay < 0,
+            f"--weight_decay {cfg.weight_decay!r}: use a finite number of 0 or more",
+        ),
+        (
+            cfg.patience is not None and (not whole(cfg.patience) or cfg.patience < 1),
+            f"--patience {cfg.patience!r}: use a whole number of 1 or more, or leave it out",
+        ),
+        (cfg.schedule not in SCHEDULES, f"--schedule {cfg.schedule!r}: use one of {', '.join(SCHEDULES)}"),
+    )
+    for bad, message in problems:
+        if bad:
+            raise RunError(f"{message}.")
+    if cfg.model not in list_models():
+        raise ModelError(f"unknown model {cfg.model!r}; use one of {', '.join(list_models())}.")
+    check_run_name(run_name)
+    pick_device(cfg.device)  # RunError for an unknown or absent device
+    return cfg
+
+
 def train_fold(
     ds: ECGDataset,
     cfg: TrainConfig,
@@ -154,7 +215,9 @@ def train_fold(
     overwrite: bool = False,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict:
-    """Train ``cfg.model`` on fold ``cfg.fold`` of ``cfg.plan`` into ``run_dir``.
+    """Train ``cfg.model`` on fold ``cfg.fold`` of ``cfg.plan`` into ``run_dir``, holding its lock.
+
+    The training alone: :func:`ecgcore.service.run_fold` adds status, evaluation and the queue.
 
     Args:
         ds: the dataset (signals (N, 12, T) mV, labels (N, C)).
@@ -169,88 +232,85 @@ def train_fold(
     """
     run_dir = Path(run_dir)
     with RunLock(run_dir):
-        return _train_locked(ds, cfg, run_dir, list(callbacks), resume, overwrite, should_stop or (lambda: False))
+        return train_locked(ds, cfg, run_dir, callbacks, resume, overwrite, should_stop)
 
 
 def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> dict | None:
-    """Check what is in the run directory; returns the train state of last.pt when resuming."""
-    status = read_status(run_dir, live=False) or {}
-    has_last = (run_dir / "last.pt").exists()
+    """Check what is in the run directory (the caller holds its lock); returns last.pt's contents
+    when resuming, else clears the previous run's files."""
     if resume:
-        if not has_last:
+        if not (run_dir / "last.pt").exists():
             raise RunError(f"{run_dir} has no last.pt to resume from; start it without --resume.")
         data = read_checkpoint(run_dir / "last.pt")
         if "train_state" not in data:
             raise CheckpointError(f"{run_dir / 'last.pt'} holds no training state; start again with --overwrite.")
         return data
-    if status.get("state") == "done" or has_last:
-        if not overwrite:
-            raise RunError(
-                f"{run_dir} already holds a {status.get('state', 'previous')} run; "
-                "use --overwrite to replace it or --resume to continue it."
-            )
-    # a run launched by ecgcore.jobs keeps what the launcher wrote (argv for resume, queue times, pid)
-    launch = {k: status[k] for k in LAUNCH_FIELDS if k in status} if status.get("state") == "starting" else {}
-    for name in RUN_FILES:
-        if not (launch and name == "status.json"):
-            (run_dir / name).unlink(missing_ok=True)
-    if launch:  # replaced atomically: a reader never sees the run without a status
-        write_json(run_dir / "status.json", launch | {"updated": time.time()})
+    problem = can_start(run_dir, overwrite, holding_lock=True)
+    if problem:
+        raise RunError(problem)
+    clear_for_restart(run_dir)
     return None
 
 
-def _check_resumable_on(meta: dict, ds: ECGDataset, cfg: TrainConfig, path: Path) -> None:
-    """CheckpointError unless last.pt was trained as asked now: same model, label names, sampling rate
-    and dataset (a run folder does not name the sampling rate, and a copied file can be anything)."""
-    trained = meta.get("dataset") or {}
-    for what, then, now in (
-        ("model", meta.get("model"), cfg.model),
-        ("labels", list(meta.get("label_names") or []), list(ds.label_names)),
-        ("sampling rate", meta.get("sampling_rate"), ds.sampling_rate),
-        ("dataset", trained.get("fingerprint"), ds.fingerprint),
-    ):
-        if then != now:
-            shown = (trained.get("name"), ds.name) if what == "dataset" else (then, now)
-            raise CheckpointError(
-                f"{path} was trained with {what} {shown[0]!r}, not {shown[1]!r}, so it cannot be resumed here; "
-                "choose the matching settings, or start the run again with --overwrite."
-            )
+def _resume_config(previous: dict, ds: ECGDataset, cfg: TrainConfig, run_dir: Path) -> TrainConfig:
+    """The saved recipe of the run being resumed, with today's epochs and device. CheckpointError
+    unless last.pt was trained as asked now: same model, label names, sampling rate and dataset (a
+    run folder does not name the sampling rate, and a copied file can be anything)."""
+    meta = previous["meta"]
+    problem = checkpoint_fit_problem(
+        meta,
+        list(ds.label_names),
+        None,
+        ds.sampling_rate,
+        model=cfg.model,
+        fingerprint=ds.fingerprint,
+        dataset_name=ds.name,
+    )
+    if problem:
+        raise CheckpointError(
+            f"{run_dir / 'last.pt'} {problem}, so it cannot be resumed here; "
+            "choose the matching settings, or start the run again with --overwrite."
+        )
+    saved = meta["config"]
+    if saved.get("schedule") == "onecycle" and cfg.epochs != saved["epochs"]:
+        raise RunError(
+            f"{run_dir} uses the onecycle schedule, which is fixed to its {saved['epochs']} epochs; "
+            f"resume it with --epochs {saved['epochs']}, or start again with --overwrite."
+        )
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{**{k: v for k, v in saved.items() if k in known}, "epochs": cfg.epochs, "device": cfg.device})
 
 
-def _train_locked(ds, cfg, run_dir, callbacks, resume, overwrite, should_stop) -> dict:
-    previous = _prepare_run_dir(run_dir, resume, overwrite)
-    if previous is not None:
-        _check_resumable_on(previous["meta"], ds, cfg, run_dir / "last.pt")
-        saved = previous["meta"]["config"]
-        if saved.get("schedule") == "onecycle" and cfg.epochs != saved["epochs"]:
-            raise RunError(
-                f"{run_dir} uses the onecycle schedule, which is fixed to its {saved['epochs']} epochs; "
-                f"resume it with --epochs {saved['epochs']}, or start again with --overwrite."
-            )
-        cfg = TrainConfig(**{**saved, "epochs": cfg.epochs, "device": cfg.device})
+@dataclass
+class _Setup:
+    """What one training holds in memory: data on the device, model, loss weights, optimiser."""
+
+    fold: Fold
+    device: torch.device
+    x_train: torch.Tensor  # (n_train, 12, T) float32, mV
+    y_train: torch.Tensor  # (n_train, C) float32 0/1
+    x_val: torch.Tensor  # (n_val, 12, T) float32, mV
+    y_val: np.ndarray  # (n_val, C) float32 0/1
+    model: ECGClassifier
+    pos_weight: torch.Tensor  # (C,)
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    steps_per_epoch: int
+
+
+def _build(ds: ECGDataset, cfg: TrainConfig) -> _Setup:
+    """Fold split, tensors on the device, normalised model, weighted loss, optimiser and schedule."""
     device = pick_device(cfg.device)
-
-    def emit(event: dict) -> None:
-        for cb in callbacks:
-            cb(event)
-
     fold = get_fold(ds.records, ds.labels.any(axis=1), cfg.plan, cfg.fold)
     if len(fold.train) == 0 or len(fold.val) == 0:
         raise RunError(f"fold {cfg.fold} of plan {cfg.plan} has an empty training or validation part on {ds.name}.")
     x_train = torch.from_numpy(np.asarray(ds.signals[fold.train], dtype=np.float32)).to(device)
-    y_train = torch.from_numpy(ds.labels[fold.train].astype(np.float32)).to(device)
-    x_val = torch.from_numpy(np.asarray(ds.signals[fold.val], dtype=np.float32)).to(device)
-    y_val_np = ds.labels[fold.val].astype(np.float32)
-    y_val = torch.from_numpy(y_val_np).to(device)
-
     torch.manual_seed(cfg.seed)
     mean, std = lead_statistics(x_train.cpu().numpy())
     net = create_model(cfg.model, n_classes=len(ds.label_names), **cfg.model_config)
     model = ECGClassifier(net, torch.from_numpy(mean), torch.from_numpy(std)).to(device)
-    pos_weight = torch.from_numpy(positive_weights(ds.labels[fold.train])).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    n = len(fold.train)
-    steps_per_epoch = max(1, n // cfg.batch_size)  # drop_last: a batch of 1 breaks BatchNorm
+    steps_per_epoch = max(1, len(fold.train) // cfg.batch_size)  # drop_last: a batch of 1 breaks BatchNorm
     scheduler = None
     if cfg.schedule == "onecycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -258,97 +318,168 @@ def _train_locked(ds, cfg, run_dir, callbacks, resume, overwrite, should_stop) -
         )
     elif cfg.schedule != "constant":
         raise RunError(f"unknown schedule {cfg.schedule!r}; use constant or onecycle.")
-
-    start_epoch, best_score, best_epoch, stale = 0, -math.inf, -1, 0
-    if previous is not None:
-        model.load_state_dict(previous["state_dict"])
-        state = previous["train_state"]
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler"):
-            scheduler.load_state_dict(state["scheduler"])
-        start_epoch = state["epoch"] + 1
-        best_score, best_epoch, stale = state["best_score"], state["best_epoch"], state.get("stale", 0)
-
-    log_every = cfg.log_every or max(1, steps_per_epoch // 50)
-    emit(
-        {
-            "event": "start",
-            "epochs": cfg.epochs,
-            "steps_per_epoch": steps_per_epoch,
-            "n_train": n,
-            "n_val": len(fold.val),
-            "n_test": len(fold.test),
-            "device": str(device),
-            "dataset": ds.description,
-            "config": cfg.to_dict(),
-            "resumed_from": start_epoch if previous is not None else None,
-        }
+    return _Setup(
+        fold=fold,
+        device=device,
+        x_train=x_train,
+        y_train=torch.from_numpy(ds.labels[fold.train].astype(np.float32)).to(device),
+        x_val=torch.from_numpy(np.asarray(ds.signals[fold.val], dtype=np.float32)).to(device),
+        y_val=ds.labels[fold.val].astype(np.float32),
+        model=model,
+        pos_weight=torch.from_numpy(positive_weights(ds.labels[fold.train])).to(device),
+        optimizer=optimizer,
+        scheduler=scheduler,
+        steps_per_epoch=steps_per_epoch,
     )
-    step = start_epoch * steps_per_epoch
-    for epoch in range(start_epoch, cfg.epochs):
-        t0 = time.perf_counter()
-        model.train()
-        generator = torch.Generator(device=device).manual_seed(cfg.seed * 100_003 + epoch)
-        torch.manual_seed(cfg.seed * 100_003 + epoch)
-        order = torch.randperm(n, generator=generator, device=device)
-        losses = torch.zeros(steps_per_epoch, device=device)
-        for b in range(steps_per_epoch):
-            if should_stop():
-                return _cancelled(emit, epoch, step)
-            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            xb, yb = x_train[idx], y_train[idx]
-            if cfg.augment:
-                xb = augment_batch(xb, generator, cfg.aug_shift, cfg.aug_scale, cfg.aug_noise, cfg.aug_lead_dropout)
-            loss = F.binary_cross_entropy_with_logits(model(xb), yb, pos_weight=pos_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            losses[b] = loss.detach()
-            step += 1
-            if step % log_every == 0:
-                emit(
-                    {
-                        "event": "batch",
-                        "epoch": epoch,
-                        "step": step,
-                        "loss": float(losses[b]),
-                        "lr": optimizer.param_groups[0]["lr"],
-                    }
-                )
 
+
+@dataclass
+class _Progress:
+    """Where the training stands: next epoch, global step, best validation score and its epoch."""
+
+    epoch: int = 0
+    step: int = 0
+    best_score: float = -math.inf
+    best_epoch: int = -1
+    stale: int = 0  # epochs since the best
+
+
+def _restore(setup: _Setup, previous: dict | None) -> _Progress:
+    """Weights, optimiser and schedule of last.pt when resuming; the progress to continue from."""
+    if previous is None:
+        return _Progress()
+    setup.model.load_state_dict(previous["state_dict"])
+    state = previous["train_state"]
+    setup.optimizer.load_state_dict(state["optimizer"])
+    if setup.scheduler is not None and state.get("scheduler"):
+        setup.scheduler.load_state_dict(state["scheduler"])
+    epoch = state["epoch"] + 1
+    return _Progress(
+        epoch, epoch * setup.steps_per_epoch, state["best_score"], state["best_epoch"], state.get("stale", 0)
+    )
+
+
+def _train_epoch(
+    setup: _Setup, cfg: TrainConfig, progress: _Progress, emit: Callback, should_stop
+) -> torch.Tensor | None:
+    """One pass over the training part in seeded order; returns the per-step losses, or None when
+    ``should_stop`` cancelled it (checked before each batch)."""
+    setup.model.train()
+    seed = cfg.seed * 100_003 + progress.epoch
+    generator = torch.Generator(device=setup.device).manual_seed(seed)
+    torch.manual_seed(seed)  # dropout
+    n = len(setup.x_train)
+    order = torch.randperm(n, generator=generator, device=setup.device)
+    losses = torch.zeros(setup.steps_per_epoch, device=setup.device)
+    log_every = cfg.log_every or max(1, setup.steps_per_epoch // 50)
+    for b in range(setup.steps_per_epoch):
+        if should_stop():
+            return None
+        idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+        xb, yb = setup.x_train[idx], setup.y_train[idx]
+        if cfg.augment:
+            xb = augment_batch(xb, generator, cfg.aug_shift, cfg.aug_scale, cfg.aug_noise, cfg.aug_lead_dropout)
+        loss = F.binary_cross_entropy_with_logits(setup.model(xb), yb, pos_weight=setup.pos_weight)
+        setup.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        setup.optimizer.step()
+        if setup.scheduler is not None:
+            setup.scheduler.step()
+        losses[b] = loss.detach()
+        progress.step += 1
+        if progress.step % log_every == 0:
+            lr = setup.optimizer.param_groups[0]["lr"]
+            emit({"event": "batch", "epoch": progress.epoch, "step": progress.step, "loss": float(losses[b]), "lr": lr})
+    return losses
+
+
+def _validate_and_save(
+    setup: _Setup, ds: ECGDataset, cfg: TrainConfig, progress: _Progress, run_dir: Path
+) -> tuple[dict, bool]:
+    """Score the validation part, choose thresholds, save best.pt (if better) and last.pt.
+    Returns (validation metrics with ``val_loss``, whether this epoch is the best so far)."""
+    val_logits = predict_logits(setup.model, setup.x_val)
+    y_val = torch.from_numpy(setup.y_val).to(setup.device)
+    val_loss = float(F.binary_cross_entropy_with_logits(val_logits, y_val, pos_weight=setup.pos_weight))
+    val_prob = torch.sigmoid(val_logits).cpu().numpy()
+    metrics = ranking_metrics(setup.y_val, val_prob) | {"val_loss": val_loss}
+    score = metrics["macro_pr_auc"] if metrics["macro_pr_auc"] is not None else -val_loss
+    is_best = score > progress.best_score
+    thresholds = choose_thresholds(setup.y_val, val_prob).tolist()
+    meta = _meta(ds, cfg, setup.fold, progress.epoch, metrics, thresholds)
+    if is_best:
+        progress.best_score, progress.best_epoch, progress.stale = score, progress.epoch, 0
+        save_checkpoint(run_dir / "best.pt", setup.model, meta)
+    else:
+        progress.stale += 1
+    train_state = {
+        "optimizer": setup.optimizer.state_dict(),
+        "scheduler": setup.scheduler.state_dict() if setup.scheduler is not None else None,
+        "epoch": progress.epoch,
+        "best_score": progress.best_score,
+        "best_epoch": progress.best_epoch,
+        "stale": progress.stale,
+    }
+    save_checkpoint(run_dir / "last.pt", setup.model, meta, train_state)
+    return metrics, is_best
+
+
+def _start_event(ds: ECGDataset, cfg: TrainConfig, setup: _Setup, progress: _Progress, resumed: bool) -> dict:
+    return {
+        "event": "start",
+        "epochs": cfg.epochs,
+        "steps_per_epoch": setup.steps_per_epoch,
+        "n_train": len(setup.fold.train),
+        "n_val": len(setup.fold.val),
+        "n_test": len(setup.fold.test),
+        "device": str(setup.device),
+        "dataset": ds.description,
+        "config": cfg.to_dict(),
+        "resumed_from": progress.epoch if resumed else None,
+    }
+
+
+def train_locked(
+    ds: ECGDataset,
+    cfg: TrainConfig,
+    run_dir: Path,
+    callbacks: list[Callback] | tuple = (),
+    resume: bool = False,
+    overwrite: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """:func:`train_fold` for a caller that holds the run's lock (the run service): prepare the folder
+    (or load last.pt), build, then per epoch train, validate, save and report; early stopping by
+    ``cfg.patience``. Returns the final event ("done" or "cancelled")."""
+    run_dir = Path(run_dir)
+    should_stop = should_stop or (lambda: False)
+
+    def emit(event: dict) -> None:
+        for cb in callbacks:
+            cb(event)
+
+    previous = _prepare_run_dir(run_dir, resume, overwrite)
+    if previous is not None:
+        cfg = _resume_config(previous, ds, cfg, run_dir)
+    setup = _build(ds, cfg)
+    progress = _restore(setup, previous)
+    emit(_start_event(ds, cfg, setup, progress, previous is not None))
+    for epoch in range(progress.epoch, cfg.epochs):
+        progress.epoch = epoch
+        t0 = time.perf_counter()
+        losses = _train_epoch(setup, cfg, progress, emit, should_stop)
+        if losses is None:
+            return _cancelled(emit, epoch, progress.step)
         train_seconds = time.perf_counter() - t0  # the training part of the epoch, without validation
-        val_logits = predict_logits(model, x_val)
-        val_loss = float(F.binary_cross_entropy_with_logits(val_logits, y_val, pos_weight=pos_weight))
-        val_prob = torch.sigmoid(val_logits).cpu().numpy()
-        metrics = ranking_metrics(y_val_np, val_prob)
-        score = metrics["macro_pr_auc"] if metrics["macro_pr_auc"] is not None else -val_loss
-        is_best = score > best_score
-        thresholds = choose_thresholds(y_val_np, val_prob).tolist()
-        meta = _meta(ds, cfg, fold, epoch, metrics | {"val_loss": val_loss}, thresholds)
-        if is_best:
-            best_score, best_epoch, stale = score, epoch, 0
-            save_checkpoint(run_dir / "best.pt", model, meta)
-        else:
-            stale += 1
-        train_state = {
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "epoch": epoch,
-            "best_score": best_score,
-            "best_epoch": best_epoch,
-            "stale": stale,
-        }
-        save_checkpoint(run_dir / "last.pt", model, meta, train_state)
+        metrics, is_best = _validate_and_save(setup, ds, cfg, progress, run_dir)
         emit(
             {
                 "event": "epoch_end",
                 "epoch": epoch,
                 "epochs": cfg.epochs,
-                "step": step,
+                "step": progress.step,
                 "train_loss": float(losses.mean()),
-                "val_loss": val_loss,
+                "val_loss": metrics["val_loss"],
                 "val_macro_pr_auc": metrics["macro_pr_auc"],
                 "val_macro_roc_auc": metrics["macro_roc_auc"],
                 "seconds": time.perf_counter() - t0,
@@ -358,9 +489,14 @@ def _train_locked(ds, cfg, run_dir, callbacks, resume, overwrite, should_stop) -
         )
         if is_best:  # announced after the epoch's metrics (start, batch…, epoch_end, checkpoint, …, done)
             emit({"event": "checkpoint", "path": str(run_dir / "best.pt"), "epoch": epoch})
-        if cfg.patience is not None and stale >= cfg.patience:
+        if cfg.patience is not None and progress.stale >= cfg.patience:
             break
-    done = {"event": "done", "best_epoch": best_epoch, "best_val_macro_pr_auc": best_score, "step": step}
+    done = {
+        "event": "done",
+        "best_epoch": progress.best_epoch,
+        "best_val_macro_pr_auc": progress.best_score,
+        "step": progress.step,
+    }
     emit(done)
     return done
 
@@ -411,12 +547,3 @@ class RunRecorder:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
-
-
-def clear_run(run_dir: Path) -> None:
-    """Delete a run directory (refused while the run is training)."""
-    from ecgcore.runs import is_locked
-
-    if is_locked(run_dir):
-        raise RunError(f"{run_dir} is training right now; cancel it first.")
-    shutil.rmtree(run_dir, ignore_errors=True)
