@@ -155,9 +155,9 @@ def test_end_to_end(demo_root, demo_ds, tmp_path, capsys):
     status = read_status(fold0)
     assert status["state"] == "done" and status["test_macro_pr_auc"] is not None
 
-    # a second train of a finished fold is refused (exit 1), the run is left alone
+    # a second train of a finished fold is refused (exit 2, a user error since issue 11), the run is left alone
     before = (fold0 / "best.pt").stat().st_mtime_ns
-    assert main(["train", *common, "--model", "cnn1d", "--fold", "0", "--epochs", "1"]) == 1
+    assert main(["train", *common, "--model", "cnn1d", "--fold", "0", "--epochs", "1"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert (fold0 / "best.pt").stat().st_mtime_ns == before
 
