@@ -916,15 +916,16 @@ def test_corrupt_results_are_reported_not_crashing(trained_runs, demo_ds, tmp_pa
 
 
 def test_damaged_status_and_progress_files_are_read(tmp_path):
-    """A corrupt status.json shows the run as failed (saying so) instead of breaking the runs list; a
-    half-written last line of progress.jsonl (a kill mid-write) is skipped."""
+    """A corrupt status.json shows the run as damaged (saying so, and what to do) instead of breaking
+    the runs list (it was 'failed' before issue 11); a half-written last line of progress.jsonl (a kill
+    mid-write) is skipped."""
     path = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
     path.mkdir(parents=True)
     (path / "status.json").write_text('{"state": "runn')
     (path / "progress.jsonl").write_text('{"event": "start", "epochs": 2}\n{"event": "batch", "ep')
     [run] = list_runs(tmp_path)
-    assert run.state == "failed" and "corrupt" in run.status["error"]
-    assert jobs.run_state(path) == "failed"
+    assert run.state == "damaged" and "corrupt" in run.status["error"] and "--repair" in run.damage
+    assert jobs.run_state(path) == "damaged"
     assert [e["event"] for e in read_events(path)] == ["start"]
     jobs.delete(path)  # and it can be cleared from the app
     assert not path.exists()

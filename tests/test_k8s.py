@@ -519,6 +519,22 @@ def test_app_and_cli_workloads_share_the_runs_layout():
         assert path.startswith(DATA_MOUNT + "/")
 
 
+def test_train_and_eval_jobs_take_the_run_name_from_the_environment():
+    """Issue 13 §1: the cluster Jobs name their run through ECGCORE_RUN_NAME (value `default`: the
+    folder <model>/fold<k>, what the app lists as run default); the CLI reads it as --run_name."""
+    from ecgcore.runs import check_run_name
+
+    found = 0
+    for stage, obj in workloads():
+        if obj["kind"] != "Job" or not any("train" in a or "eval" in a for a in argv(only_container(obj))):
+            continue
+        env = env_of(only_container(obj))
+        assert env.get("ECGCORE_RUN_NAME") == "default", f"{stage}: {obj['metadata']['name']}"
+        check_run_name(env["ECGCORE_RUN_NAME"])
+        found += 1
+    assert found >= 3  # train cnn1d, train cnn2d, eval
+
+
 def test_app_deployment_and_service():
     base = rendered("base")
     deploy, svc = (
