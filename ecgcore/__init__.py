@@ -5,8 +5,11 @@ The small public API::
 
     ds = load_ptbxl("path/to/ptbxl")                      # or no path: the demo dataset
     model = create_model("cnn1d", n_classes=5)
-    train_fold(ds, TrainConfig(model="cnn1d", fold=0), run_dir("…"))
-    evaluate_run(ds, run_path)                            # results.json + confusion.png
+    path = run_dir(ds.name, ds.label_set, "cnn1d", 0, run_name="default")
+    run_fold(ds, TrainConfig(model="cnn1d", fold=0), path)  # lock, train, evaluate, status (the CLI's way)
+    train_fold(ds, TrainConfig(model="cnn1d", fold=0), path)  # the training alone
+    evaluate_run(ds, path)                                # results.json + confusion.png
+    run_state(path)                                       # RunState.DONE, …
     model, meta = load_checkpoint(run_path / "best.pt")
     saliency_map(model, ds.signals[i], target=0, method="integrated_gradients")
 """
@@ -23,6 +26,12 @@ _API = {
     "create_model": "ecgcore.models",
     "list_models": "ecgcore.models",
     "TrainConfig": "ecgcore.train",
+    "check_config": "ecgcore.train",
+    "run_fold": "ecgcore.service",
+    "RunState": "ecgcore.runs",
+    "run_dir": "ecgcore.runs",
+    "run_state": "ecgcore.runs",
+    "list_runs": "ecgcore.runs",
     "train_fold": "ecgcore.train",
     "evaluate_run": "ecgcore.evaluate",
     "load_checkpoint": "ecgcore.checkpoints",

@@ -221,3 +221,34 @@ def test_train_argv():
 
     args = build_parser().parse_args(argv)
     assert args.model == "cnn2d" and args.fold == "3" and args.epochs == 4 and args.augment
+
+
+def test_named_run_argv_and_resume_argv(tmp_path, monkeypatch):
+    """A named run's argv carries --run_name (the child never reads it from the environment), and a
+    resume rebuilt from status.json's config finds the run name in its folder."""
+    from ecgcore.__main__ import build_parser
+    from ecgcore.runs import write_status
+
+    monkeypatch.setenv("ECGCORE_RUN_NAME", "from-env")
+    argv = jobs.train_argv("/data", "cnn1d", 1, run_name="exp_2")
+    assert build_parser().parse_args(argv).run_name == "exp_2"
+    assert "--run_name" not in jobs.train_argv("/data", "cnn1d", 1)
+    path = run_dir("demo", "superclass", "cnn1d", 1, root=tmp_path, run_name="exp_2")
+    write_status(path, state="interrupted", config={"fold": 1, "plan": "cv5"}, data_root="/data")
+    rebuilt = jobs._argv_from_status(path, read_status(path))
+    assert build_parser().parse_args(rebuilt).run_name == "exp_2" and "--fold" in rebuilt
+
+
+def test_pump_and_busy_count_ignore_damaged_runs(tmp_path, monkeypatch):
+    """Damaged status files and a queued status without a command never break the queue."""
+    from ecgcore.runs import write_status
+    from tests.test_runs import DAMAGES, _damage
+
+    monkeypatch.setenv("ECGCORE_MAX_TRAININGS", "1")
+    for i, kind in enumerate(sorted(DAMAGES)):
+        _damage(run_dir("demo", "superclass", "cnn2d", i, root=tmp_path), kind)
+    queued = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+    write_status(queued, state="queued", queued=1.0)  # no argv
+    assert jobs.busy_trainings(tmp_path) == 0
+    assert jobs.pump(tmp_path) == []
+    assert jobs.run_state(queued) == "failed" and "without a command" in read_status(queued)["error"]
