@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ecgcore.predict import predict_folder
 
@@ -31,3 +32,122 @@ def test_predict_folder(trained_runs, demo_root, demo_ds, tmp_path):
     np.testing.assert_allclose(
         predictions.iloc[:, 1:].to_numpy(), predict_proba(model, demo_ds.signals[:5], "cpu"), atol=1e-6
     )
+
+
+# ----------------------------------------------------------------------------- one record: predict --input
+
+
+def predict_cli(checkpoint, source: list[str], out) -> int:
+    from ecgcore.__main__ import main
+
+    return main(["predict", "--checkpoint", str(checkpoint), *source, "--out", str(out), "--device", "cpu"])
+
+
+def read_predictions(path) -> pd.DataFrame:
+    return pd.read_csv(path, comment="#")
+
+
+def test_predict_input_csv(trained_runs, demo_ds, tmp_path, capsys):
+    from ecgcore.checkpoints import load_checkpoint
+    from ecgcore.inference import predict_proba
+    from ecgcore.uploads import signal_csv
+
+    signal = np.asarray(demo_ds.signals[3], dtype=np.float32)
+    src = tmp_path / "rec.csv"
+    src.write_bytes(signal_csv(signal * 1000))  # in µV: converted, and said so
+    out = tmp_path / "out.csv"
+    ckpt = trained_runs["cnn1d"] / "best.pt"
+    assert predict_cli(ckpt, ["--input", str(src)], out) == 0
+    printed = capsys.readouterr().out
+    assert "note: values looked like µV" in printed and "note: a CSV has no sampling rate" in printed
+    table = read_predictions(out)
+    assert list(table.columns) == ["class", "probability", "threshold", "predicted"]
+    model, meta = load_checkpoint(ckpt)
+    expected = predict_proba(model, np.round(signal, 4)[None], "cpu")[0]  # signal_csv writes 4 decimals
+    np.testing.assert_allclose(table["probability"], expected, atol=2e-4)
+    np.testing.assert_allclose(table["threshold"], meta["thresholds"], atol=1e-4)
+    assert "# note: values looked like µV" in out.read_text()
+
+
+def test_predict_input_wfdb_pair_at_500hz_is_resampled(trained_runs, demo_ds, tmp_path, capsys):
+    import wfdb
+
+    from ecgcore.data import LEADS
+    from ecgcore.uploads import resample_to
+
+    signal = resample_to(np.asarray(demo_ds.signals[5], dtype=np.float32), 100, 500)
+    wfdb.wrsamp(
+        "r500", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=signal.T.astype(np.float64),
+        fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path),
+    )  # fmt: skip
+    out = tmp_path / "out.csv"
+    assert predict_cli(trained_runs["cnn2d"] / "best.pt", ["--input", str(tmp_path / "r500.hea")], out) == 0
+    printed = capsys.readouterr().out
+    assert "note: resampled from 500 Hz to 100 Hz" in printed and "r500: predicted" in printed
+    assert list(read_predictions(out)["class"]) == list(demo_ds.label_names)
+
+
+@pytest.mark.parametrize("source", ["input", "folder"])
+@pytest.mark.parametrize("bad_out", ["missing/out.csv", "a_folder"])
+def test_bad_out_refused_before_any_prediction(trained_runs, demo_root, tmp_path, monkeypatch, capsys, source, bad_out):
+    import ecgcore.predict as predict
+    from ecgcore.uploads import signal_csv
+
+    def never(*a, **k):
+        raise AssertionError("predicted before --out was checked")
+
+    monkeypatch.setattr(predict, "predict_proba", never)
+    monkeypatch.setattr(predict, "predict_folder", never)
+    monkeypatch.setattr(predict, "load_checkpoint", never)
+    (tmp_path / "a_folder").mkdir()
+    src = tmp_path / "rec.csv"
+    src.write_bytes(signal_csv(np.sin(np.linspace(0, 60, 1000))[None].repeat(12, 0)))
+    args = ["--input", str(src)] if source == "input" else ["--data_root", str(demo_root)]
+    assert predict_cli(trained_runs["cnn1d"] / "best.pt", args, tmp_path / bad_out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out") and err.count("\n") == 1
+    assert ("does not exist" if bad_out.startswith("missing") else "is a folder") in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_predict_input_refusals(trained_runs, demo_root, tmp_path, capsys):
+    ckpt = trained_runs["cnn1d"] / "best.pt"
+    empty = tmp_path / "empty.csv"
+    empty.write_text("I,II,III,AVR,AVL,AVF,V1,V2,V3,V4,V5,V6\n")
+    assert predict_cli(ckpt, ["--input", str(empty)], tmp_path / "o.csv") == 2
+    err = capsys.readouterr().err
+    assert "no data rows" in err and "skip_bad" not in err
+    assert predict_cli(ckpt, ["--input", str(empty), "--skip_bad"], tmp_path / "o.csv") == 2
+    assert not (tmp_path / "o.csv").exists()
+    with pytest.raises(SystemExit) as info:  # argparse: one of the two, not both
+        predict_cli(ckpt, ["--input", str(empty), "--data_root", str(demo_root)], tmp_path / "o.csv")
+    assert info.value.code == 2
+
+
+def test_json_given_as_checkpoint_is_not_a_checkpoint(tmp_path, capsys):
+    fake = tmp_path / "best.pt"
+    fake.write_text('{"model": "cnn1d"}')
+    src = tmp_path / "rec.csv"
+    src.write_text("x")
+    assert predict_cli(fake, ["--input", str(src)], tmp_path / "o.csv") == 2
+    err = capsys.readouterr().err
+    assert "is not a checkpoint" in err and "may contain code" not in err
+
+
+# ----------------------------------------------------------------------------- thresholds: one source
+
+
+def test_predict_uses_the_thresholds_evaluate_used(trained_runs, demo_ds):
+    from ecgcore.checkpoints import load_checkpoint
+    from ecgcore.evaluate import decision_thresholds, read_results
+    from ecgcore.predict import predict_record
+    from ecgcore.uploads import UploadedRecord
+
+    for path in trained_runs.values():
+        _, meta = load_checkpoint(path / "best.pt")
+        thresholds, source = decision_thresholds(meta)
+        assert source == "checkpoint"
+        assert read_results(path)["thresholds"] == pytest.approx(thresholds.tolist())
+        record = UploadedRecord(np.asarray(demo_ds.signals[0], dtype=np.float32), 100, "r")
+        table, _ = predict_record(path / "best.pt", record, "cpu")
+        np.testing.assert_allclose(table["threshold"], thresholds, atol=1e-4)
