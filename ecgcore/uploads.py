@@ -246,7 +246,9 @@ def _read_csv(content: bytes) -> tuple[np.ndarray, int, list[str]]:
     table, has_header, notes = _csv_table(content)
     columns = list(range(len(LEADS)))  # the file's column of each lead
     if has_header:
-        order, time_cols = _lead_order(list(table.columns), "the CSV header")
+        order, time_cols = _lead_order(
+            list(table.columns), "the CSV needs 12 columns, one per lead, with a header naming each lead once"
+        )
         if time_cols:
             notes.append(
                 f"column {', '.join(repr(str(table.columns[i])) for i in time_cols)} read as time and left out."
@@ -267,7 +269,7 @@ def _read_csv(content: bytes) -> tuple[np.ndarray, int, list[str]]:
     if values.isna().to_numpy().any():
         row, col = np.argwhere(values.isna().to_numpy())[0]
         raise UploadError(
-            f"the CSV has a non-numeric or empty cell (row {row + 1}, column {columns[col] + 1}: lead {LEADS[col]}); "
+            f"the CSV has a non-numeric or empty cell (row {row + 1}, column {columns[col] + 1}) in lead {LEADS[col]}; "
             "only numbers are allowed."
         )
     fs = {DURATION_S * r: r for r in SAMPLING_RATES}.get(len(values))
@@ -356,7 +358,7 @@ def _read_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int, list[str]]:
     signal = signal.T
     if not np.isfinite(signal).all():
         raise UploadError(f"{dat_name}: NaN or infinite samples; upload a complete record.")
-    order, _ = _lead_order(list(fields.get("sig_name") or ()), f"{hea_name}'s signal names")
+    order, _ = _lead_order(list(fields.get("sig_name") or ()), f"{hea_name} must name each of the 12 leads once")
     notes = [n for n in [_order_note(order, fields["sig_name"])] if n]
     signal, unit_note = _header_units(signal[order], [fields["units"][i] for i in order], hea_name)
     notes += [unit_note] if unit_note else []
