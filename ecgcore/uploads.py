@@ -247,7 +247,8 @@ def _read_csv(content: bytes) -> tuple[np.ndarray, int, list[str]]:
     columns = list(range(len(LEADS)))  # the file's column of each lead
     if has_header:
         order, time_cols = _lead_order(
-            list(table.columns), "the CSV needs 12 columns, one per lead, with a header naming each lead once"
+            list(table.columns),
+            f"the CSV header names {table.shape[1]} columns; it needs 12, one per lead, each named once",
         )
         if time_cols:
             notes.append(
