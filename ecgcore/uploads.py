@@ -216,7 +216,7 @@ def _csv_table(content: bytes) -> tuple[pd.DataFrame, bool, list[str]]:
     first = lines[0]
     notes = []
     sep, decimal = ",", "."
-    if first.count(";") > first.count(","):
+    if ";" in first:  # a comma-separated file has no semicolons; a semicolon one may have decimal commas
         sep = ";"
         decimal = "," if any("," in ln for ln in lines[:50]) else "."
         notes.append(

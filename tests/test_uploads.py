@@ -389,6 +389,11 @@ def test_semicolon_csv_with_decimal_commas_is_read_with_a_note():
     record = read_record_upload([("r.csv", buf.getvalue().encode())])
     np.testing.assert_array_equal(record.signal, values.T.astype(np.float32))
     assert any("semicolon-separated" in n and "decimal mark" in n for n in record.notes)
+    buf = io.StringIO()
+    pd.DataFrame(values).to_csv(buf, index=False, header=False, sep=";", decimal=",")  # headerless too
+    record = read_record_upload([("r.csv", buf.getvalue().encode())])
+    np.testing.assert_array_equal(record.signal, values.T.astype(np.float32))
+    assert f"no header: columns read as {', '.join(LEADS)}." in record.notes
 
 
 def test_csv_with_a_header_and_no_data_rows():
