@@ -141,11 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=4, help="records sampled from the fold's test part")
     p.add_argument("--out", default=None, help="folder for the PNGs (default: <run>/saliency)")
 
-    p = sub.add_parser("predict", help="probabilities for every record of a folder, as CSV")
+    p = sub.add_parser("predict", help="probabilities for a folder of records, or for one record file, as CSV")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data_root", "--data-root", dest="data_root", required=True)
-    p.add_argument("--out", required=True, help="CSV: ecg_id,<label>,…")
-    p.add_argument("--skip_bad", "--skip-bad", dest="skip_bad", action="store_true")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data_root", "--data-root", dest="data_root", help="a PTB-XL-layout folder of records")
+    source.add_argument("--input", help="one record: a .csv of 12 leads, or a .hea with its .dat beside it")
+    p.add_argument("--out", required=True, help="CSV: ecg_id,<label>,… (folder) or class,probability,… (--input)")
+    p.add_argument("--skip_bad", "--skip-bad", dest="skip_bad", action="store_true", help="with --data_root only")
     p.add_argument("--device", default="auto")
 
     p = sub.add_parser("runs", help="list training runs and their states")
@@ -488,11 +490,23 @@ def cmd_interpret(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from ecgcore.predict import predict_folder
+    from ecgcore.errors import RunError
+    from ecgcore.predict import check_output_file, predict_folder, predict_record, predictions_csv, write_predictions
 
+    out = check_output_file(args.out)  # before any work: a bad --out must not cost a whole prediction
+    if args.input is not None:
+        if args.skip_bad:
+            raise RunError("--skip_bad applies to a folder (--data_root), not to one --input file.")
+        table, record = predict_record(args.checkpoint, args.input, args.device)
+        for note in record.notes:
+            print(f"note: {note}")
+        write_predictions(out, predictions_csv(table, str(args.input), str(args.checkpoint), record.notes))
+        predicted = ", ".join(table["class"][table["predicted"]]) or "none"
+        print(f"{record.name}: predicted {predicted} → {out}")
+        return 0
     table, ds = predict_folder(args.checkpoint, args.data_root, args.skip_bad, args.device)
-    table.to_csv(args.out, index=False, float_format="%.5f")
-    print(f"{len(table)} records of {ds.description} → {args.out}")
+    write_predictions(out, table.to_csv(index=False, float_format="%.5f").encode())
+    print(f"{len(table)} records of {ds.description} → {out}")
     for s in ds.skipped:
         print(f"  skipped ecg_id {s.ecg_id}: {s.reason}")
     return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import pickle
 import platform
+import zipfile
 from pathlib import Path
 
 import torch
@@ -73,6 +74,8 @@ def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     try:
         data = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as e:
+        if not zipfile.is_zipfile(path):  # JSON, text, …: torch.save always writes a zip
+            raise CheckpointError(f"{path} is not a checkpoint; use a best.pt/last.pt written by ecgcore.") from e
         raise CheckpointError(
             f"{path} was refused: it is not a plain-weights checkpoint (it may contain code). "
             "Only load checkpoints written by ecgcore."

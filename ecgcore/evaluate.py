@@ -1,6 +1,13 @@
 """Evaluating trained runs: test-part metrics with validation-chosen thresholds, per-fold results
 JSON and confusion-matrix PNG, the summary over folds, and the 1D-vs-2D comparison.
 
+Thresholds have one source, :func:`decision_thresholds`: the per-class thresholds that training chose
+on the fold's validation part for the best epoch and stored in the checkpoint (``meta["thresholds"]``,
+F1-maximising, :func:`ecgcore.metrics.choose_thresholds`). Evaluate, saliency, interpret and predict
+all use them. Only a checkpoint written before thresholds were stored has them recomputed on its
+validation part here (same function, same data), or 0.5 when no dataset is at hand (one uploaded
+record); results.json records which (``threshold_source``).
+
 Files written (see :mod:`ecgcore.runs` for the layout):
 
     <model_dir>/fold<k>/results.json     metrics, thresholds, per-record test probabilities
@@ -16,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ecgcore.checkpoints import CheckpointError, load_checkpoint
 from ecgcore.data import ECGDataset
@@ -37,6 +45,30 @@ def checkpoint_expectations(ds: ECGDataset) -> dict:
     return {"label_names": list(ds.label_names), "sampling_rate": ds.sampling_rate, "label_set": ds.label_set}
 
 
+def decision_thresholds(
+    meta: dict, ds: ECGDataset | None = None, model: torch.nn.Module | None = None, device: str = "auto"
+) -> tuple[np.ndarray, str]:
+    """The per-class decision thresholds of a checkpoint, and where they come from.
+
+    Args:
+        meta: the checkpoint's metadata.
+        ds, model: the dataset it was trained on and the loaded model; used only for an old checkpoint
+            without stored thresholds, to recompute them on its fold's validation part.
+    Returns:
+        ((C,) float64 thresholds in [0, 1] in ``meta["label_names"]`` order, source) with source
+        ``"checkpoint"``, ``"validation"`` (recomputed) or ``"default 0.5"``.
+    """
+    n = len(meta.get("label_names") or [])
+    stored = meta.get("thresholds")
+    if stored is not None and len(stored) == n:
+        return np.asarray(stored, dtype=np.float64), "checkpoint"
+    if ds is not None and model is not None:
+        fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
+        val_prob = predict_proba(model, ds.signals[fold.val], device)
+        return choose_thresholds(ds.labels[fold.val], val_prob), "validation"
+    return np.full(n, 0.5), "default 0.5"
+
+
 def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: int = 200) -> dict:
     """Evaluate the best checkpoint of the run at ``path`` on its fold's test part; writes
     results.json and confusion.png into the run directory and returns the results."""
@@ -50,10 +82,9 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
             f"({meta['dataset']['root']}), not on {ds.name}; evaluate it on that dataset."
         )
     fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
-    val_prob = predict_proba(model, ds.signals[fold.val], device)
+    thresholds, source = decision_thresholds(meta, ds, model, device)  # chosen on validation, never on test
     test_prob = predict_proba(model, ds.signals[fold.test], device)
-    y_val, y_test = ds.labels[fold.val], ds.labels[fold.test]
-    thresholds = choose_thresholds(y_val, val_prob)  # never the test part
+    y_test = ds.labels[fold.test]
     results = evaluate_predictions(y_test, test_prob, ds.label_names, thresholds, n_bootstrap=n_bootstrap)
     results |= {
         "model": meta["model"],
@@ -62,6 +93,7 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
         "plan": meta["plan"],
         "label_names": list(ds.label_names),
         "thresholds": thresholds.tolist(),
+        "threshold_source": source,
         "checkpoint": str(path / "best.pt"),
         "best_epoch": meta["epoch"],
         "dataset": meta["dataset"] | {"description": ds.description},

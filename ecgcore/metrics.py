@@ -8,12 +8,14 @@ macro averages (and the results say how many classes counted).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import (
     average_precision_score,
     f1_score,
+    multilabel_confusion_matrix,
     precision_recall_curve,
     roc_auc_score,
 )
@@ -59,18 +61,51 @@ def choose_thresholds(y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
 
 
 def confusion_matrices(y_true: np.ndarray, y_prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """(C, 2, 2) per-class [[TN, FP], [FN, TP]] at the given thresholds."""
-    pred = y_prob >= thresholds
-    truth = y_true.astype(bool)
-    tp = (pred & truth).sum(0)
-    fp = (pred & ~truth).sum(0)
-    fn = (~pred & truth).sum(0)
-    tn = (~pred & ~truth).sum(0)
-    return np.stack([np.stack([tn, fp], -1), np.stack([fn, tp], -1)], 1)
+    """(C, 2, 2) int64 per-class [[TN, FP], [FN, TP]] with predicted = (y_prob >= thresholds), from
+    scikit-learn's ``multilabel_confusion_matrix``. thresholds: (C,) or a scalar."""
+    y_true = np.asarray(y_true).astype(np.int64).reshape(len(y_true), -1)
+    n_classes = y_true.shape[1]
+    if len(y_true) == 0:
+        return np.zeros((n_classes, 2, 2), np.int64)
+    pred = (np.asarray(y_prob, dtype=np.float64) >= np.asarray(thresholds, dtype=np.float64)).astype(np.int64)
+    return multilabel_confusion_matrix(y_true, pred, labels=list(range(n_classes))).astype(np.int64)
 
 
 def _ratio(a: float, b: float) -> float | None:
     return float(a / b) if b else None
+
+
+def per_class_rates(
+    y_true: np.ndarray, y_prob: np.ndarray, thresholds: np.ndarray | float, names: Sequence[str]
+) -> list[dict]:
+    """The one computation of per-class rates at given thresholds (evaluate and the app's slider).
+
+    Args:
+        y_true: (N, C) {0, 1}; y_prob: (N, C) in [0, 1]; thresholds: (C,) or one for all; names: C names.
+    Returns:
+        per class, a dict: class, threshold, sensitivity, specificity, ppv, f1 (None when undefined:
+        no positives, no negatives or nothing predicted; F1 is 0 when there are positives but no TP),
+        tp, fp, fn, tn (ints).
+    """
+    thr = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (len(names),))
+    rows = []
+    for name, t, cm in zip(names, thr, confusion_matrices(y_true, y_prob, thr)):
+        (tn, fp), (fn, tp) = (int(v) for v in cm[0]), (int(v) for v in cm[1])
+        rows.append(
+            {
+                "class": name,
+                "threshold": float(t),
+                "sensitivity": _ratio(tp, tp + fn),
+                "specificity": _ratio(tn, tn + fp),
+                "ppv": _ratio(tp, tp + fp),
+                "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+                "tp": tp,
+                "fp": fp,
+                "fn": fn,
+                "tn": tn,
+            }
+        )
+    return rows
 
 
 def evaluate_predictions(
@@ -104,20 +139,19 @@ def evaluate_predictions(
         "n_records": len(y_true),
         "n_classes_scored": len(_valid_classes(y_true)),
     }
-    cms = confusion_matrices(y_true, y_prob, thr)
     per_class = {}
-    for c, name in enumerate(label_names):
-        (tn, fp), (fn, tp) = cms[c].tolist()
+    for c, rates in enumerate(per_class_rates(y_true, y_prob, thr, label_names)):
+        tp, fp, fn, tn = (rates[k] for k in ("tp", "fp", "fn", "tn"))
         both = 0 < y_true[:, c].sum() < len(y_true)
-        per_class[name] = {
+        per_class[rates["class"]] = {
             "support": int(y_true[:, c].sum()),
             "ap": float(average_precision_score(y_true[:, c], y_prob[:, c])) if both else None,
             "roc_auc": float(roc_auc_score(y_true[:, c], y_prob[:, c])) if both else None,
-            "threshold": float(thr[c]),
-            "sensitivity": _ratio(tp, tp + fn),
-            "specificity": _ratio(tn, tn + fp),
-            "ppv": _ratio(tp, tp + fp),
-            "f1": float(f1_score(y_true[:, c], pred[:, c], zero_division=0)),
+            "threshold": rates["threshold"],
+            "sensitivity": rates["sensitivity"],
+            "specificity": rates["specificity"],
+            "ppv": rates["ppv"],
+            "f1": rates["f1"] or 0.0,  # results.json: 0 when undefined, as f1_score(zero_division=0)
             "confusion": [[tn, fp], [fn, tp]],
         }
     out["per_class"] = per_class

@@ -1,33 +1,74 @@
-"""Predictions from a checkpoint: for a whole folder of records (``python -m ecgcore predict``) and
-for one uploaded record (WFDB .hea + .dat, or a CSV of 12 leads) in the app.
+"""Predictions from a checkpoint: for a whole folder of records (``python -m ecgcore predict --data_root``)
+and for one uploaded-style record (``predict --input FILE`` and the Predict page).
 
-The checkpoint carries everything needed (normalisation, label names, sampling rate, image transform),
-so a user folder needs only ``ptbxl_database.csv`` with ``ecg_id`` and ``filename_lr``/``filename_hr``
-plus the records; labels are optional. Uploads are untrusted: they are written under fresh names in a
-temporary folder, a header may only name its own uploaded .dat, and every check raises
-:class:`UploadError` with what to fix.
+The checkpoint carries everything needed (normalisation, label names, sampling rate, image transform,
+the thresholds chosen on validation), so a user folder needs only ``ptbxl_database.csv`` with ``ecg_id``
+and ``filename_lr``/``filename_hr`` plus the records; labels are optional. One record is read by
+:func:`ecgcore.uploads.read_record_upload` (the one reader of uploads, with its checks and notes).
 """
 
 from __future__ import annotations
 
-import io
-import math
 import os
-import re
 import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import wfdb
-from scipy.signal import resample_poly
 
 from ecgcore.checkpoints import load_checkpoint
-from ecgcore.data import DURATION_S, LEADS, SAMPLING_RATES, ECGDataset, check_signal, load_ptbxl
-from ecgcore.errors import DataError, UploadError
+from ecgcore.data import ECGDataset, load_ptbxl
+from ecgcore.errors import RunError
+from ecgcore.evaluate import decision_thresholds
+from ecgcore.fileio import write_bytes_atomic
 from ecgcore.inference import predict_proba
+from ecgcore.uploads import MAX_UPLOAD_BYTES, UploadedRecord, at_rate, read_record_file, read_record_upload
+from ecgcore.uploads import resample_to as resample_to
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 12-lead 10 s record at 500 Hz in format 16 is 120 kB
+__all__ = ["MAX_UPLOAD_BYTES", "check_output_file", "predict_folder", "predict_record", "resample_to"]
+
+
+# ----------------------------------------------------------------------------- compatibility
+# ecgcore/browse.py and pages/predict.py still import these from here; once the app calls
+# ecgcore.uploads.read_record_upload (and shows its notes) they can go.
+
+
+def read_uploaded_csv(content: bytes) -> tuple[np.ndarray, int]:
+    """Deprecated: :func:`ecgcore.uploads.read_record_upload` of one CSV → ((12, T) float32 mV, fs)."""
+    record = read_record_upload([("upload.csv", content)])
+    return record.signal, record.fs
+
+
+def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
+    """Deprecated: :func:`ecgcore.uploads.read_record_upload` of a .hea + .dat → ((12, T) float32 mV, fs)."""
+    record = read_record_upload(list(files.items()))
+    return record.signal, record.fs
+
+
+# ----------------------------------------------------------------------------- predictions
+
+
+def check_output_file(path: str | os.PathLike) -> Path:
+    """Check, before any work, that a file can be written at ``path``: its folder exists and is
+    writable, and ``path`` is not a folder. Raises RunError with what to do."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise RunError(f"--out {path} is a folder; give a file name, e.g. {path / 'predictions.csv'}.")
+    if not parent.exists():
+        raise RunError(f"--out {path}: folder {parent} does not exist; create it first or choose another place.")
+    if not parent.is_dir():
+        raise RunError(f"--out {path}: {parent} is not a folder.")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".ecgcore-write-test-"):
+            pass
+    except OSError as e:
+        raise RunError(f"--out {path}: cannot write in {parent} ({e.strerror or e}); choose another place.") from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise RunError(f"--out {path} exists and is not writable; choose another file.")
+    return path
 
 
 def predict_folder(
@@ -46,138 +87,61 @@ def predict_folder(
     return table, ds
 
 
-def resample_to(signal: np.ndarray, fs: int, target_fs: int) -> np.ndarray:
-    """(12, T) at fs → (12, 10 * target_fs) at target_fs (polyphase resampling)."""
-    if fs == target_fs:
-        return signal
-    return resample_poly(signal, target_fs, fs, axis=1).astype(np.float32)
+def probability_table(
+    probs: np.ndarray, label_names: Sequence[str], thresholds: Sequence[float] | None, true_labels: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Per class: probability, threshold (chosen on validation), predicted (p ≥ threshold), true.
+
+    Args:
+        probs: (C,) probabilities in [0, 1]; thresholds: (C,) or None (0.5 for all).
+    """
+    thr = list(thresholds) if thresholds is not None else [0.5] * len(label_names)
+    table = pd.DataFrame(
+        {
+            "class": list(label_names),
+            "probability": np.asarray(probs, dtype=float).round(4),
+            "threshold": np.asarray(thr, dtype=float).round(4),
+        }
+    )
+    table["predicted"] = np.asarray(probs, dtype=float) >= np.asarray(thr, dtype=float)
+    if true_labels:
+        table["true label"] = table["class"].isin(list(true_labels))
+    return table
 
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+def predictions_csv(table: pd.DataFrame, source: str, checkpoint: str, notes: Sequence[str] = ()) -> bytes:
+    """The prediction table as CSV, with ``#`` comment lines saying what it is and what was assumed."""
+    head = (
+        f"# ECG explorer prediction — research and education only, not for diagnosis\n"
+        f"# record: {source}\n# checkpoint: {checkpoint}\n" + "".join(f"# note: {n}\n" for n in notes)
+    )
+    return (head + table.to_csv(index=False)).encode()
 
 
-def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
-    """Read an uploaded WFDB record from {file name: content} (exactly one .hea and one .dat).
+def predict_record(
+    checkpoint: str | os.PathLike, record: UploadedRecord | str | os.PathLike, device: str = "auto"
+) -> tuple[pd.DataFrame, UploadedRecord]:
+    """Classify one record (an UploadedRecord, or a .csv / .hea path read by the upload reader).
 
     Returns:
-        (12, T) float32 in mV and the sampling rate in Hz.
+        the :func:`probability_table` at the checkpoint's validation thresholds, and the record as
+        classified: (12, T) mV at the checkpoint's rate, its notes including any resampling.
     """
-    heas = [n for n in files if n.lower().endswith(".hea")]
-    dats = [n for n in files if n.lower().endswith(".dat")]
-    if len(heas) != 1 or len(dats) != 1:
-        raise UploadError(f"upload one .hea and its .dat together (got {len(heas)} .hea and {len(dats)} .dat files).")
-    hea_name, dat_name = Path(heas[0]).name, Path(dats[0]).name
-    for name in (hea_name, dat_name):
-        if not _SAFE_NAME.match(name):
-            raise UploadError(f"file name {name!r} has characters other than letters, digits, '.', '_' and '-'.")
-        if not files[heas[0] if name == hea_name else dats[0]]:
-            raise UploadError(f"{name} is empty.")
-        if len(files[heas[0] if name == hea_name else dats[0]]) > MAX_UPLOAD_BYTES:
-            raise UploadError(f"{name} is larger than {MAX_UPLOAD_BYTES // 1024} kB; a 12-lead 10 s record is ≤120 kB.")
-    record = hea_name[:-4]
+    model, meta = load_checkpoint(checkpoint)
+    if not isinstance(record, UploadedRecord):
+        record = read_record_file(record)
+    record = at_rate(record, int(meta["sampling_rate"]))
+    thresholds, source = decision_thresholds(meta)
+    if source != "checkpoint":
+        note = f"{checkpoint} stores no validation thresholds; {source} used for 'predicted'."
+        record = replace(record, notes=[*record.notes, note])
+    probs = predict_proba(model, record.signal[None], device)[0]
+    return probability_table(probs, meta["label_names"], thresholds), record
+
+
+def write_predictions(path: str | os.PathLike, data: bytes) -> None:
+    """Write a predictions CSV atomically (the old file stays intact on any error)."""
     try:
-        header_text = files[heas[0]].decode("ascii")
-    except UnicodeDecodeError:
-        raise UploadError(f"{hea_name} is not a text WFDB header.") from None
-    with tempfile.TemporaryDirectory(prefix="ecgcore-upload-") as tmp:
-        (Path(tmp) / f"{record}.hea").write_text(header_text)
-        try:
-            header = wfdb.rdheader(str(Path(tmp) / record))
-        except Exception as e:
-            raise UploadError(f"{hea_name} is not a valid WFDB header ({e.__class__.__name__}: {e}).") from None
-        if not isinstance(header, wfdb.Record):  # a multi-segment header names other records, not signal files
-            raise UploadError(f"{hea_name} is a multi-segment WFDB header; upload a single 10 s record (.hea + .dat).")
-        named = set(header.file_name or [])
-        if any(Path(n).name != n or n.startswith(".") for n in named):
-            raise UploadError(f"{hea_name} points at files outside the upload ({', '.join(sorted(named))}); refused.")
-        if named != {dat_name}:
-            raise UploadError(
-                f"{hea_name} describes {', '.join(sorted(named)) or 'no signal file'}, but {dat_name} was uploaded; upload the matching pair."
-            )
-        if header.fs not in SAMPLING_RATES:
-            raise UploadError(f"{hea_name}: sampling rate {header.fs} Hz; PTB-XL records are 100 or 500 Hz.")
-        _check_header_shape(header, hea_name, dat_name, len(files[dats[0]]))  # before reading: no huge allocations
-        (Path(tmp) / dat_name).write_bytes(files[dats[0]])
-        try:
-            signal, fields = wfdb.rdsamp(str(Path(tmp) / record))
-        except Exception as e:
-            raise UploadError(f"{dat_name} does not match {hea_name} ({e.__class__.__name__}: {e}).") from None
-    fs = int(fields["fs"])
-    try:
-        return check_signal(signal.T, fields, fs, dat_name), fs
-    except DataError as e:
-        raise UploadError(str(e)) from None
-
-
-# bytes per sample of the uncompressed WFDB signal formats (the FLAC formats 508/516/524 are not checked)
-_BYTES_PER_SAMPLE = {
-    "8": 1,
-    "16": 2,
-    "24": 3,
-    "32": 4,
-    "61": 2,
-    "80": 1,
-    "160": 2,
-    "212": 1.5,
-    "310": 4 / 3,
-    "311": 4 / 3,
-}
-
-
-def _check_header_shape(header: wfdb.Record, hea_name: str, dat_name: str, dat_size: int) -> None:
-    """The header must describe 12 signals of 10 s, and the .dat must have the size it implies — a header
-    declaring millions of samples would make wfdb allocate them, and a .dat of another record (or a text
-    file renamed .dat) would otherwise be read silently as far as it goes."""
-    n_sig = int(header.n_sig or 0)
-    if n_sig != len(LEADS):
-        raise UploadError(f"{hea_name}: {n_sig} signals, expected the 12 standard leads ({', '.join(LEADS)}).")
-    expected = DURATION_S * int(header.fs)
-    if header.sig_len is not None and int(header.sig_len) != expected:
-        raise UploadError(
-            f"{hea_name}: {header.sig_len} samples per lead, expected {expected} (10 s at {header.fs:g} Hz)."
-        )
-    fmts = set(header.fmt or [])
-    offsets = set(header.byte_offset or [None])
-    bytes_per_sample = _BYTES_PER_SAMPLE.get(next(iter(fmts))) if len(fmts) == 1 else None
-    if bytes_per_sample and offsets <= {None, 0} and header.sig_len is not None:
-        size = math.ceil(n_sig * expected * bytes_per_sample)
-        if not size <= dat_size <= size + 3:  # formats 212/310/311 may pad the last bytes
-            raise UploadError(
-                f"{dat_name} has {dat_size:,} bytes, but {hea_name} describes {size:,} (12 leads × {expected} samples, "
-                f"format {next(iter(fmts))}); it is not that header's signal file — upload the matching .hea and .dat pair."
-            )
-
-
-def read_uploaded_csv(content: bytes) -> tuple[np.ndarray, int]:
-    """Read a CSV of 12 leads: one column per lead (optionally a header row with the lead names),
-    one row per sample, in mV; 1,000 rows (100 Hz) or 5,000 rows (500 Hz) for 10 s.
-
-    Returns:
-        (12, T) float32 in mV and the sampling rate in Hz.
-    """
-    if not content.strip():
-        raise UploadError("the CSV file is empty.")
-    if len(content) > 8 * MAX_UPLOAD_BYTES:
-        raise UploadError("the CSV file is too large for one 10 s record.")
-    text = content.decode("utf-8", errors="replace")
-    first = text.lstrip().splitlines()[0]
-    has_header = any(c.isalpha() for c in first.replace("e-", "").replace("E-", "").replace("e+", ""))
-    try:
-        table = pd.read_csv(io.StringIO(text), header=0 if has_header else None)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise UploadError(f"the CSV cannot be parsed ({e}).") from None
-    if table.shape[1] != len(LEADS):
-        raise UploadError(f"the CSV has {table.shape[1]} columns; it needs 12, one per lead ({', '.join(LEADS)}).")
-    values = table.apply(pd.to_numeric, errors="coerce")
-    if values.isna().to_numpy().any():
-        row, col = np.argwhere(values.isna().to_numpy())[0]
-        raise UploadError(
-            f"the CSV has a non-numeric or empty cell (row {row + 1}, column {col + 1}); only numbers in mV are allowed."
-        )
-    fs = {DURATION_S * r: r for r in SAMPLING_RATES}.get(len(values))
-    if fs is None:
-        raise UploadError(f"the CSV has {len(values)} rows; 10 s need 1000 (100 Hz) or 5000 (500 Hz).")
-    signal = values.to_numpy(dtype=np.float32).T
-    if not np.isfinite(signal).all():
-        raise UploadError("the CSV has infinite values.")
-    return signal, fs
+        write_bytes_atomic(path, data)
+    except OSError as e:
+        raise RunError(f"cannot write {path} ({e.strerror or e}); choose another place.") from None

@@ -92,6 +92,28 @@ def saliency_map(
     return SaliencyResult(attr.detach().cpu().numpy().astype(np.float32), method.value, target, time_only, logit, delta)
 
 
+def default_target(probs: np.ndarray, thresholds: np.ndarray | None = None) -> int:
+    """The class explained by default, in the CLI (``interpret``) and the app alike: the most probable
+    class among those predicted at the validation thresholds (p ≥ threshold); when none is predicted,
+    the most probable class. True labels play no part, so a record is explained the same way whether
+    or not its labels are known.
+
+    Args:
+        probs: (C,) probabilities in [0, 1]; thresholds: (C,) (e.g. ``evaluate.decision_thresholds``),
+            None → 0.5 for all.
+    Returns:
+        the class index (0 when there are no classes).
+    """
+    probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+    if probs.size == 0:
+        return 0
+    thr = np.full(probs.shape, 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+    predicted = np.flatnonzero(probs >= thr)
+    if predicted.size:
+        return int(predicted[np.argmax(probs[predicted])])
+    return int(np.argmax(probs))
+
+
 def display_map(raw: np.ndarray, fs: int, smoothing_s: float = 0.0, normalize: str = "record") -> np.ndarray:
     """Turn a raw (12, T) attribution into a (12, T) map in [0, 1] for drawing.
 

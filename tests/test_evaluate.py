@@ -95,12 +95,33 @@ def test_results_json(trained_runs, demo_ds, model):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_thresholds_come_from_validation(trained_runs, demo_ds, monkeypatch, tmp_path):
-    """Spy on choose_thresholds: evaluate_run gives it the validation labels and probabilities only."""
+def test_thresholds_come_from_the_checkpoint(trained_runs, demo_ds, monkeypatch, tmp_path):
+    """One source: evaluate uses the thresholds training chose on validation and stored in best.pt;
+    nothing is recomputed (choose_thresholds is not called)."""
     import shutil
 
     path = tmp_path / "run"
     shutil.copytree(trained_runs["cnn1d"], path)
+    monkeypatch.setattr(evaluate, "choose_thresholds", lambda *a: pytest.fail("recomputed"))
+    results = evaluate_run(demo_ds, path, "cpu", n_bootstrap=0)
+    _, meta = load_checkpoint(path / "best.pt")
+    assert results["thresholds"] == meta["thresholds"] and results["threshold_source"] == "checkpoint"
+    thresholds, source = evaluate.decision_thresholds(meta)
+    assert thresholds.tolist() == meta["thresholds"] and source == "checkpoint"
+
+
+def test_old_checkpoint_without_thresholds_recomputes_them_on_validation(trained_runs, demo_ds, monkeypatch, tmp_path):
+    """Spy on choose_thresholds: for a checkpoint without stored thresholds, evaluate_run gives it the
+    validation labels and probabilities only — and gets the numbers training stored."""
+    import shutil
+
+    import torch
+
+    path = tmp_path / "run"
+    shutil.copytree(trained_runs["cnn1d"], path)
+    data = torch.load(path / "best.pt", weights_only=True)
+    stored = data["meta"].pop("thresholds")
+    torch.save(data, path / "best.pt")
     seen = []
     real = evaluate.choose_thresholds
 
@@ -111,14 +132,19 @@ def test_thresholds_come_from_validation(trained_runs, demo_ds, monkeypatch, tmp
     monkeypatch.setattr(evaluate, "choose_thresholds", spy)
     results = evaluate_run(demo_ds, path, "cpu", n_bootstrap=0)
     fold = fold0(demo_ds)
-    assert len(seen) == 1
+    assert len(seen) == 1 and results["threshold_source"] == "validation"
     y, p = seen[0]
     np.testing.assert_array_equal(y, demo_ds.labels[fold.val])
     assert len(p) == len(fold.val)
     np.testing.assert_allclose(results["thresholds"], real(y, p))
+    np.testing.assert_allclose(results["thresholds"], stored, atol=1e-4)  # what training chose on validation
     # and they are not the thresholds the test part would pick (which would be a leak)
     test_thr = real(np.array(results["test_true"]), np.array(results["test_prob"]))
     assert not np.allclose(results["thresholds"], test_thr)
+    # without a dataset (one uploaded record) an old checkpoint falls back to 0.5, and says so
+    meta = data["meta"]
+    assert evaluate.decision_thresholds(meta)[1] == "default 0.5"
+    assert evaluate.decision_thresholds(meta)[0].tolist() == [0.5] * len(demo_ds.label_names)
 
 
 def test_wrong_dataset_or_labels_refused(trained_runs, demo_ds):

@@ -17,6 +17,7 @@ from ecgcore.metrics import (
     choose_thresholds,
     confusion_matrices,
     evaluate_predictions,
+    per_class_rates,
     ranking_metrics,
     read_json,
     summarize_folds,
@@ -174,3 +175,36 @@ def test_read_json_corrupt_raises_results_error(tmp_path, content):
 def test_read_json_missing(tmp_path):
     with pytest.raises(ResultsError, match="does not exist"):
         read_json(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_per_class_rates_match_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((60, 4)) < [0.5, 0.2, 0.0, 1.0]).astype(int)  # class 2 no positives, class 3 no negatives
+    p = rng.random((60, 4))
+    thr = np.array([0.3, 0.5, 0.7, 0.9])
+    rows = per_class_rates(y, p, thr, ["a", "b", "c", "d"])
+    cms = multilabel_confusion_matrix(y, (p >= thr).astype(int))
+    for row, cm, c in zip(rows, cms, range(4)):
+        (tn, fp), (fn, tp) = cm
+        assert (row["tn"], row["fp"], row["fn"], row["tp"]) == (tn, fp, fn, tp)
+        assert row["sensitivity"] == (tp / (tp + fn) if tp + fn else None)
+        assert row["specificity"] == (tn / (tn + fp) if tn + fp else None)
+        assert row["ppv"] == (tp / (tp + fp) if tp + fp else None)
+        if tp + fp + fn:
+            assert row["f1"] == pytest.approx(f1_score(y[:, c], p[:, c] >= thr[c]))
+        assert row["threshold"] == thr[c] and row["class"] == "abcd"[c]
+    assert rows[2]["sensitivity"] is None and rows[3]["specificity"] is None
+    # one threshold for all classes
+    assert [r["threshold"] for r in per_class_rates(y, p, 0.5, list("abcd"))] == [0.5] * 4
+
+
+def test_evaluate_predictions_per_class_come_from_per_class_rates():
+    thr = np.array([0.75, 0.45])
+    results = evaluate_predictions(Y, P, ["a", "b"], thr, n_bootstrap=0)
+    for rates in per_class_rates(Y, P, thr, ["a", "b"]):
+        c = results["per_class"][rates["class"]]
+        assert c["confusion"] == [[rates["tn"], rates["fp"]], [rates["fn"], rates["tp"]]]
+        for k in ("sensitivity", "specificity", "ppv", "threshold"):
+            assert c[k] == rates[k]
+        assert c["f1"] == (rates["f1"] or 0.0)

@@ -12,7 +12,7 @@ import torch
 
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.models import ECGClassifier, create_model
-from ecgcore.saliency import SaliencyMethod, display_map, saliency_map
+from ecgcore.saliency import SaliencyMethod, default_target, display_map, saliency_map
 
 METHODS = [m.value for m in SaliencyMethod]
 
@@ -183,3 +183,15 @@ def test_integrated_gradients_time_cnn1d(models, demo_ds):
         f"\ncnn1d integrated gradients (12 × 1000, 32 steps, {torch.get_num_threads()} threads): "
         f"median {1000 * np.median(times):.0f} ms, min {1000 * min(times):.0f} ms (goal ≤ 200 ms)"
     )
+
+
+def test_default_target_is_the_most_probable_predicted_class():
+    probs = np.array([0.9, 0.6, 0.3, 0.2])
+    # the most probable class (0) is not predicted at its high threshold; 1 and 2 are: 1 is more probable
+    assert default_target(probs, np.array([0.95, 0.5, 0.25, 0.5])) == 1
+    assert default_target(probs, np.array([0.5, 0.5, 0.25, 0.5])) == 0
+    # nothing predicted: the most probable class
+    assert default_target(probs, np.array([0.95, 0.95, 0.95, 0.95])) == 0
+    assert default_target(np.array([0.1, 0.4, 0.3])) == 1  # thresholds None: 0.5 for all, none predicted
+    assert default_target(np.array([0.1, 0.6, 0.7]), np.array([0.5, 0.5, 0.8])) == 1
+    assert default_target(np.array([])) == 0
