@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None, default_plan: str = "cv5") -> dict:
             "str": str,
             "bool": lambda s: s.lower() in ("1", "true", "yes"),
             "int | None": int,
+            "float | None": float,
         }.get(str(f.type), str)
         p.add_argument(f"--{f.name}", type=kind, default=None)
     args = p.parse_args(argv)

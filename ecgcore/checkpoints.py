@@ -23,6 +23,7 @@ import torch
 from ecgcore.errors import CheckpointError
 from ecgcore.models import ECGClassifier, ModelError, create_model
 from ecgcore.runs import checkpoint_fit_problem
+from ecgcore.windows import WindowSpec
 
 FORMAT = "ecgcore-checkpoint/1"
 EXPECTABLE = ("model", "label_names", "label_set", "sampling_rate", "fingerprint", "dataset_name")
@@ -131,4 +132,5 @@ def build_model(meta: dict) -> ECGClassifier:
     except (ModelError, KeyError) as e:
         raise CheckpointError(f"checkpoint metadata does not describe a known model ({e}).") from e
     n_leads = 12
-    return ECGClassifier(net, torch.zeros(n_leads), torch.ones(n_leads))
+    windows = WindowSpec.from_config(meta.get("config"), int(meta.get("sampling_rate") or 100))
+    return ECGClassifier(net, torch.zeros(n_leads), torch.ones(n_leads), windows=windows)

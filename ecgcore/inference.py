@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ecgcore.errors import RunError
+from ecgcore.windows import windowed_logits
 
 CHUNK = 4096  # records copied out of a (memory-mapped) array at a time: bounded memory
 
@@ -30,12 +31,10 @@ def pick_device(device: str = "auto") -> torch.device:
     return dev
 
 
-@torch.no_grad()
 def predict_logits(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Logits (N, C) of signals ``x: (N, 12, T)`` float32 mV, on the model's device, in eval mode."""
-    model.eval()
-    out = [model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return torch.cat(out) if out else torch.zeros(0)
+    """Logits (N, C) of signals ``x: (N, 12, T)`` float32 mV, on the model's device, in eval mode,
+    aggregated over the model's sliding windows when its recipe has them (``model.windows``)."""
+    return windowed_logits(model, x, getattr(model, "windows", None), batch_size)
 
 
 def predict_proba(

@@ -24,7 +24,9 @@ import torch
 import torch.nn.functional as F
 from captum.attr import IntegratedGradients, LayerGradCam, Saliency
 
+from ecgcore.inference import predict_logits
 from ecgcore.transforms import image_map_to_leads
+from ecgcore.windows import windowed_map
 
 
 class SaliencyMethod(str, Enum):
@@ -61,17 +63,40 @@ def saliency_map(
         n_steps: integration steps for integrated gradients.
 
     Returns:
-        SaliencyResult with map (12, T).
+        SaliencyResult with map (12, T). For a model whose recipe aggregates over sliding windows
+        (``model.windows``), each window is explained on its own and the maps are averaged where
+        windows overlap (:func:`ecgcore.windows.windowed_map`): still one (12, T) map over the whole
+        record, and ``logit`` is the window-aggregated logit the prediction uses.
     """
     method = SaliencyMethod(method)
     model.eval()
     device = next(model.parameters()).device
-    x = (
-        torch.tensor(np.array(signal, dtype=np.float32), device=device).unsqueeze(0).requires_grad_(True)
-    )  # a copy: memmaps are read-only
-    n_leads, T = x.shape[1:]
+    signal = np.array(signal, dtype=np.float32)  # a copy: memmaps are read-only
+    windows = getattr(model, "windows", None)
     with torch.no_grad():
-        logit = float(model(x)[0, target])
+        logit = float(predict_logits(model, torch.from_numpy(signal).to(device)[None])[0, target])
+    deltas: list[float] = []
+    time_only = False
+
+    def explain(segment: np.ndarray) -> np.ndarray:
+        nonlocal time_only
+        attr, delta, time_only = _attribute(model, segment, target, method, n_steps, device)
+        if delta is not None:
+            deltas.append(delta)
+        return attr
+
+    attr = windowed_map(explain, signal, windows)
+    delta = max(deltas, key=abs) if deltas else None
+    return SaliencyResult(attr, method.value, target, time_only, logit, delta)
+
+
+def _attribute(
+    model: torch.nn.Module, signal: np.ndarray, target: int, method: SaliencyMethod, n_steps: int, device
+) -> tuple[np.ndarray, float | None, bool]:
+    """One captum attribution of ``signal: (12, T)`` → ((12, T) float32 map, IG convergence delta or
+    None, whether the map is time-only)."""
+    x = torch.tensor(signal, device=device).unsqueeze(0).requires_grad_(True)
+    n_leads, T = x.shape[1:]
     delta = None
     time_only = False
     if method is SaliencyMethod.gradient:
@@ -89,7 +114,7 @@ def saliency_map(
             attr = F.interpolate(cam, size=T, mode="linear", align_corners=False)[0].expand(n_leads, T)
         else:  # (1, 1, h, w): image space → leads
             attr = image_map_to_leads(cam[:, 0], n_leads, T)[0]
-    return SaliencyResult(attr.detach().cpu().numpy().astype(np.float32), method.value, target, time_only, logit, delta)
+    return attr.detach().cpu().numpy().astype(np.float32), delta, time_only
 
 
 def default_target(probs: np.ndarray, thresholds: np.ndarray | None = None) -> int:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ecgcore.checkpoints import (
     CheckpointError,
@@ -56,6 +57,7 @@ from ecgcore.runs import (
     write_status,
 )
 from ecgcore.transforms import augment_batch
+from ecgcore.windows import AGGREGATIONS, WindowSpec, crop_samples, random_crops
 
 Callback = Callable[[dict], None]
 SCHEDULES = ("constant", "onecycle")
@@ -97,6 +99,12 @@ class TrainConfig:
     patience: int | None = None  # stop after this many epochs without a better validation PR-AUC
     model_config: dict = field(default_factory=dict)  # e.g. {"image": "spectrogram"} for cnn2d
     log_every: int | None = None  # batch events every n steps (default: ~50 per epoch)
+    # The PTB-XL benchmark's techniques (ecgcore.windows; None: off, as in every older run):
+    crop_s: float | None = None  # train on one random crop of this many seconds per record and step
+    window_s: float | None = None  # validate/test/predict on sliding windows of this length …
+    stride_s: float | None = None  # … every this many seconds (default: half a window) …
+    window_agg: str = "max"  # … aggregated by "max" (the benchmark's) or "mean"
+    ema_decay: float | None = None  # keep an exponential moving average of the weights (e.g. 0.999)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -195,6 +203,7 @@ def check_config(cfg: TrainConfig, run_name: str = DEFAULT_RUN) -> TrainConfig:
             f"--patience {cfg.patience!r}: use a whole number of 1 or more, or leave it out",
         ),
         (cfg.schedule not in SCHEDULES, f"--schedule {cfg.schedule!r}: use one of {', '.join(SCHEDULES)}"),
+        *_technique_problems(cfg),
     )
     for bad, message in problems:
         if bad:
@@ -204,6 +213,36 @@ def check_config(cfg: TrainConfig, run_name: str = DEFAULT_RUN) -> TrainConfig:
     check_run_name(run_name)
     pick_device(cfg.device)  # RunError for an unknown or absent device
     return cfg
+
+
+def _technique_problems(cfg: TrainConfig) -> tuple[tuple[bool, str], ...]:
+    """(bad, message) checks of the crop, window and weight-averaging options (see ecgcore.windows)."""
+
+    def positive(value) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+    return (
+        (
+            cfg.crop_s is not None and not positive(cfg.crop_s),
+            f"--crop_s {cfg.crop_s!r}: use seconds above 0, e.g. 2.5",
+        ),
+        (
+            cfg.window_s is not None and not positive(cfg.window_s),
+            f"--window_s {cfg.window_s!r}: use seconds above 0, e.g. 2.5",
+        ),
+        (
+            cfg.stride_s is not None and (cfg.window_s is None or not positive(cfg.stride_s)),
+            f"--stride_s {cfg.stride_s!r}: use seconds above 0, together with --window_s",
+        ),
+        (
+            cfg.window_agg not in AGGREGATIONS,
+            f"--window_agg {cfg.window_agg!r}: use one of {', '.join(AGGREGATIONS)}",
+        ),
+        (
+            cfg.ema_decay is not None and not (positive(cfg.ema_decay) and cfg.ema_decay < 1),
+            f"--ema_decay {cfg.ema_decay!r}: use a number between 0 and 1, e.g. 0.999",
+        ),
+    )
 
 
 def train_fold(
@@ -296,6 +335,13 @@ class _Setup:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler | None
     steps_per_epoch: int
+    crop: int | None = None  # training crop length in samples (None: whole records)
+    ema: AveragedModel | None = None  # the moving average of the weights, validated and saved as best.pt
+
+    @property
+    def scored_model(self) -> torch.nn.Module:
+        """The weights that are validated and saved as best.pt: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
 
 
 def _build(ds: ECGDataset, cfg: TrainConfig) -> _Setup:
@@ -308,7 +354,8 @@ def _build(ds: ECGDataset, cfg: TrainConfig) -> _Setup:
     torch.manual_seed(cfg.seed)
     mean, std = lead_statistics(x_train.cpu().numpy())
     net = create_model(cfg.model, n_classes=len(ds.label_names), **cfg.model_config)
-    model = ECGClassifier(net, torch.from_numpy(mean), torch.from_numpy(std)).to(device)
+    windows = WindowSpec.from_config(cfg.to_dict(), ds.sampling_rate)
+    model = ECGClassifier(net, torch.from_numpy(mean), torch.from_numpy(std), windows=windows).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(fold.train) // cfg.batch_size)  # drop_last: a batch of 1 breaks BatchNorm
     scheduler = None
@@ -330,6 +377,12 @@ def _build(ds: ECGDataset, cfg: TrainConfig) -> _Setup:
         optimizer=optimizer,
         scheduler=scheduler,
         steps_per_epoch=steps_per_epoch,
+        crop=crop_samples(cfg.to_dict(), ds.sampling_rate),
+        ema=(
+            AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+            if cfg.ema_decay
+            else None
+        ),
     )
 
 
@@ -353,6 +406,8 @@ def _restore(setup: _Setup, previous: dict | None) -> _Progress:
     setup.optimizer.load_state_dict(state["optimizer"])
     if setup.scheduler is not None and state.get("scheduler"):
         setup.scheduler.load_state_dict(state["scheduler"])
+    if setup.ema is not None and state.get("ema"):
+        setup.ema.load_state_dict(state["ema"])
     epoch = state["epoch"] + 1
     return _Progress(
         epoch, epoch * setup.steps_per_epoch, state["best_score"], state["best_epoch"], state.get("stale", 0)
@@ -379,10 +434,14 @@ def _train_epoch(
         xb, yb = setup.x_train[idx], setup.y_train[idx]
         if cfg.augment:
             xb = augment_batch(xb, generator, cfg.aug_shift, cfg.aug_scale, cfg.aug_noise, cfg.aug_lead_dropout)
+        if setup.crop is not None:
+            xb = random_crops(xb, setup.crop, generator)
         loss = F.binary_cross_entropy_with_logits(setup.model(xb), yb, pos_weight=setup.pos_weight)
         setup.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         setup.optimizer.step()
+        if setup.ema is not None:
+            setup.ema.update_parameters(setup.model)
         if setup.scheduler is not None:
             setup.scheduler.step()
         losses[b] = loss.detach()
@@ -398,7 +457,7 @@ def _validate_and_save(
 ) -> tuple[dict, bool]:
     """Score the validation part, choose thresholds, save best.pt (if better) and last.pt.
     Returns (validation metrics with ``val_loss``, whether this epoch is the best so far)."""
-    val_logits = predict_logits(setup.model, setup.x_val)
+    val_logits = predict_logits(setup.scored_model, setup.x_val)  # over the recipe's windows, if any
     y_val = torch.from_numpy(setup.y_val).to(setup.device)
     val_loss = float(F.binary_cross_entropy_with_logits(val_logits, y_val, pos_weight=setup.pos_weight))
     val_prob = torch.sigmoid(val_logits).cpu().numpy()
@@ -409,7 +468,7 @@ def _validate_and_save(
     meta = _meta(ds, cfg, setup.fold, progress.epoch, metrics, thresholds)
     if is_best:
         progress.best_score, progress.best_epoch, progress.stale = score, progress.epoch, 0
-        save_checkpoint(run_dir / "best.pt", setup.model, meta)
+        save_checkpoint(run_dir / "best.pt", setup.scored_model, meta)
     else:
         progress.stale += 1
     train_state = {
@@ -419,6 +478,7 @@ def _validate_and_save(
         "best_score": progress.best_score,
         "best_epoch": progress.best_epoch,
         "stale": progress.stale,
+        "ema": setup.ema.state_dict() if setup.ema is not None else None,
     }
     save_checkpoint(run_dir / "last.pt", setup.model, meta, train_state)
     return metrics, is_best

@@ -57,11 +57,17 @@ class ECGClassifier(nn.Module):
 
     x: (batch, 12, T) float32 in mV → logits (batch, C). ``mean``/``std`` (12,) come from the
     training part of the fold and travel in the checkpoint.
+
+    ``windows`` (an :class:`ecgcore.windows.WindowSpec` or None) is how the model is meant to be
+    applied to a whole record: set from the training recipe when the model is built or loaded, and
+    read by :mod:`ecgcore.inference` and :mod:`ecgcore.saliency`, so every caller (evaluate, predict,
+    saliency, the app) aggregates over the same windows. ``forward`` itself always sees what it is given.
     """
 
-    def __init__(self, net: nn.Module, mean: torch.Tensor, std: torch.Tensor):
+    def __init__(self, net: nn.Module, mean: torch.Tensor, std: torch.Tensor, windows=None):
         super().__init__()
         self.net = net
+        self.windows = windows
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).reshape(1, -1, 1))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).reshape(1, -1, 1))
 
