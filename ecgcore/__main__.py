@@ -456,36 +456,61 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _check_interpret_args(args) -> None:
+    """Impossible counts and outputs are refused before the data loads (one line, exit 2)."""
+    from ecgcore.errors import RunError
+
+    if args.n < 1:
+        raise RunError(f"--n {args.n}: explain at least 1 record (e.g. --n 4), or name them with --ecg_ids.")
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise RunError(f"--out {args.out} is a file, not a folder; give a folder for the PNGs.")
+
+
+def _interpret_rows(ds, fold, k: int, args) -> list[int]:
+    """Dataset rows to explain: the --ecg_ids given (each must exist), else --n sampled from the test part."""
+    import numpy as np
+
+    from ecgcore.errors import DataError
+
+    ids = ds.records["ecg_id"].to_numpy()
+    if not args.ecg_ids:
+        return np.random.default_rng(k).choice(fold.test, size=min(args.n, len(fold.test)), replace=False).tolist()
+    missing = [i for i in args.ecg_ids if not (ids == i).any()]
+    if missing:
+        raise DataError(f"--ecg_ids {', '.join(map(str, missing))}: no such record in {ds.name}; see `info`.")
+    return [int(np.flatnonzero(ids == i)[0]) for i in args.ecg_ids]
+
+
 def cmd_interpret(args) -> int:
     import numpy as np
 
     from ecgcore.checkpoints import load_checkpoint
-    from ecgcore.evaluate import checkpoint_expectations
+    from ecgcore.evaluate import checkpoint_expectations, decision_thresholds
     from ecgcore.figures import saliency_png
     from ecgcore.folds import get_fold, n_folds
     from ecgcore.inference import predict_proba
     from ecgcore.runs import check_run_name, run_dir
-    from ecgcore.saliency import display_map, saliency_map
+    from ecgcore.saliency import default_target, display_map, saliency_map
 
+    _check_interpret_args(args)
     root = _runs_root(args)
     folds = resolve_folds(args.fold, "interpret", n_folds(args.plan))
     check_run_name(args.run_name)
     ds = _load(args)
+    if getattr(args, "summary", False):
+        return _interpret_summary(args, ds, folds, root)
     for k in folds:
         path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
         model, meta = load_checkpoint(path / "best.pt", expect=checkpoint_expectations(ds))
         fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
-        ids = ds.records["ecg_id"].to_numpy()
-        if args.ecg_ids:
-            rows = [int(np.flatnonzero(ids == i)[0]) for i in args.ecg_ids if (ids == i).any()]
-        else:
-            rows = np.random.default_rng(k).choice(fold.test, size=min(args.n, len(fold.test)), replace=False).tolist()
+        rows = _interpret_rows(ds, fold, k, args)
         out = Path(args.out) if args.out else path / "saliency"
         out.mkdir(parents=True, exist_ok=True)
         probs = predict_proba(model, ds.signals[rows], args.device)
-        thresholds = np.asarray(meta["thresholds"])
+        thresholds, _ = decision_thresholds(meta)
+        ids = ds.records["ecg_id"].to_numpy()
         for row, p in zip(rows, probs):
-            target = int(np.argmax(p))
+            target = default_target(p, thresholds)  # the same rule as the app's Saliency page
             sal = saliency_map(model, ds.signals[row], target, args.method)
             true = [n for n, y in zip(ds.label_names, ds.labels[row]) if y] or ["none"]
             pred = [n for n, q, t in zip(ds.label_names, p, thresholds) if q >= t] or ["none"]
@@ -499,6 +524,11 @@ def cmd_interpret(args) -> int:
             )
             print(png)
     return 0
+
+
+def _interpret_summary(args, ds, folds: list[int], root: Path) -> int:
+    """``interpret --summary``: per-class lead importance and beat-aligned profiles (JSON + PNG)."""
+    raise NotImplementedError
 
 
 def cmd_predict(args) -> int:
