@@ -347,8 +347,9 @@ def summary_status(run_path: str | Path, method: SaliencyMethod | str = Saliency
         status = read_json_file(_progress_path(run_path, method))
     except (OSError, ValueError):
         return {"state": "absent"}
-    if status.get("state") in ("starting", "running") and not pid_alive(status.get("pid")):
-        if status.get("state") == "running" or time.time() - status.get("updated", 0) > 60:
+    state, pid = status.get("state"), status.get("pid")
+    if state in ("starting", "running") and not pid_alive(pid):
+        if (pid and state == "running") or time.time() - status.get("updated", 0) > 60:
             status["state"] = "interrupted"
     return status
 
@@ -388,7 +389,8 @@ def start_summary(
     if status["state"] in ("starting", "running"):
         return int(status["pid"])
     out_dir = summary_dir(run_path, method)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    progress_path = _progress_path(run_path, method)
+    write_json(progress_path, {"state": "starting", "pid": None, "updated": time.time()})  # seen at once
     with open(out_dir / "summary.log", "ab") as log:
         proc = subprocess.Popen(
             summary_argv(run_path, method, data_root, max_records),
@@ -397,7 +399,12 @@ def start_summary(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    write_json(_progress_path(run_path, method), {"state": "starting", "pid": proc.pid, "updated": time.time()})
+    try:
+        still_starting = read_json_file(progress_path).get("state") == "starting"
+    except (OSError, ValueError):
+        still_starting = True
+    if still_starting:  # the child has not reported yet (it overwrites this with its own pid)
+        write_json(progress_path, {"state": "starting", "pid": proc.pid, "updated": time.time()})
     return proc.pid
 
 

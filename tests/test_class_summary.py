@@ -132,3 +132,25 @@ def test_class_summary_on_real_ptbxl(real_ds, tmp_path):
         assert sum(mi["lead_share"]) == pytest.approx(1.0) and len(mi["lead_share"]) == 12
         assert mi["n_beats"] >= 5 * mi["n_records_with_beats"] > 0  # real 10 s ECGs: several beats each
     assert (summary_dir(run, "integrated_gradients") / "NORM.png").is_file()
+
+
+@pytest.mark.slow
+def test_start_summary_runs_detached_and_reports(trained_runs, demo_ds):
+    import time
+
+    from ecgcore.class_summary import start_summary
+
+    run = trained_runs["cnn1d"]
+    pid = start_summary(run, "gradient", demo_ds.root, max_records=4)
+    assert summary_status(run, "gradient")["state"] in ("starting", "running", "done")
+    assert (
+        start_summary(run, "gradient", demo_ds.root, max_records=4) == pid
+        or summary_status(run, "gradient")["state"] == "done"
+    )  # not started twice while it runs
+    deadline = time.monotonic() + 300
+    while summary_status(run, "gradient")["state"] in ("starting", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    status = summary_status(run, "gradient")
+    assert status["state"] == "done", status
+    assert set(status["classes"]) == set(demo_ds.label_names)
+    assert (summary_dir(run, "gradient") / "MI.png").is_file()
