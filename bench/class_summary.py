@@ -5,7 +5,8 @@
 
 For each number of test records (the first N of the fold's test part; each attributed for every class
 it carries) it times the whole summary (all classes: attribution + R-peaks + averaging), and prints a
-table: records, attributions (record × class), seconds, ms per attribution. Nothing is written to
+table: records, attributions (record × class), wall seconds, CPU seconds of this process (user + system:
+what it costs on an idle core when other processes share the machine), ms of CPU per attribution. Nothing is written to
 the run folder (class_summary, not write_class_summary). Set OMP_NUM_THREADS to the threads to use.
 """
 
@@ -36,13 +37,13 @@ def main() -> None:
     print(
         f"dataset {ds.description}; method {args.method}, n_steps {args.n_steps}, torch threads {torch.get_num_threads()}"
     )
-    print(f"{'records':>8} {'attributions':>13} {'seconds':>8} {'ms/attr':>8}")
+    print(f"{'records':>8} {'attributions':>13} {'wall s':>8} {'CPU s':>8} {'CPU ms/attr':>12}")
     for n in args.sizes:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = class_summary(ds, args.run, args.method, max_records=n, n_steps=args.n_steps)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         n_attr = sum(c["n_records"] for c in out["classes"].values())
-        print(f"{n:>8} {n_attr:>13} {seconds:>8.1f} {1000 * seconds / max(n_attr, 1):>8.1f}", flush=True)
+        print(f"{n:>8} {n_attr:>13} {seconds:>8.1f} {cpu:>8.1f} {1000 * cpu / max(n_attr, 1):>12.1f}", flush=True)
 
 
 if __name__ == "__main__":

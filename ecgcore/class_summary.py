@@ -387,7 +387,7 @@ def start_summary(
     A summary already running for that run and method is not started twice (its pid is returned)."""
     status = summary_status(run_path, method)
     if status["state"] in ("starting", "running"):
-        return int(status["pid"])
+        return int(status.get("pid") or 0)
     out_dir = summary_dir(run_path, method)
     progress_path = _progress_path(run_path, method)
     write_json(progress_path, {"state": "starting", "pid": None, "updated": time.time()})  # seen at once
