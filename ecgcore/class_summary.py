@@ -61,6 +61,9 @@ SNAP_S = 0.05
 # maps correlating 0.9999 with 64 steps and a completeness error of ~1 % of the logit difference, at half
 # the cost of the per-record default (32); the summary averages hundreds of maps on top of that.
 N_STEPS = 16
+# Inputs per forward/backward pass inside captum IG (batch × steps split): 64 halves CPU time and peak
+# memory against one pass of 32 records × 16 steps (measured on cnn1d: 0.72 vs 1.47 CPU s, 0.5 vs 1.1 GB).
+IG_CHUNK = 64
 Progress = Callable[[int, int, str], None]  # (records done, records total, class name)
 
 
@@ -108,7 +111,9 @@ def batch_attributions(
     if method is SaliencyMethod.gradient:
         attr = Saliency(model).attribute(x, target=target, abs=True)
     else:
-        attr = IntegratedGradients(model).attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=n_steps)
+        attr = IntegratedGradients(model).attribute(
+            x, baselines=torch.zeros_like(x), target=target, n_steps=n_steps, internal_batch_size=IG_CHUNK
+        )
     return attr.detach().cpu().numpy().astype(np.float32)
 
 
