@@ -27,7 +27,6 @@ from ecgcore.data import ECGDataset
 from ecgcore.errors import CheckpointError
 from ecgcore.folds import get_fold
 from ecgcore.inference import predict_proba
-from ecgcore.saliency import SaliencyMethod, saliency_map
 
 _SAME = ("label_set", "label_names", "sampling_rate")
 NO_CV_NOTE = (
@@ -89,9 +88,12 @@ def ensemble_saliency(
     models: Sequence[torch.nn.Module],
     signal: np.ndarray,
     target: int,
-    method: SaliencyMethod | str = SaliencyMethod.integrated_gradients,
+    method: str = "integrated_gradients",
 ) -> np.ndarray:
-    """(12, T) mean of the members' raw attribution maps of class ``target`` for ``signal`` (12, T) mV."""
+    """(12, T) mean of the members' raw attribution maps of class ``target`` for ``signal`` (12, T) mV
+    (:func:`ecgcore.saliency.saliency_map`, imported here: captum loads only when saliency is asked for)."""
+    from ecgcore.saliency import saliency_map
+
     return np.mean([saliency_map(m, signal, target, method).map for m in models], axis=0).astype(np.float32)
 
 
