@@ -1,0 +1,73 @@
+"""Fold ensembles (ecgcore.ensemble)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgcore.checkpoints import load_checkpoint
+from ecgcore.ensemble import (
+    ensemble_proba,
+    ensemble_saliency,
+    ensemble_thresholds,
+    leakage,
+    load_fold_models,
+    training_parts_of,
+)
+from ecgcore.errors import CheckpointError
+from ecgcore.inference import predict_proba
+from ecgcore.saliency import saliency_map
+
+
+def test_one_member_ensemble_is_the_model(trained_runs, demo_ds):
+    members = load_fold_models([trained_runs["cnn1d"]])
+    model, meta = members[0]
+    x = demo_ds.signals[:7]
+    mean, each = ensemble_proba([model], x, "cpu")
+    assert each.shape == (1, 7, len(demo_ds.label_names))
+    np.testing.assert_allclose(mean, predict_proba(model, x, "cpu"), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(ensemble_thresholds([meta]), meta["thresholds"])
+    sal = ensemble_saliency([model], x[0], 1, "gradient")
+    np.testing.assert_allclose(sal, saliency_map(model, x[0], 1, "gradient").map)
+
+
+def test_ensemble_is_the_mean_of_members(trained_runs, demo_ds):
+    members = load_fold_models([trained_runs["cnn1d"], trained_runs["cnn2d"] / "best.pt"])
+    models = [m for m, _ in members]
+    x = demo_ds.signals[:5]
+    mean, each = ensemble_proba(models, x, "cpu")
+    assert each.shape == (2, 5, len(demo_ds.label_names))
+    np.testing.assert_allclose(each[1], predict_proba(models[1], x, "cpu"), atol=1e-7)
+    np.testing.assert_allclose(mean, (each[0] + each[1]) / 2, atol=1e-7)
+    maps = [saliency_map(m, x[0], 2, "gradient").map for m in models]
+    np.testing.assert_allclose(ensemble_saliency(models, x[0], 2, "gradient"), (maps[0] + maps[1]) / 2, atol=1e-7)
+    thr = ensemble_thresholds([meta for _, meta in members])
+    np.testing.assert_allclose(thr, (np.array(members[0][1]["thresholds"]) + members[1][1]["thresholds"]) / 2)
+
+
+def test_members_must_share_labels(trained_runs, tmp_path):
+    import torch
+
+    from ecgcore.checkpoints import read_checkpoint
+
+    data = read_checkpoint(trained_runs["cnn1d"] / "best.pt")
+    data["meta"]["sampling_rate"] = 500
+    torch.save(data, tmp_path / "best.pt")
+    with pytest.raises(CheckpointError, match="sampling_rate"):
+        load_fold_models([trained_runs["cnn1d"], tmp_path])
+    with pytest.raises(CheckpointError, match="no trained fold"):
+        load_fold_models([])
+
+
+def test_leakage_by_id_and_by_signal(trained_runs, demo_ds):
+    _, meta = load_checkpoint(trained_runs["cnn1d"] / "best.pt")
+    parts = training_parts_of(meta, demo_ds)
+    train_id, test_id = sorted(parts["train"])[0], sorted(parts["test"])[0]
+    assert "train part of fold(s) 0" in leakage([meta], demo_ds, ecg_id=train_id)
+    assert leakage([meta], demo_ds, ecg_id=test_id) is None
+    row = int(np.flatnonzero(demo_ds.records["ecg_id"].to_numpy() == train_id)[0])
+    signal = np.array(demo_ds.signals[row])
+    assert f"ecg_id {train_id}" in leakage([meta], demo_ds, signal=signal)
+    assert leakage([meta], demo_ds, signal=signal + 0.5) is None  # not a dataset record
+    other = meta | {"dataset": meta["dataset"] | {"fingerprint": "elsewhere"}}
+    assert leakage([other], demo_ds, ecg_id=train_id) is None  # trained on another dataset: not checked
