@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="1D vs 2D table per fold, mean ± std and paired differences")
     _add_data_args(p)
     p.add_argument("--models", nargs=2, default=["cnn1d", "cnn2d"])
+    p.add_argument("--a", default=None, help="first run group, MODEL[:RUN] (with --b: any two runs)")
+    p.add_argument("--b", default=None, help="second run group, MODEL[:RUN]")
     p.add_argument("--plan", default="cv5")
     p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
     _add_run_name(p, "default", "the run of both models to compare (default: $ECGCORE_RUN_NAME, else default)")
@@ -147,9 +149,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ecg_ids", type=int, nargs="*", default=None, help="records to explain (default: sampled)")
     p.add_argument("--n", type=int, default=4, help="records sampled from the fold's test part")
     p.add_argument("--out", default=None, help="folder for the PNGs (default: <run>/saliency)")
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="per class, over the test records carrying it: lead importance and beat-aligned profile (JSON + PNG)",
+    )
+    p.add_argument("--classes", nargs="*", default=None, help="with --summary: only these classes")
+    p.add_argument("--max_records", type=int, default=None, help="with --summary: the first N test records")
 
     p = sub.add_parser("predict", help="probabilities for a folder of records, or for one record file, as CSV")
-    p.add_argument("--checkpoint", required=True)
+    model_source = p.add_mutually_exclusive_group(required=True)
+    model_source.add_argument("--checkpoint", help="one model: a best.pt")
+    model_source.add_argument(
+        "--run", help="a fold ensemble: every trained fold of MODEL[:RUN] (mean probability); see --plan, --dataset"
+    )
+    p.add_argument("--plan", default="cv5", help="with --run: the fold plan of the run")
+    p.add_argument("--dataset", default=None, help="with --run: the dataset name it was trained on, if several")
+    p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data_root", "--data-root", dest="data_root", help="a PTB-XL-layout folder of records")
     source.add_argument("--input", help="one record: a .csv of 12 leads, or a .hea with its .dat beside it")
@@ -430,13 +446,25 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _compared_groups(args) -> tuple[str, str]:
+    """The two run-group folders to compare: ``--a``/``--b`` (MODEL[:RUN]), else ``--models`` of one
+    ``--run_name`` (today's 1D-vs-2D table when nothing is given)."""
+    from ecgcore.errors import RunError
+    from ecgcore.runs import check_run_name, parse_group_spec, run_group
+
+    if (args.a is None) != (args.b is None):
+        raise RunError("give both --a and --b (MODEL[:RUN] each), or neither for --models.")
+    if args.a is not None:
+        return tuple(run_group(*parse_group_spec(spec)) for spec in (args.a, args.b))
+    check_run_name(args.run_name)
+    return tuple(run_group(m, args.run_name) for m in args.models)  # e.g. cnn1d@exp: the folder of that run
+
+
 def cmd_compare(args) -> int:
     from ecgcore.evaluate import compare_models
-    from ecgcore.runs import check_run_name, run_group
 
-    check_run_name(args.run_name)
+    a, b = _compared_groups(args)  # before the data loads: a bad group name costs nothing
     ds = _load(args)
-    a, b = (run_group(m, args.run_name) for m in args.models)  # e.g. cnn1d@exp: the folder of that run
     out = compare_models(ds, (a, b), args.plan, _runs_root(args))
     print(f"\n{'fold':>4}  {'metric':15s} {a:>10s} {b:>10s} {'diff':>8s}")
     rows = out["per_fold"]
@@ -449,10 +477,12 @@ def cmd_compare(args) -> int:
     for m, d in out["paired_difference"].items():
         sa, sb = out["summary"][a].get(m), out["summary"][b].get(m)
         if sa and sb:
+            p = d.get("p_wilcoxon")
             print(
                 f"  {m:15s} {a} {sa['mean']:.4f} ± {sa['std']:.4f}   {b} {sb['mean']:.4f} ± {sb['std']:.4f}   "
-                f"paired diff {d['mean']:+.4f} ± {d['std']:.4f}"
+                f"paired diff {d['mean']:+.4f} ± {d['std']:.4f}   Wilcoxon p {'n/a' if p is None else f'{p:.3g}'}"
             )
+    print(f"\n{out['note']}")
     return 0
 
 
@@ -460,6 +490,8 @@ def _check_interpret_args(args) -> None:
     """Impossible counts and outputs are refused before the data loads (one line, exit 2)."""
     from ecgcore.errors import RunError
 
+    if args.max_records is not None and args.max_records < 1:
+        raise RunError(f"--max_records {args.max_records}: use at least 1, or leave it out for the whole test part.")
     if args.n < 1:
         raise RunError(f"--n {args.n}: explain at least 1 record (e.g. --n 4), or name them with --ecg_ids.")
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
@@ -527,8 +559,41 @@ def cmd_interpret(args) -> int:
 
 
 def _interpret_summary(args, ds, folds: list[int], root: Path) -> int:
-    """``interpret --summary``: per-class lead importance and beat-aligned profiles (JSON + PNG)."""
-    raise NotImplementedError
+    """``interpret --summary``: per class, over the fold's test records that carry it, the lead
+    importance and the beat-aligned profile, as JSON + PNG in ``<run>/summary/<method>/`` (cached)."""
+    from ecgcore.class_summary import summary_dir, write_class_summary
+    from ecgcore.runs import run_dir
+
+    for k in folds:
+        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
+        bar = _progress_bar(f"fold {k}: {args.method}")
+        summary = write_class_summary(
+            ds, path, args.method, args.classes, args.max_records, lambda done, total, name, bar=bar: bar(done, total)
+        )
+        for name, c in summary.items():
+            top = sorted(zip(c["lead_names"], c["lead_share"]), key=lambda t: -t[1])[:3]
+            windows = ", ".join(f"{w} {v:.2f}" for w, v in c["window_mean"].items())
+            print(
+                f"fold {k} {name:6s} n={c['n_records']:4d} beats={c['n_beats']:5d}  top leads "
+                + ", ".join(f"{lead} {share:.3f}" for lead, share in top)
+                + f"  | window means: {windows}"
+            )
+        print(f"→ {summary_dir(path, args.method)}")
+    return 0
+
+
+def _predict_models(args):
+    """``--checkpoint`` as given, or the best.pt of every trained fold of ``--run MODEL[:RUN]`` (a fold
+    ensemble; its size is printed, and no cross-validated figure exists for it: every record is in
+    some fold's training part)."""
+    from ecgcore.runs import parse_group_spec, trained_folds
+
+    if args.checkpoint:
+        return args.checkpoint
+    model, name = parse_group_spec(args.run)
+    folds = trained_folds(model, name, args.plan, _runs_root(args), args.dataset)
+    print(f"fold ensemble of {args.run}: {len(folds)} model(s) vote ({', '.join(p.name for p in folds)})")
+    return [p / "best.pt" for p in folds]
 
 
 def cmd_predict(args) -> int:
@@ -536,17 +601,18 @@ def cmd_predict(args) -> int:
     from ecgcore.predict import check_output_file, predict_folder, predict_record, predictions_csv, write_predictions
 
     out = check_output_file(args.out)  # before any work: a bad --out must not cost a whole prediction
+    if args.input is not None and args.skip_bad:
+        raise RunError("--skip_bad applies to a folder (--data_root), not to one --input file.")
+    models = _predict_models(args)
     if args.input is not None:
-        if args.skip_bad:
-            raise RunError("--skip_bad applies to a folder (--data_root), not to one --input file.")
-        table, record = predict_record(args.checkpoint, args.input, args.device)
+        table, record = predict_record(models, args.input, args.device)
         for note in record.notes:
             print(f"note: {note}")
         write_predictions(out, predictions_csv(table, str(args.input), str(args.checkpoint), record.notes))
         predicted = ", ".join(table["class"][table["predicted"]]) or "none"
         print(f"{record.name}: predicted {predicted} → {out}")
         return 0
-    table, ds = predict_folder(args.checkpoint, args.data_root, args.skip_bad, args.device)
+    table, ds = predict_folder(models, args.data_root, args.skip_bad, args.device)
     write_predictions(out, table.to_csv(index=False, float_format="%.5f").encode())
     print(f"{len(table)} records of {ds.description} → {out}")
     for s in ds.skipped:

@@ -81,7 +81,9 @@ def ensemble_thresholds(metas: Sequence[dict]) -> np.ndarray:
     """(C,) mean of the members' validation-chosen thresholds (checkpoint meta["thresholds"]).
 
     A heuristic, not a tuned value: each member chose its thresholds on its own validation part."""
-    return np.mean([np.asarray(m["thresholds"], dtype=np.float64) for m in metas], axis=0)
+    from ecgcore.evaluate import decision_thresholds
+
+    return np.mean([decision_thresholds(m)[0] for m in metas], axis=0)
 
 
 def ensemble_saliency(

@@ -28,7 +28,7 @@ import torch
 from ecgcore.checkpoints import CheckpointError, load_checkpoint
 from ecgcore.data import ECGDataset
 from ecgcore.fileio import write_json
-from ecgcore.folds import get_fold
+from ecgcore.folds import get_fold, n_folds
 from ecgcore.inference import predict_proba
 from ecgcore.metrics import (
     MACRO_METRICS,
@@ -38,6 +38,7 @@ from ecgcore.metrics import (
     read_json,
     summarize_folds,
 )
+from ecgcore.outcomes import write_records_csv
 from ecgcore.runs import model_dir, run_dir
 
 
@@ -71,7 +72,8 @@ def decision_thresholds(
 
 def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: int = 200) -> dict:
     """Evaluate the best checkpoint of the run at ``path`` on its fold's test part; writes
-    results.json and confusion.png into the run directory and returns the results."""
+    results.json, records.csv (per test record: truth, probability and TP/FP/FN/TN per class) and
+    confusion.png into the run directory and returns the results."""
     from ecgcore.figures import confusion_png
 
     path = Path(path)
@@ -104,6 +106,7 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
         "evaluated": time.time(),
     }
     write_json(path / "results.json", results)
+    write_records_csv(path, ds.records)  # one row per test record: from a metric to its records
     matrices = {name: results["per_class"][name]["confusion"] for name in ds.label_names}
     confusion_png(matrices, dict(zip(ds.label_names, thresholds.tolist())), path / "confusion.png")
     return results
@@ -136,7 +139,7 @@ def comparison_table(
 ) -> pd.DataFrame:
     """Per fold, the macro metrics of each model (folds evaluated for both): columns fold, model, metrics."""
     rows = []
-    for k in range(5 if plan == "cv5" else 1):
+    for k in range(n_folds(plan)):
         found = {}
         for m in models:
             try:
@@ -148,19 +151,32 @@ def comparison_table(
     return pd.DataFrame(rows, columns=["fold", "model", *MACRO_METRICS])
 
 
+def group_results(ds: ECGDataset, group: str, plan: str = "cv5", root: Path | None = None) -> dict[int, dict]:
+    """{fold: results.json} of every evaluated fold of a run group (``model`` or ``model@run_name``)."""
+    found = {}
+    for k in range(n_folds(plan)):
+        try:
+            found[k] = read_results(run_dir(ds.name, ds.label_set, group, k, plan, root))
+        except ResultsError:
+            continue
+    return found
+
+
 def compare_models(
     ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None
 ) -> dict:
-    """Side-by-side table, mean ± std per model, and the paired per-fold difference (a − b);
-    written to ``<dataset>/<label_set>/compare.json``."""
+    """Two run groups (``model`` or ``model@run_name``) side by side on the folds evaluated for both:
+    mean ± std per group, the paired per-fold difference (a − b) and its Wilcoxon signed-rank p
+    (:func:`ecgcore.compare.compare_groups`); written to ``<dataset>/<label_set>/compare.json``."""
+    from ecgcore.compare import compare_groups
+
     table = comparison_table(ds, models, plan, root)
     if table.empty:
         raise ResultsError(
             f"no fold has results for both {models[0]} and {models[1]} on {ds.name}; "
             "train and evaluate both models first (python -m ecgcore train/eval)."
         )
-    a, b = (table[table.model == m].set_index("fold") for m in models)
-    diff = (a[list(MACRO_METRICS)] - b[list(MACRO_METRICS)]).astype(float)
+    paired = compare_groups(*(group_results(ds, m, plan, root) for m in models), names=tuple(models))
     out = {
         "models": list(models),
         "plan": plan,
@@ -168,13 +184,10 @@ def compare_models(
         "per_fold": table.to_dict(orient="records"),
         "summary": {m: summarize_folds(table[table.model == m].to_dict(orient="records")) for m in models},
         "paired_difference": {
-            k: {
-                "mean": float(diff[k].mean()),
-                "std": float(diff[k].std(ddof=1)) if len(diff) > 1 else 0.0,
-                "per_fold": diff[k].tolist(),
-            }
-            for k in MACRO_METRICS
+            k: {"mean": v["mean"], "std": v["sd"] or 0.0, "per_fold": v["diff"], "p_wilcoxon": v["p_wilcoxon"]}
+            for k, v in paired["metrics"].items()
         },
+        "note": paired["note"],
     }
     write_json(model_dir(ds.name, ds.label_set, models[0], root).parent / "compare.json", out)
     return out

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.data import ECGDataset, load_ptbxl
+from ecgcore.ensemble import ensemble_proba, ensemble_thresholds, load_fold_models
 from ecgcore.errors import RunError
 from ecgcore.evaluate import decision_thresholds
 from ecgcore.fileio import write_bytes_atomic
@@ -71,17 +73,37 @@ def check_output_file(path: str | os.PathLike) -> Path:
     return path
 
 
+Checkpoints = str | os.PathLike | Sequence[str | os.PathLike]
+
+
+def _members(checkpoints: Checkpoints) -> tuple[list[torch.nn.Module], list[dict]]:
+    """The model(s) to predict with: one checkpoint, or several (a fold ensemble, checked to share
+    labels and sampling rate by :func:`ecgcore.ensemble.load_fold_models`)."""
+    if isinstance(checkpoints, str | os.PathLike):
+        model, meta = load_checkpoint(checkpoints)
+        return [model], [meta]
+    members = load_fold_models(list(checkpoints))
+    return [m for m, _ in members], [meta for _, meta in members]
+
+
+def _proba(models: Sequence[torch.nn.Module], signals: np.ndarray, device: str) -> np.ndarray:
+    """(N, C) probabilities of one model, or the mean over a fold ensemble's members."""
+    return predict_proba(models[0], signals, device) if len(models) == 1 else ensemble_proba(models, signals, device)[0]
+
+
 def predict_folder(
-    checkpoint: str | os.PathLike, root: str | os.PathLike, skip_bad: bool = False, device: str = "auto"
+    checkpoint: Checkpoints, root: str | os.PathLike, skip_bad: bool = False, device: str = "auto"
 ) -> tuple[pd.DataFrame, ECGDataset]:
-    """Probabilities for every record of a dataset folder.
+    """Probabilities for every record of a dataset folder, from one checkpoint or the mean of several
+    (a fold ensemble: ``checkpoint`` a list of best.pt paths or run folders).
 
     Returns:
         table with columns ecg_id, <label 1>, …, <label C> (probabilities), and the dataset read.
     """
-    model, meta = load_checkpoint(checkpoint)
+    models, metas = _members(checkpoint)
+    meta = metas[0]
     ds = load_ptbxl(root, meta["sampling_rate"], meta["label_set"], skip_bad=skip_bad, require_labels=False)
-    probs = predict_proba(model, ds.signals, device)
+    probs = _proba(models, ds.signals, device)
     table = pd.DataFrame(probs, columns=meta["label_names"])
     table.insert(0, "ecg_id", ds.records["ecg_id"].to_numpy())
     return table, ds
@@ -119,23 +141,32 @@ def predictions_csv(table: pd.DataFrame, source: str, checkpoint: str, notes: Se
 
 
 def predict_record(
-    checkpoint: str | os.PathLike, record: UploadedRecord | str | os.PathLike, device: str = "auto"
+    checkpoint: Checkpoints, record: UploadedRecord | str | os.PathLike, device: str = "auto"
 ) -> tuple[pd.DataFrame, UploadedRecord]:
-    """Classify one record (an UploadedRecord, or a .csv / .hea path read by the upload reader).
+    """Classify one record (an UploadedRecord, or a .csv / .hea path read by the upload reader) with
+    one checkpoint, or with a fold ensemble (a list of checkpoints: mean probability, mean of the
+    members' validation thresholds — a heuristic, see :func:`ecgcore.ensemble.ensemble_thresholds`).
 
     Returns:
-        the :func:`probability_table` at the checkpoint's validation thresholds, and the record as
-        classified: (12, T) mV at the checkpoint's rate, its notes including any resampling.
+        the :func:`probability_table` at the validation thresholds, and the record as classified:
+        (12, T) mV at the checkpoint's rate, its notes including any resampling and how many models voted.
     """
-    model, meta = load_checkpoint(checkpoint)
+    models, metas = _members(checkpoint)
+    meta = metas[0]
     if not isinstance(record, UploadedRecord):
         record = read_record_file(record)
     record = at_rate(record, int(meta["sampling_rate"]))
-    thresholds, source = decision_thresholds(meta)
+    if len(models) > 1:
+        thresholds, source = ensemble_thresholds(metas), "checkpoint"
+        record = replace(
+            record, notes=[*record.notes, f"fold ensemble: the mean of {len(models)} models' probabilities"]
+        )
+    else:
+        thresholds, source = decision_thresholds(meta)
     if source != "checkpoint":
         note = f"{checkpoint} stores no validation thresholds; {source} used for 'predicted'."
         record = replace(record, notes=[*record.notes, note])
-    probs = predict_proba(model, record.signal[None], device)[0]
+    probs = _proba(models, record.signal[None], device)[0]
     return probability_table(probs, meta["label_names"], thresholds), record
 
 

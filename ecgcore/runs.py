@@ -93,6 +93,47 @@ def parse_run_group(folder: str) -> tuple[str, str]:
     return model, name or DEFAULT_RUN
 
 
+def parse_group_spec(spec: str) -> tuple[str, str]:
+    """(model, run_name) of a command-line group ``MODEL[:RUN]`` (``cnn1d`` → run "default")."""
+    model, _, name = spec.partition(":")
+    if not model:
+        raise RunError(f"{spec!r}: give a run group as MODEL or MODEL:RUN_NAME, e.g. cnn1d:long60.")
+    return model, check_run_name(name or DEFAULT_RUN)
+
+
+def trained_folds(
+    model: str,
+    run_name: str = DEFAULT_RUN,
+    plan: str = "cv5",
+    root: Path | None = None,
+    dataset: str | None = None,
+    label_set: str | None = None,
+) -> list[Path]:
+    """The fold folders of one run group that hold a best.pt, sorted by fold: the members of a fold
+    ensemble. Raises RunError when none is found, or when the group exists for several datasets or
+    label sets and ``dataset``/``label_set`` don't say which."""
+    found = [
+        r
+        for r in list_runs(root, dataset, run_name)
+        if r.model == model
+        and r.plan == plan
+        and (label_set is None or r.label_set == label_set)
+        and (r.path / "best.pt").is_file()
+    ]
+    where = sorted({(r.dataset, r.label_set) for r in found})
+    if not found:
+        raise RunError(
+            f"no trained fold of {run_group(model, run_name)} ({plan}) under {root or runs_root()}; "
+            "train it first (python -m ecgcore train) or check --runs_dir."
+        )
+    if len(where) > 1:
+        listed = ", ".join(f"{d}/{ls}" for d, ls in where)
+        raise RunError(
+            f"{run_group(model, run_name)} was trained on several datasets ({listed}); name one with --dataset."
+        )
+    return [r.path for r in sorted(found, key=lambda r: r.fold)]
+
+
 def fold_dirname(plan: str, fold: int) -> str:
     return f"fold{fold}" if plan == "cv5" else f"{plan}-fold{fold}"
 
