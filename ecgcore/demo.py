@@ -50,7 +50,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ecgcore.data import DEMO_MARKER, DURATION_S, LEADS
+from ecgcore.errors import DataError
+from ecgcore.records import DEMO_MARKER, DURATION_S, LEADS
+
+PARTIAL_MARKER = ".ECGCORE_DEMO_PARTIAL"  # while a demo set is being written (then DEMO_MARKER)
 
 # ----------------------------------------------------------------------------- PTB-XL tables
 
@@ -683,7 +686,8 @@ def make_demo_dataset(
     """Write a synthetic dataset in PTB-XL's layout into ``out`` (created if needed).
 
     Args:
-        out: target folder; existing demo files in it are overwritten.
+        out: target folder: new, empty, or a demo set written by ecgcore (overwritten); anything else
+            (a real PTB-XL copy, a file) is refused with a DataError, as is ``n_records`` < 1.
         n_records: number of ECG records (ecg_id 1..n_records).
         seed: random seed; the same seed gives byte-identical files.
         sampling_rates: which of 100 (records100, 12 × 1000 samples) and 500 (records500,
@@ -696,10 +700,9 @@ def make_demo_dataset(
     rates = tuple(sorted(set(sampling_rates)))
     if not rates or any(fs not in (100, 500) for fs in rates):
         raise ValueError(f"sampling_rates must be a non-empty subset of (100, 500), got {sampling_rates!r}")
-    if n_records < 1:
-        raise ValueError(f"n_records must be >= 1, got {n_records}")
-    root = pathlib.Path(out)
+    root = _check_target(pathlib.Path(out), n_records)
     root.mkdir(parents=True, exist_ok=True)
+    (root / PARTIAL_MARKER).write_text("an ecgcore demo set is being written here\n")
     (root / DEMO_MARKER).unlink(missing_ok=True)  # written last: marks a complete dataset
 
     table, records = _build_table(n_records, seed)
@@ -725,4 +728,21 @@ def make_demo_dataset(
         f"Synthetic ECG demo data (not PTB-XL, not real patients): made by ecgcore.demo.make_demo_dataset"
         f"(n_records={n_records}, seed={seed}, sampling_rates={rates}).\n"
     )
+    (root / PARTIAL_MARKER).unlink(missing_ok=True)
+    return root
+
+
+def _check_target(root: pathlib.Path, n_records: int) -> pathlib.Path:
+    """Refuse what would lose data or make no dataset: ``n_records`` < 1, ``root`` an existing file, or a
+    non-empty folder that is not a demo set written by ecgcore (e.g. a real PTB-XL copy)."""
+    if isinstance(n_records, bool) or not isinstance(n_records, int | np.integer) or n_records < 1:
+        raise DataError(f"the number of demo records must be a whole number of at least 1, not {n_records!r}.")
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root} is an existing file, not a folder; choose a new or empty folder for the demo data.")
+    if root.is_dir() and any(root.iterdir()):
+        if not ((root / DEMO_MARKER).is_file() or (root / PARTIAL_MARKER).is_file()):
+            raise DataError(
+                f"{root} is not empty and is not a demo set written by ecgcore (no {DEMO_MARKER}); refusing to "
+                "overwrite it (it may hold a real PTB-XL copy). Choose a new or empty folder."
+            )
     return root

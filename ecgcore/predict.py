@@ -11,7 +11,6 @@ temporary folder, a header may only name its own uploaded .dat, and every check 
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 import tempfile
@@ -26,6 +25,7 @@ from ecgcore.checkpoints import load_checkpoint
 from ecgcore.data import DURATION_S, LEADS, SAMPLING_RATES, ECGDataset, check_signal, load_ptbxl
 from ecgcore.errors import DataError, UploadError
 from ecgcore.inference import predict_proba
+from ecgcore.records import UPLOAD_ADVICE, check_header_shape
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 12-lead 10 s record at 500 Hz in format 16 is 120 kB
 
@@ -109,43 +109,10 @@ def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
         raise UploadError(str(e)) from None
 
 
-# bytes per sample of the uncompressed WFDB signal formats (the FLAC formats 508/516/524 are not checked)
-_BYTES_PER_SAMPLE = {
-    "8": 1,
-    "16": 2,
-    "24": 3,
-    "32": 4,
-    "61": 2,
-    "80": 1,
-    "160": 2,
-    "212": 1.5,
-    "310": 4 / 3,
-    "311": 4 / 3,
-}
-
-
 def _check_header_shape(header: wfdb.Record, hea_name: str, dat_name: str, dat_size: int) -> None:
-    """The header must describe 12 signals of 10 s, and the .dat must have the size it implies — a header
-    declaring millions of samples would make wfdb allocate them, and a .dat of another record (or a text
-    file renamed .dat) would otherwise be read silently as far as it goes."""
-    n_sig = int(header.n_sig or 0)
-    if n_sig != len(LEADS):
-        raise UploadError(f"{hea_name}: {n_sig} signals, expected the 12 standard leads ({', '.join(LEADS)}).")
-    expected = DURATION_S * int(header.fs)
-    if header.sig_len is not None and int(header.sig_len) != expected:
-        raise UploadError(
-            f"{hea_name}: {header.sig_len} samples per lead, expected {expected} (10 s at {header.fs:g} Hz)."
-        )
-    fmts = set(header.fmt or [])
-    offsets = set(header.byte_offset or [None])
-    bytes_per_sample = _BYTES_PER_SAMPLE.get(next(iter(fmts))) if len(fmts) == 1 else None
-    if bytes_per_sample and offsets <= {None, 0} and header.sig_len is not None:
-        size = math.ceil(n_sig * expected * bytes_per_sample)
-        if not size <= dat_size <= size + 3:  # formats 212/310/311 may pad the last bytes
-            raise UploadError(
-                f"{dat_name} has {dat_size:,} bytes, but {hea_name} describes {size:,} (12 leads × {expected} samples, "
-                f"format {next(iter(fmts))}); it is not that header's signal file — upload the matching .hea and .dat pair."
-            )
+    """The upload's header must describe 12 leads × 10 s and its .dat have the size that implies (the one
+    implementation: :func:`ecgcore.records.check_header_shape`)."""
+    check_header_shape(header, hea_name, dat_name, dat_size, UploadError, UPLOAD_ADVICE)
 
 
 def read_uploaded_csv(content: bytes) -> tuple[np.ndarray, int]:
