@@ -140,6 +140,21 @@ def check_folder(root: Path, what: str = "dataset folder") -> Path:
     )
 
 
+def _semicolons(path: Path) -> DataError | None:
+    """The error for a csv whose header is separated by ';' (a spreadsheet's export), else None."""
+    try:
+        with open(path, "rb") as f:
+            header = f.readline(65536)
+    except OSError:
+        return None
+    if header.count(b";") <= header.count(b","):
+        return None
+    return DataError(
+        f"{path} is separated by ';', not ','; PTB-XL's csv files are comma-separated — save it with "
+        "commas (e.g. pandas to_csv, or 'CSV (comma delimited)') and load again."
+    )
+
+
 def _read_csv(path: Path, what: str, **kwargs) -> pd.DataFrame:
     """``pd.read_csv`` with every way a csv can be unreadable turned into a one-line DataError."""
     try:
@@ -147,6 +162,8 @@ def _read_csv(path: Path, what: str, **kwargs) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty; re-download {what}.") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        if (hint := _semicolons(path)) is not None:
+            raise hint from None
         first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
         raise DataError(f"{path} cannot be read as CSV ({first}); re-download {what}.") from None
     except OSError as e:
@@ -160,11 +177,8 @@ def _check_columns(table: pd.DataFrame, csv: Path, needed: tuple[str, ...]) -> N
     missing = [c for c in needed if c not in table.columns]
     if not missing:
         return
-    if any(";" in str(c) for c in table.columns):
-        raise DataError(
-            f"{csv} is separated by ';', not ','; PTB-XL's csv files are comma-separated — save it with "
-            "commas (e.g. pandas to_csv, or 'CSV (comma delimited)') and load again."
-        )
+    if (hint := _semicolons(csv)) is not None:
+        raise hint
     raise DataError(f"{csv} lacks the column(s) {', '.join(missing)}; it is not a PTB-XL database file.")
 
 
