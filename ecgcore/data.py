@@ -17,7 +17,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -206,10 +206,12 @@ def _check_ecg_ids(table: pd.DataFrame, csv: Path) -> pd.Series:
     return ints
 
 
-def _unsafe_path(name: str) -> bool:
-    """True for a record path that is absolute or climbs out of the dataset folder (``..``)."""
-    posix, windows = PurePosixPath(name), PureWindowsPath(name)
-    return posix.is_absolute() or windows.is_absolute() or bool(windows.drive) or ".." in windows.parts
+def _unsafe_paths(names: pd.Series) -> pd.Series:
+    """True for each record path that is absolute (``/x``, ``\\x``, ``C:x``) or climbs out of the dataset
+    folder (a ``..`` part); vectorised, as it runs on every load."""
+    absolute = names.str.match(r"^([/\\]|[A-Za-z]:)")
+    climbs = names.str.contains(r"(?:^|[/\\])\.\.(?:[/\\]|$)")
+    return absolute | climbs
 
 
 def _check_filenames(table: pd.DataFrame, csv: Path, column: str) -> None:
@@ -221,7 +223,7 @@ def _check_filenames(table: pd.DataFrame, csv: Path, column: str) -> None:
             f"{csv}: {int(no_file.sum())} row(s) have no {column} (e.g. {_rows(table, no_file, 1)}); "
             "the file may be cut short by an interrupted download — re-download it."
         )
-    unsafe = names.map(_unsafe_path)
+    unsafe = _unsafe_paths(names)
     if unsafe.any():
         raise DataError(
             f"{csv}: {column} of {_rows(table, unsafe)} points outside the dataset folder "

@@ -125,36 +125,58 @@ def _file_state(path: Path) -> tuple[int, int, int] | None:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def _record_file_state(root: Path, real_root: str, name: str) -> tuple[int, int, int] | None:
-    """(size, mtime, ctime) of ``root/name``; None when it does not exist (a partial download).
+def _record_file_states(root: Path, names: list[str]) -> list[tuple[int, int, int] | None]:
+    """(size, mtime, ctime) of each ``root/name`` (one lstat each; string paths: this runs for every
+    record file on every load); None where the file does not exist (a partial download).
 
-    Raises DataError for a symlink loop, a file where a folder should be, or a symlink leading
-    outside the dataset folder."""
-    path = root / name
-    try:
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode):
-            target = os.path.realpath(path)
-            if os.path.commonpath([real_root, target]) != real_root:
-                raise DataError(
-                    f"{path} is a symlink to {target}, outside the dataset folder {root}; "
-                    "copy the file into the folder instead."
-                )
-            st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise DataError(f"{path} is a symlink loop; remove it and re-download that record.") from None
-        if e.errno == errno.ENOTDIR:
-            raise DataError(
-                f"{path}: a part of this path is a file where a folder should be; "
-                "fix the folder layout (re-download the records)."
-            ) from None
-        raise DataError(f"{path} cannot be read ({e.strerror}); check its permissions.") from None
+    Raises DataError for a symlink loop, a file where a folder should be, a folder where a file should be,
+    or a symlink leading outside the dataset folder."""
+    base, real_root = str(root), os.path.realpath(root)
+    states: list[tuple[int, int, int] | None] = []
+    for name in names:
+        path = f"{base}/{name}"
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            states.append(None)
+            continue
+        except OSError as e:
+            raise _stat_error(path, e) from None
+        if not stat.S_ISREG(st.st_mode):
+            st = _follow(path, st, root, real_root)
+        states.append(None if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return states
+
+
+def _follow(path: str, st: os.stat_result, root: Path, real_root: str) -> os.stat_result | None:
+    """The stat of a record file that is not a plain file: a symlink inside the dataset folder is
+    followed; one leading outside, a loop or a folder is a DataError."""
     if stat.S_ISDIR(st.st_mode):
         raise DataError(f"{path} is a folder where a record file should be; remove it and re-download that record.")
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+    if not stat.S_ISLNK(st.st_mode):
+        return st
+    target = os.path.realpath(path)
+    if os.path.commonpath([real_root, target]) != real_root:
+        raise DataError(
+            f"{path} is a symlink to {target}, outside the dataset folder {root}; copy the file into the folder instead."
+        )
+    try:
+        return _follow(path, os.stat(path), root, real_root) if os.path.isdir(path) else os.stat(path)
+    except FileNotFoundError:  # a dangling symlink: the record is missing
+        return None
+    except OSError as e:
+        raise _stat_error(path, e) from None
+
+
+def _stat_error(path: str, e: OSError) -> DataError:
+    if e.errno == errno.ELOOP:
+        return DataError(f"{path} is a symlink loop; remove it and re-download that record.")
+    if e.errno == errno.ENOTDIR:
+        return DataError(
+            f"{path}: a part of this path is a file where a folder should be; "
+            "fix the folder layout (re-download the records)."
+        )
+    return DataError(f"{path} cannot be read ({e.strerror}); check its permissions.")
 
 
 def check_record_folders(root: Path, filenames: list[str]) -> None:
@@ -175,14 +197,12 @@ def cache_key(root: Path, filenames: list[str], sampling_rate: int) -> str:
     mtime was restored (``cp -p``, ``rsync -t``, unpacking an archive). Each file named in the csv is
     stat'ed itself, so nothing else in its folder can cut the key short."""
     check_record_folders(root, filenames)
-    real_root = os.path.realpath(root)
     h = hashlib.sha1()
     h.update(f"v2|{root.resolve()}|{sampling_rate}".encode())
     for name in ("ptbxl_database.csv", "scp_statements.csv"):
         h.update(f"{name}{_file_state(root / name)}".encode())
-    for f in filenames:
-        for ext in RECORD_EXTENSIONS:
-            h.update(f"{f}{ext}{_record_file_state(root, real_root, f + ext)}".encode())
+    names = [f + ext for f in filenames for ext in RECORD_EXTENSIONS]
+    h.update(repr(list(zip(names, _record_file_states(root, names)))).encode())
     return h.hexdigest()[:16]
 
 
