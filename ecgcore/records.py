@@ -120,7 +120,7 @@ def check_signal(signal: np.ndarray, fields: dict, sampling_rate: int, where: st
     if signal.ndim != 2 or signal.shape[1] != expected:
         raise DataError(f"{where}: {signal.shape[-1]} samples, expected {expected} (truncated or wrong length).")
     if not np.isfinite(signal).all():
-        raise DataError(f"{where}: NaN or infinite samples; re-download that record or load with skip_bad.")
+        raise DataError(f"{where}: NaN or infinite samples (missing or corrupt values); it is not a usable recording.")
     if (signal.max(axis=1) == signal.min(axis=1)).all():
         raise DataError(f"{where}: no signal (every lead is flat, e.g. all zero); it is not a recorded ECG.")
     return signal.astype(np.float32)
