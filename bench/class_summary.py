@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from ecgcore.class_summary import N_STEPS, class_summary  # noqa: E402
-from ecgcore.data import load_ptbxl  # noqa: E402
+from ecgcore.sources import load_ptbxl  # noqa: E402
 
 
 def main() -> None:

@@ -26,11 +26,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ecgcore.checkpoints import load_checkpoint  # noqa: E402
-from ecgcore.data import load_ptbxl  # noqa: E402
 from ecgcore.folds import get_fold, n_folds  # noqa: E402
 from ecgcore.inference import predict_proba  # noqa: E402
 from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, summarize_folds  # noqa: E402
 from ecgcore.service import run_fold  # noqa: E402
+from ecgcore.sources import load_ptbxl  # noqa: E402
 from ecgcore.train import RECIPES, TrainConfig  # noqa: E402
 
 

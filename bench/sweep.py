@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cv import HEADER, cross_validate  # noqa: E402
 
-from ecgcore.data import load_ptbxl  # noqa: E402
 from ecgcore.folds import n_folds  # noqa: E402
+from ecgcore.sources import load_ptbxl  # noqa: E402
 
 
 def main() -> None:

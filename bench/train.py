@@ -26,10 +26,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ecgcore.data import load_ptbxl  # noqa: E402
 from ecgcore.folds import get_fold  # noqa: E402
 from ecgcore.inference import pick_device  # noqa: E402
 from ecgcore.models import ECGClassifier, create_model  # noqa: E402
+from ecgcore.sources import load_ptbxl  # noqa: E402
 from ecgcore.train import TrainConfig, default_config, train_fold  # noqa: E402
 
 

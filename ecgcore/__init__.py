@@ -21,7 +21,7 @@ import importlib
 _API = {
     "ECGCoreError": "ecgcore.errors",
     "ECGDataset": "ecgcore.data",
-    "load_ptbxl": "ecgcore.data",
+    "load_ptbxl": "ecgcore.sources",  # resolves no root to $ECGCORE_DATA_ROOT, else the demo set
     "patient_folds": "ecgcore.folds",
     "create_model": "ecgcore.models",
     "list_models": "ecgcore.models",

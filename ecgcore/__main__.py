@@ -217,7 +217,7 @@ def _progress_bar(desc: str):
 
 
 def _load(args, require_labels: bool = True):
-    from ecgcore.data import load_ptbxl
+    from ecgcore.sources import load_ptbxl
 
     ds = load_ptbxl(
         args.data_root,

@@ -1,46 +1,62 @@
-"""Reading PTB-XL (PhysioNet layout) with wfdb, the signal cache, and the dataset object.
+"""Reading a PTB-XL-layout folder (PhysioNet layout) into the dataset object.
 
 A PTB-XL folder holds ``ptbxl_database.csv`` (one row per record), ``scp_statements.csv`` and the
 WFDB records ``records100/…/NNNNN_lr`` (100 Hz) and ``records500/…/NNNNN_hr`` (500 Hz), 12 leads ×
 10 s in mV. :func:`load_ptbxl` returns an :class:`ECGDataset`.
 
-The first load reads every record once (both cores) and stores the signals as one ``.npy`` file under
-``$ECGCORE_CACHE_DIR`` (default ``~/.cache/ecgcore``); later loads memory-map it. The cache key covers
-the csv files and every record file's path, size and mtime, so a changed dataset is detected and the
-cache rebuilt. Every problem a user can cause raises :class:`DataError` naming the file and what to do.
+This module reads the folder it is given; it never decides which folder that is. "No folder given"
+means the demo set only to :mod:`ecgcore.sources` (``ecgcore.load_ptbxl``), which generates it. One
+record is read and checked by :mod:`ecgcore.records`; the signals are cached by
+:mod:`ecgcore.signal_cache`. Every problem a user can cause raises :class:`DataError` naming the file
+(and the rows) and what to do.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import json
-import multiprocessing
 import os
 import re
-import sys
-import uuid
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import wfdb
 
-from ecgcore.errors import DataError
+from ecgcore.errors import DataError, FoldError
+from ecgcore.folds import check_strat_folds, fold_note
 from ecgcore.labels import LabelError, check_label_set, derive_labels, parse_scp_codes
+from ecgcore.records import (  # noqa: F401  (re-exported: the format's constants and record checks)
+    DEMO_MARKER,
+    DURATION_S,
+    FILENAME_COLUMN,
+    LEADS,
+    PTBXL_URL,
+    SAMPLING_RATES,
+    check_sampling_rate,
+    check_signal,
+    read_record,
+)
+from ecgcore.signal_cache import (  # noqa: F401  (re-exported for callers of the old single module)
+    Progress,
+    _cache_paths,
+    cache_key,
+    cache_root,
+    load_signals,
+    read_all_records,
+)
 
-LEADS: tuple[str, ...] = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
-SAMPLING_RATES: tuple[int, ...] = (100, 500)
-DURATION_S = 10
-FILENAME_COLUMN = {100: "filename_lr", 500: "filename_hr"}
-DEMO_MARKER = "ECGCORE_DEMO.txt"  # written by ecgcore.demo into every demo dataset
-PTBXL_URL = "https://physionet.org/content/ptb-xl/1.0.3/"
+INT64_MAX = np.iinfo(np.int64).max
+REQUIRED_COLUMNS = ("ecg_id",)
 
-Progress = Callable[[int, int], None]  # progress(done, total)
+
+def __getattr__(name: str):
+    """Old names that moved to :mod:`ecgcore.sources` (they decide on the demo set), imported lazily so
+    that importing this module never imports the demo generator."""
+    if name in ("resolve_data_root", "ensure_demo_dataset", "default_demo_root"):
+        import ecgcore.sources as sources
+
+        return getattr(sources, "resolve_data_path" if name == "resolve_data_root" else name)
+    raise AttributeError(f"module 'ecgcore.data' has no attribute {name!r}")
 
 
 @dataclass
@@ -67,6 +83,8 @@ class ECGDataset:
         is_demo: True for a synthetic demo dataset.
         fingerprint: short hash of ptbxl_database.csv.
         skipped: records left out by ``skip_bad=True``.
+        fold_note: empty, or why the folds are not PTB-XL's own strat folds (no ``strat_fold``
+            column: patient-grouped pseudo folds); pages and the CLI show it beside fold numbers.
     """
 
     signals: np.ndarray
@@ -80,6 +98,7 @@ class ECGDataset:
     is_demo: bool
     fingerprint: str
     skipped: list[SkippedRecord] = field(default_factory=list)
+    fold_note: str = ""
 
     @property
     def labelled(self) -> np.ndarray:
@@ -96,80 +115,124 @@ class ECGDataset:
         )
 
 
-# ----------------------------------------------------------------------------- locations
-
-
-def cache_root() -> Path:
-    """``$ECGCORE_CACHE_DIR`` or ``~/.cache/ecgcore``."""
-    return Path(os.environ.get("ECGCORE_CACHE_DIR") or Path.home() / ".cache" / "ecgcore")
-
-
-def default_demo_root() -> Path:
-    return cache_root() / "demo"
-
-
-def resolve_data_root(root: str | os.PathLike | None = None, progress: Progress | None = None) -> Path:
-    """The dataset folder to use: ``root``, else ``$ECGCORE_DATA_ROOT``, else the default demo
-    dataset (generated on first use under ``$ECGCORE_CACHE_DIR/demo``)."""
-    chosen = root or os.environ.get("ECGCORE_DATA_ROOT")
-    if chosen:
-        return Path(chosen).expanduser()
-    return ensure_demo_dataset(default_demo_root(), progress=progress)
-
-
-def ensure_demo_dataset(root: Path, n_records: int = 1000, seed: int = 0, progress: Progress | None = None) -> Path:
-    """Create the demo dataset at ``root`` unless it is already complete."""
-    if not (root / DEMO_MARKER).exists():
-        from ecgcore.demo import make_demo_dataset
-
-        make_demo_dataset(root, n_records=n_records, seed=seed, progress=progress)
-    return root
-
-
 # ----------------------------------------------------------------------------- tables
 
 
-REQUIRED_COLUMNS = ("ecg_id",)
+def _rows(table: pd.DataFrame, mask, n: int = 3) -> str:
+    """'ecg_id 4, 7, 9 (and 12 more)' for the rows of ``mask``: how a message names rows."""
+    ids = table.loc[np.asarray(mask, bool), "ecg_id"].astype(str).tolist()
+    more = f" (and {len(ids) - n} more)" if len(ids) > n else ""
+    return f"ecg_id {', '.join(ids[:n])}{more}"
 
 
-def read_database(root: str | os.PathLike, sampling_rate: int = 100) -> pd.DataFrame:
-    """Read ``ptbxl_database.csv``: one row per record, checked for the columns the reader needs.
-
-    Returns the table with ``scp_codes`` parsed into dicts (empty dict when the column is absent).
-    """
-    root = Path(root)
-    if not root.is_dir():
+def check_folder(root: Path, what: str = "dataset folder") -> Path:
+    """``root`` if it is an existing folder; else a DataError saying 'does not exist' or 'not a folder'."""
+    if root.is_dir():
+        return root
+    if root.exists():
         raise DataError(
-            f"dataset folder {root} does not exist. Point --data_root (or ECGCORE_DATA_ROOT) at a PTB-XL "
-            f"folder holding ptbxl_database.csv (download: {PTBXL_URL}), or leave it unset to use the demo data."
+            f"{what} {root} is not a folder (it is a file). Point --data_root (or ECGCORE_DATA_ROOT) at the "
+            "PTB-XL folder that holds ptbxl_database.csv, not at a file in it."
         )
-    csv = root / "ptbxl_database.csv"
-    if not csv.is_file():
-        raise DataError(f"{csv} is missing: a PTB-XL folder must hold ptbxl_database.csv (download: {PTBXL_URL}).")
+    raise DataError(
+        f"{what} {root} does not exist. Point --data_root (or ECGCORE_DATA_ROOT) at a PTB-XL "
+        f"folder holding ptbxl_database.csv (download: {PTBXL_URL}), or leave it unset to use the demo data."
+    )
+
+
+def _semicolons(path: Path) -> DataError | None:
+    """The error for a csv whose header is separated by ';' (a spreadsheet's export), else None."""
     try:
-        table = pd.read_csv(csv)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise DataError(f"{csv} cannot be read as CSV ({e}); re-download it.") from e
-    needed = (*REQUIRED_COLUMNS, FILENAME_COLUMN[check_sampling_rate(sampling_rate)])
+        with open(path, "rb") as f:
+            header = f.readline(65536)
+    except OSError:
+        return None
+    if header.count(b";") <= header.count(b","):
+        return None
+    return DataError(
+        f"{path} is separated by ';', not ','; PTB-XL's csv files are comma-separated — save it with "
+        "commas (e.g. pandas to_csv, or 'CSV (comma delimited)') and load again."
+    )
+
+
+def _read_csv(path: Path, what: str, **kwargs) -> pd.DataFrame:
+    """``pd.read_csv`` with every way a csv can be unreadable turned into a one-line DataError."""
+    try:
+        table = pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty; re-download {what}.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        if (hint := _semicolons(path)) is not None:
+            raise hint from None
+        first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        raise DataError(f"{path} cannot be read as CSV ({first}); re-download {what}.") from None
+    except OSError as e:
+        raise DataError(f"{path} cannot be read ({e.strerror or e}); check that it is a readable file.") from None
+    if len(table) == 0:
+        raise DataError(f"{path} has a header but no data rows; re-download {what}.")
+    return table
+
+
+def _check_columns(table: pd.DataFrame, csv: Path, needed: tuple[str, ...]) -> None:
     missing = [c for c in needed if c not in table.columns]
-    if missing:
-        raise DataError(f"{csv} lacks the column(s) {', '.join(missing)}; it is not a PTB-XL database file.")
-    if table["ecg_id"].isna().any() or table["ecg_id"].duplicated().any():
+    if not missing:
+        return
+    if (hint := _semicolons(csv)) is not None:
+        raise hint
+    raise DataError(f"{csv} lacks the column(s) {', '.join(missing)}; it is not a PTB-XL database file.")
+
+
+def _check_ecg_ids(table: pd.DataFrame, csv: Path) -> pd.Series:
+    """ecg_id as int64: present, unique, whole numbers that fit in int64."""
+    if table["ecg_id"].isna().any():
         raise DataError(f"{csv}: ecg_id has empty or repeated values; every record needs a unique ecg_id.")
-    ids = pd.to_numeric(table["ecg_id"], errors="coerce")
-    if ids.isna().any() or (ids % 1 != 0).any():
-        bad = table["ecg_id"][ids.isna() | (ids % 1 != 0)].astype(str).tolist()
+    ids = pd.to_numeric(table["ecg_id"], errors="coerce").astype(float)
+    bad = ids.isna() | (ids % 1 != 0)
+    if bad.any():
+        shown = table["ecg_id"][bad].astype(str).tolist()
         raise DataError(
-            f"{csv}: ecg_id must be whole numbers, not {', '.join(map(repr, bad[:3]))}; fix or remove those rows."
+            f"{csv}: ecg_id must be whole numbers, not {', '.join(map(repr, shown[:3]))}; fix or remove those rows."
         )
-    file_column = FILENAME_COLUMN[sampling_rate]
-    no_file = table[file_column].isna() | (table[file_column].astype(str).str.strip() == "")
+    big = ids.abs() >= 2.0**63
+    if big.any():
+        shown = table["ecg_id"][big].astype(str).tolist()
+        raise DataError(
+            f"{csv}: ecg_id {', '.join(shown[:3])} is too large (more than {INT64_MAX}); fix or remove those rows."
+        )
+    ints = pd.to_numeric(table["ecg_id"], errors="coerce")
+    ints = ints.astype(np.int64) if ints.dtype.kind in "iu" else ids.astype(np.int64)
+    if ints.duplicated().any():
+        raise DataError(f"{csv}: ecg_id has empty or repeated values; every record needs a unique ecg_id.")
+    return ints
+
+
+def _unsafe_paths(names: pd.Series) -> pd.Series:
+    """True for each record path that is absolute (``/x``, ``\\x``, ``C:x``) or climbs out of the dataset
+    folder (a ``..`` part); vectorised, as it runs on every load."""
+    absolute = names.str.match(r"^([/\\]|[A-Za-z]:)")
+    climbs = names.str.contains(r"(?:^|[/\\])\.\.(?:[/\\]|$)")
+    return absolute | climbs
+
+
+def _check_filenames(table: pd.DataFrame, csv: Path, column: str) -> None:
+    """Every record has a relative path inside the dataset folder in ``column``."""
+    names = table[column].astype(str).str.strip()
+    no_file = table[column].isna() | (names == "")
     if no_file.any():  # typically the last row of a csv cut short by an interrupted download
         raise DataError(
-            f"{csv}: {int(no_file.sum())} row(s) have no {file_column} (e.g. ecg_id {ids[no_file].iloc[0]:g}); "
+            f"{csv}: {int(no_file.sum())} row(s) have no {column} (e.g. {_rows(table, no_file, 1)}); "
             "the file may be cut short by an interrupted download — re-download it."
         )
+    unsafe = _unsafe_paths(names)
+    if unsafe.any():
+        raise DataError(
+            f"{csv}: {column} of {_rows(table, unsafe)} points outside the dataset folder "
+            f"({names[unsafe].iloc[0]!r}); record paths must be relative, inside the folder "
+            "(e.g. records100/00000/00001_lr). Fix those rows."
+        )
 
+
+def _parse_codes(table: pd.DataFrame, csv: Path) -> list[dict[str, float]]:
     codes = []
     for ecg_id, text in zip(table["ecg_id"], table.get("scp_codes", [None] * len(table))):
         if text is None or (isinstance(text, float) and np.isnan(text)):
@@ -179,17 +242,51 @@ def read_database(root: str | os.PathLike, sampling_rate: int = 100) -> pd.DataF
             codes.append(parse_scp_codes(text))
         except LabelError as e:
             raise DataError(f"{csv}, ecg_id {ecg_id}: {e}. Fix or remove that row.") from e
-    table["scp_codes"] = codes
-    table["ecg_id"] = ids.astype(int)
+    return codes
+
+
+def _check_patients_and_folds(table: pd.DataFrame, csv: Path) -> None:
+    """strat_fold: whole numbers 1–10 in every row, or no values at all (then patient-grouped folds need
+    a patient_id in every row, or in none: each record its own patient)."""
+    try:
+        table["strat_fold"] = check_strat_folds(table["strat_fold"], table["ecg_id"])
+    except FoldError as e:
+        raise DataError(f"{csv}: {e}") from None
+    if table["patient_id"].isna().all():  # user data without patients: each record its own patient
+        table["patient_id"] = table["ecg_id"].astype(float)
+    no_patient = table["patient_id"].isna()
+    if no_patient.any() and table["strat_fold"].isna().all():
+        raise DataError(
+            f"{csv}: patient_id is empty in {_rows(table, no_patient)}, and there is no strat_fold column to "
+            "build patient-disjoint folds without it; fill in those patient ids (or add strat_fold)."
+        )
+
+
+def read_database(root: str | os.PathLike, sampling_rate: int = 100) -> pd.DataFrame:
+    """Read ``ptbxl_database.csv``: one row per record, checked for the columns the reader needs.
+
+    Returns the table with ``scp_codes`` parsed into dicts (empty dict when the column is absent),
+    ``ecg_id`` int64, ``strat_fold`` int64 (NaN everywhere when the csv has none) and ``filename``.
+    """
+    root = check_folder(Path(root))
+    csv = root / "ptbxl_database.csv"
+    if not csv.is_file():
+        kind = "a folder" if csv.is_dir() else "missing"
+        raise DataError(f"{csv} is {kind}: a PTB-XL folder must hold ptbxl_database.csv (download: {PTBXL_URL}).")
+    table = _read_csv(csv, "ptbxl_database.csv")
+    file_column = FILENAME_COLUMN[check_sampling_rate(sampling_rate)]
+    _check_columns(table, csv, (*REQUIRED_COLUMNS, file_column))
+    table["ecg_id"] = _check_ecg_ids(table, csv)
+    _check_filenames(table, csv, file_column)
+    table["scp_codes"] = _parse_codes(table, csv)
     for column in ("patient_id", "age", "sex", "strat_fold"):
         if column not in table.columns:
             table[column] = np.nan
-    if table["patient_id"].isna().all():  # user data without patients: each record its own patient
-        table["patient_id"] = table["ecg_id"].astype(float)
+    _check_patients_and_folds(table, csv)
     if "report" not in table.columns:
         table["report"] = ""
     table["report"] = table["report"].fillna("").astype(str)
-    table["filename"] = table[FILENAME_COLUMN[sampling_rate]].astype(str)
+    table["filename"] = table[file_column].astype(str).str.strip()
     return table.reset_index(drop=True)
 
 
@@ -198,261 +295,11 @@ def read_statements(root: str | os.PathLike) -> pd.DataFrame:
     path = Path(root) / "scp_statements.csv"
     if not path.is_file():
         raise DataError(f"{path} is missing: PTB-XL labels need scp_statements.csv (download: {PTBXL_URL}).")
-    statements = pd.read_csv(path, index_col=0)
+    statements = _read_csv(path, "scp_statements.csv", index_col=0)
     missing = [c for c in ("diagnostic", "diagnostic_class", "diagnostic_subclass") if c not in statements.columns]
     if missing:
         raise DataError(f"{path} lacks the column(s) {', '.join(missing)}; re-download scp_statements.csv.")
     return statements
-
-
-def check_sampling_rate(sampling_rate: int) -> int:
-    if sampling_rate not in SAMPLING_RATES:
-        raise DataError(f"sampling rate {sampling_rate} Hz is not offered by PTB-XL; use one of {SAMPLING_RATES}.")
-    return sampling_rate
-
-
-# ----------------------------------------------------------------------------- records
-
-
-def read_record(path: str | os.PathLike, sampling_rate: int = 100) -> np.ndarray:
-    """Read one WFDB record (path without extension) and check it.
-
-    Returns:
-        (12, 10 * sampling_rate) float32, mV, leads in :data:`LEADS` order.
-    """
-    path = Path(path)
-    for ext in (".hea", ".dat"):
-        if not path.with_suffix(ext).is_file():
-            raise DataError(f"{path.with_suffix(ext)} is missing; re-download that record or load with skip_bad.")
-    try:
-        signal, fields = wfdb.rdsamp(str(path))
-    except Exception as e:  # wfdb raises many types for corrupt files
-        raise DataError(
-            f"{path}.hea/.dat cannot be read ({e.__class__.__name__}: {e}); re-download that record."
-        ) from e
-    return check_signal(signal.T, fields, sampling_rate, str(path))
-
-
-def check_signal(signal: np.ndarray, fields: dict, sampling_rate: int, where: str) -> np.ndarray:
-    """Check a (12, T) signal read from ``where`` against PTB-XL's format; returns float32."""
-    expected = DURATION_S * sampling_rate
-    if fields.get("fs") != sampling_rate:
-        raise DataError(f"{where}: sampling rate {fields.get('fs')} Hz, expected {sampling_rate} Hz.")
-    names = tuple(str(n).upper() for n in fields.get("sig_name", ()))
-    if len(names) != len(LEADS):
-        raise DataError(f"{where}: {len(names)} leads, expected the 12 standard leads.")
-    if names != LEADS:
-        raise DataError(f"{where}: leads {', '.join(names)}, expected {', '.join(LEADS)}.")
-    if signal.shape[1] != expected or fields.get("sig_len", expected) != expected:
-        raise DataError(f"{where}: {signal.shape[1]} samples, expected {expected} (truncated or wrong length).")
-    if not np.isfinite(signal).all():
-        raise DataError(f"{where}: NaN or infinite samples; re-download that record or load with skip_bad.")
-    return signal.astype(np.float32)
-
-
-def _read_chunk(args: tuple[list[str], int]) -> list[np.ndarray | str]:
-    """Worker: read a chunk of records; a failure becomes its message (kept for skip_bad)."""
-    paths, sampling_rate = args
-    out: list[np.ndarray | str] = []
-    for p in paths:
-        try:
-            out.append(read_record(p, sampling_rate))
-        except DataError as e:
-            out.append(str(e))
-    return out
-
-
-def read_all_records(
-    root: Path,
-    filenames: list[str],
-    rows: list[int],
-    sampling_rate: int,
-    out: np.ndarray,
-    progress: Progress | None = None,
-    workers: int | None = None,
-) -> dict[int, str]:
-    """Read the records ``filenames[rows]`` into ``out[rows]`` ((N, 12, T)) using all cores.
-
-    Returns {row: error message} for the records that could not be read.
-    """
-    workers = workers or min(os.cpu_count() or 1, 8)
-    chunk = 64
-    starts = range(0, len(rows), chunk)
-    jobs = [([str(root / filenames[i]) for i in rows[s : s + chunk]], sampling_rate) for s in starts]
-    errors: dict[int, str] = {}
-    if progress:
-        progress(0, len(rows))
-
-    def take(start: int, results: list) -> None:
-        for j, r in enumerate(results):
-            if isinstance(r, str):
-                errors[rows[start + j]] = r
-            else:
-                out[rows[start + j]] = r
-        if progress:
-            progress(min(start + chunk, len(rows)), len(rows))
-
-    if workers <= 1 or len(rows) <= chunk:
-        for start, job in zip(starts, jobs):
-            take(start, _read_chunk(job))
-    else:
-        # spawn, not fork: the app calls this from a threaded server, where fork can deadlock
-        with (
-            _workers_import_this_module(),
-            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
-        ):
-            for start, results in zip(starts, pool.map(_read_chunk, jobs)):
-                take(start, results)
-    return errors
-
-
-@contextmanager
-def _workers_import_this_module():
-    """A spawned worker first re-imports the parent's ``__main__``: by module name when it has a
-    spec (``python -m …``), else by running its file again. Under ``streamlit run`` (and AppTest)
-    ``__main__`` is the app script, which would load the dataset again inside every worker and break
-    the pool. While the pool starts, a spec-less ``__main__`` is given the spec of a tiny ecgcore
-    module, so the workers import that (and then ecgcore.data for the task) instead of the script."""
-    main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None:
-        yield
-        return
-    main.__spec__ = importlib.util.find_spec("ecgcore.errors")  # tiny, side-effect free
-    try:
-        yield
-    finally:
-        main.__spec__ = None
-
-
-# ----------------------------------------------------------------------------- cache
-
-
-def _file_state(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
-def _dir_listing(root: Path, filenames: list[str]) -> dict[str, tuple[int, int, int]]:
-    """Sizes, mtimes and ctimes of every file in the folders the records live in (one scandir per folder)."""
-    folders = sorted({os.path.dirname(f) for f in filenames})
-    states: dict[str, tuple[int, int, int]] = {}
-    for folder in folders:
-        try:
-            with os.scandir(root / folder) as it:
-                for entry in it:
-                    st = entry.stat()
-                    states[f"{folder}/{entry.name}"] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        except FileNotFoundError:
-            pass
-    return states
-
-
-def cache_key(root: Path, filenames: list[str], sampling_rate: int) -> str:
-    """Hash of the csv files and every record file's path, size, mtime and ctime (not contents). The ctime
-    (set by the kernel on every write, never copied) catches a file rewritten with the same size whose
-    mtime was restored (``cp -p``, ``rsync -t``, unpacking an archive)."""
-    h = hashlib.sha1()
-    h.update(f"v1|{root.resolve()}|{sampling_rate}".encode())
-    for name in ("ptbxl_database.csv", "scp_statements.csv"):
-        h.update(f"{name}{_file_state(root / name)}".encode())
-    listing = _dir_listing(root, filenames)
-    for f in filenames:
-        for ext in (".hea", ".dat"):
-            h.update(f"{f}{ext}{listing.get(f + ext)}".encode())
-    return h.hexdigest()[:16]
-
-
-def _cache_paths(root: Path, sampling_rate: int, key: str) -> tuple[Path, Path, str]:
-    prefix = f"{root.name}-{hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]}-{sampling_rate}hz"
-    folder = cache_root() / "signals"
-    return folder / f"{prefix}-{key}.npy", folder / f"{prefix}-{key}.json", prefix
-
-
-def load_signals(
-    root: Path, filenames: list[str], sampling_rate: int, skip_bad: bool = False, progress: Progress | None = None
-) -> tuple[np.ndarray, dict[int, str]]:
-    """Signals of ``filenames`` (N, 12, T) float32 mV, memory-mapped from the cache (built if needed).
-
-    Returns the array (rows of skipped records are zero) and {row: reason} of unreadable records.
-    Raises DataError listing the unreadable records unless ``skip_bad``.
-    """
-    check_sampling_rate(sampling_rate)
-    key = cache_key(root, filenames, sampling_rate)
-    npy, meta, prefix = _cache_paths(root, sampling_rate, key)
-    errors: dict[int, str]
-    cached = _read_cache(npy, meta, (len(filenames), len(LEADS), DURATION_S * sampling_rate))
-    if cached is not None:
-        signals, errors = cached
-    else:
-        missing = [
-            i for i, f in enumerate(filenames) if not (root / f"{f}.hea").is_file() or not (root / f"{f}.dat").is_file()
-        ]
-        if missing and not skip_bad:
-            raise _missing_error(root, filenames, missing, sampling_rate)
-        npy.parent.mkdir(parents=True, exist_ok=True)
-        tmp = npy.with_suffix(f".tmp{uuid.uuid4().hex}.npy")  # unique across pods sharing a volume
-        T = DURATION_S * sampling_rate
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(filenames), len(LEADS), T))
-        skip = set(missing)
-        todo = [i for i in range(len(filenames)) if i not in skip]
-        errors = {i: f"{root / filenames[i]}.hea/.dat missing" for i in missing}
-        errors |= read_all_records(root, filenames, todo, sampling_rate, out, progress)
-        out.flush()
-        del out
-        if errors and not skip_bad:
-            tmp.unlink(missing_ok=True)
-            raise DataError(_bad_records_message(errors))
-        os.replace(tmp, npy)
-        for old in npy.parent.glob(f"{prefix}-*"):  # stale caches of this folder
-            if old.stem != npy.stem and ".tmp" not in old.name:
-                old.unlink(missing_ok=True)
-        tmp_meta = meta.with_suffix(f".tmp{uuid.uuid4().hex}")
-        tmp_meta.write_text(json.dumps({"root": str(root.resolve()), "errors": errors}))
-        os.replace(tmp_meta, meta)
-        signals = np.load(npy, mmap_mode="r")
-    if errors and not skip_bad:
-        raise DataError(_bad_records_message(errors))
-    return signals, errors
-
-
-def _read_cache(npy: Path, meta: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, dict[int, str]] | None:
-    """The cached signals and errors, or None when absent or unusable (truncated, corrupt, other shape):
-    then the cache is rebuilt — a damaged cache file is never used and never stops a load."""
-    if not (npy.is_file() and meta.is_file()):
-        return None
-    try:
-        errors = {int(k): str(v) for k, v in json.loads(meta.read_text())["errors"].items()}
-        signals = np.load(npy, mmap_mode="r")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):  # json.JSONDecodeError is a ValueError
-        return None
-    if signals.shape != shape or signals.dtype != np.float32:
-        return None
-    return signals, errors
-
-
-def _missing_error(root: Path, filenames: list[str], missing: list[int], sampling_rate: int) -> DataError:
-    def absent(f: str) -> str:  # the file that is actually missing (.hea, else .dat)
-        return f"{f}.hea" if not (root / f"{f}.hea").is_file() else f"{f}.dat"
-
-    examples = ", ".join(absent(filenames[i]) for i in missing[:5])
-    return DataError(
-        f"{len(missing)} of {len(filenames)} records listed in {root / 'ptbxl_database.csv'} have no "
-        f"{sampling_rate} Hz files (e.g. {examples}) — a partial download. Download the missing files, "
-        f"use the other sampling rate, or load with skip_bad=True (CLI: --skip_bad) to use the "
-        f"{len(filenames) - len(missing)} records present."
-    )
-
-
-def _bad_records_message(errors: dict[int, str]) -> str:
-    shown = "\n  ".join(list(errors.values())[:5])
-    more = f"\n  … and {len(errors) - 5} more" if len(errors) > 5 else ""
-    return (
-        f"{len(errors)} record(s) cannot be used:\n  {shown}{more}\n"
-        "Re-download them, or load with skip_bad=True (CLI: --skip_bad) to leave them out."
-    )
 
 
 # ----------------------------------------------------------------------------- the one call
@@ -471,6 +318,20 @@ def dataset_name(root: Path, fingerprint: str) -> str:
     return f"{folder}-{fingerprint}"
 
 
+def _labels(
+    root: Path, table: pd.DataFrame, label_set: str, min_likelihood: float | None, require_labels: bool
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(N, C) uint8 multi-hot labels and their names; none (C = 0) for a folder without labels."""
+    if require_labels or (root / "scp_statements.csv").is_file():
+        statements = read_statements(root)
+        labels, names = derive_labels(table["scp_codes"].tolist(), statements, label_set, min_likelihood)
+    else:
+        labels, names = np.zeros((len(table), 0), np.uint8), ()
+    if require_labels and not table["scp_codes"].map(len).any():
+        raise DataError(f"{root / 'ptbxl_database.csv'} has no scp_codes; training and evaluation need labels.")
+    return labels, tuple(names)
+
+
 def load_ptbxl(
     root: str | os.PathLike | None = None,
     sampling_rate: int = 100,
@@ -480,35 +341,34 @@ def load_ptbxl(
     progress: Progress | None = None,
     require_labels: bool = True,
 ) -> ECGDataset:
-    """Load a PTB-XL-layout dataset (the demo dataset when ``root`` and ECGCORE_DATA_ROOT are unset).
+    """Load the PTB-XL-layout dataset in the folder ``root``.
 
     Args:
-        root: dataset folder (ptbxl_database.csv, scp_statements.csv, records100/…).
+        root: dataset folder (ptbxl_database.csv, scp_statements.csv, records100/…). ``None`` is kept
+            for old callers and handed to :func:`ecgcore.sources.load_ptbxl` (ECGCORE_DATA_ROOT, else
+            the demo set); new code calls that (``ecgcore.load_ptbxl``) directly.
         sampling_rate: 100 (T=1000) or 500 (T=5000).
         label_set: ``superclass`` | ``subclass`` | ``top<k>`` (see :mod:`ecgcore.labels`).
         min_likelihood: keep scp codes with likelihood >= this (None: all, as the benchmark).
-        skip_bad: leave out unreadable/missing records (listed in ``.skipped``) instead of raising.
+        skip_bad: leave out unreadable/missing/flat records (listed in ``.skipped``) instead of raising.
         progress: called as progress(done, total) while the cache is built.
         require_labels: False for user folders without scp_codes/scp_statements (prediction only).
 
     Returns:
         ECGDataset with signals (N, 12, 10*sampling_rate) float32 in mV.
     """
+    args = (sampling_rate, label_set, min_likelihood, skip_bad, progress, require_labels)
+    if root is None:
+        from ecgcore.sources import load_ptbxl as load_resolved
+
+        return load_resolved(None, *args)
     try:
         check_label_set(label_set)
     except LabelError as e:
         raise DataError(str(e)) from e
-    root = resolve_data_root(root, progress)
+    root = Path(root).expanduser()
     table = read_database(root, sampling_rate)
-    has_codes = bool(table["scp_codes"].map(len).any())
-    if require_labels or (root / "scp_statements.csv").is_file():
-        statements = read_statements(root)
-        labels, names = derive_labels(table["scp_codes"].tolist(), statements, label_set, min_likelihood)
-    else:
-        labels, names = np.zeros((len(table), 0), np.uint8), ()
-    if require_labels and not has_codes:
-        raise DataError(f"{root / 'ptbxl_database.csv'} has no scp_codes; training and evaluation need labels.")
-
+    labels, names = _labels(root, table, label_set, min_likelihood, require_labels)
     filenames = table["filename"].tolist()
     signals, errors = load_signals(root, filenames, sampling_rate, skip_bad, progress)
     keep = np.array([i for i in range(len(table)) if i not in errors], dtype=np.int64)
@@ -519,13 +379,12 @@ def load_ptbxl(
         labels = labels[keep]
     table["has_label"] = labels.any(axis=1) if labels.shape[1] else False
     fingerprint = database_fingerprint(root)
+    columns = ["ecg_id", "patient_id", "age", "sex", "strat_fold", "report", "scp_codes", "filename", "has_label"]
     return ECGDataset(
         signals=signals,
         labels=labels,
-        label_names=tuple(names),
-        records=table[
-            ["ecg_id", "patient_id", "age", "sex", "strat_fold", "report", "scp_codes", "filename", "has_label"]
-        ],
+        label_names=names,
+        records=table[columns],
         sampling_rate=sampling_rate,
         label_set=label_set,
         name=dataset_name(root, fingerprint),
@@ -533,4 +392,5 @@ def load_ptbxl(
         is_demo=(root / DEMO_MARKER).exists(),
         fingerprint=fingerprint,
         skipped=skipped,
+        fold_note=fold_note(table),
     )

@@ -8,9 +8,12 @@ is built from strat folds:
   (validation = early stopping and F1 thresholds, never the test fold); trains on the other 7.
 * ``benchmark`` (Strodthoff et al. 2020): one fold (0) — train 1–8, validate 9, test 10.
 
-Datasets without ``strat_fold`` (user data) get 10 patient-grouped pseudo strat folds
-(scikit-learn's GroupKFold on patient_id), and the same plans apply. Only records with at least one
-label take part; unlabelled records stay browsable.
+Datasets without a ``strat_fold`` column (user data) get 10 patient-grouped pseudo strat folds (the
+greedy GroupKFold of scikit-learn, reimplemented here so this layer does not import it), and the same
+plans apply; :func:`fold_note` says so for the app and the CLI. The ``grouped`` plan uses those
+pseudo folds on purpose even where ``strat_fold`` exists. A ``strat_fold`` column with an empty cell,
+text, fractions or values outside 1–10 is refused (:func:`check_strat_folds`), never silently
+replaced. Only records with at least one label take part; unlabelled records stay browsable.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold
 
 from ecgcore.errors import FoldError
 
@@ -33,21 +35,37 @@ class FoldPlan:
     name: str
     folds: tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...]  # (train, val, test) per fold
     description: str
+    grouped: bool = False  # True: patient-grouped pseudo strat folds even where strat_fold exists
 
 
-def _cv5() -> FoldPlan:
+def _cv5_parts() -> tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...]:
+    """Fold k tests on strat folds {2k+1, 2k+2}, validates on the last (or the first when the last is
+    tested) and trains on the rest."""
     folds = []
-    for k in range(5):
+    every = range(1, N_STRAT_FOLDS + 1)
+    for k in range(N_STRAT_FOLDS // 2):
         test = (2 * k + 1, 2 * k + 2)
-        val = (1,) if 10 in test else (10,)
-        train = tuple(s for s in range(1, 11) if s not in test + val)
+        val = (every[0],) if every[-1] in test else (every[-1],)
+        train = tuple(s for s in every if s not in test + val)
         folds.append((train, val, test))
-    return FoldPlan("cv5", tuple(folds), "5-fold patient CV: test strat folds {2k+1,2k+2}, val 10 (or 1)")
+    return tuple(folds)
+
+
+def _benchmark_parts() -> tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], ...]:
+    """Train on all strat folds but the last two, validate on the second last, test on the last."""
+    n = N_STRAT_FOLDS
+    return ((tuple(range(1, n - 1)), (n - 1,), (n,)),)
 
 
 PLANS: dict[str, FoldPlan] = {
-    "cv5": _cv5(),
-    "benchmark": FoldPlan("benchmark", ((tuple(range(1, 9)), (9,), (10,)),), "benchmark: train 1–8, val 9, test 10"),
+    "cv5": FoldPlan("cv5", _cv5_parts(), "5-fold patient CV: test strat folds {2k+1,2k+2}, val 10 (or 1)"),
+    "benchmark": FoldPlan("benchmark", _benchmark_parts(), "benchmark: train 1–8, val 9, test 10"),
+    "grouped": FoldPlan(
+        "grouped",
+        _cv5_parts(),
+        "5-fold patient CV on 10 patient-grouped pseudo strat folds (GroupKFold on patient_id), not PTB-XL's",
+        grouped=True,
+    ),
 }
 
 
@@ -73,17 +91,78 @@ def n_folds(plan: str) -> int:
     return len(get_plan(plan).folds)
 
 
-def strat_folds_of(records: pd.DataFrame) -> np.ndarray:
-    """Strat fold (1–10) of each record: PTB-XL's own, or patient-grouped pseudo folds if absent."""
-    strat = records["strat_fold"] if "strat_fold" in records else pd.Series(np.nan, index=records.index)
-    if strat.notna().all():
-        return strat.to_numpy(dtype=np.int64)
+def check_strat_folds(strat: pd.Series, ecg_ids: pd.Series | None = None) -> pd.Series:
+    """PTB-XL's ``strat_fold`` column checked: whole numbers 1–10 in every row (returned as int64), or
+    empty in every row (returned as it is: patient-grouped pseudo folds are used, see :func:`fold_note`).
+
+    Raises FoldError naming the first few bad rows (by ``ecg_ids`` when given) — an empty cell, text,
+    a fraction or a value outside 1–10 never silently changes the folds."""
+    values = pd.to_numeric(strat, errors="coerce")
+    if values.isna().all() and strat.isna().all():
+        return strat
+    names = (ecg_ids if ecg_ids is not None else pd.Series(strat.index, index=strat.index)).astype(str)
+    label = "ecg_id" if ecg_ids is not None else "row"
+    problems = (
+        (strat.isna(), "empty"),
+        (values.isna() & strat.notna(), "not a number"),
+        (values.notna() & (values % 1 != 0), "not a whole number"),
+        (values.notna() & ((values < 1) | (values > N_STRAT_FOLDS)), f"outside 1–{N_STRAT_FOLDS}"),
+    )
+    for mask, what in problems:
+        if mask.any():
+            rows = names[mask.to_numpy()].tolist()
+            more = f" (and {len(rows) - 3} more)" if len(rows) > 3 else ""
+            example = "" if what == "empty" else f" (e.g. {str(strat[mask].iloc[0])[:20]!r})"
+            raise FoldError(
+                f"strat_fold is {what} in {label} {', '.join(rows[:3])}{more}{example}; "
+                f"every record needs a whole number 1–{N_STRAT_FOLDS}. Fix those rows, remove the whole column "
+                "to use patient-grouped folds, or choose the 'grouped' fold plan."
+            )
+    return values.astype(np.int64)
+
+
+def _has_strat_folds(records: pd.DataFrame) -> bool:
+    return "strat_fold" in records and not records["strat_fold"].isna().all()
+
+
+def fold_note(records: pd.DataFrame) -> str:
+    """Empty when the records have PTB-XL's strat folds; else one line saying the folds are pseudo folds."""
+    if _has_strat_folds(records):
+        return ""
+    return (
+        "no strat_fold column: folds are 10 patient-grouped pseudo strat folds (GroupKFold on patient_id), "
+        "not PTB-XL's label-stratified ones."
+    )
+
+
+def group_k_fold(groups: np.ndarray, n_splits: int) -> np.ndarray:
+    """Fold (0..n_splits-1) of each sample, as scikit-learn's ``GroupKFold(n_splits).split`` (no shuffle):
+    groups sorted by size, largest first, each to the fold with the fewest samples so far."""
+    unique, inverse = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(inverse.ravel())
+    order = np.argsort(sizes, kind="stable")[::-1]
+    per_fold = np.zeros(n_splits)
+    fold_of_group = np.zeros(len(unique), dtype=np.int64)
+    for group, size in zip(order, sizes[order]):
+        lightest = int(np.argmin(per_fold))
+        per_fold[lightest] += size
+        fold_of_group[group] = lightest
+    return fold_of_group[inverse.ravel()]
+
+
+def strat_folds_of(records: pd.DataFrame, plan: str | None = None) -> np.ndarray:
+    """Strat fold (1–10) of each record: PTB-XL's own, or patient-grouped pseudo folds when the records
+    have no strat_fold values or ``plan`` asks for them (``grouped``).
+
+    Raises FoldError for a malformed strat_fold (see :func:`check_strat_folds`)."""
+    grouped = get_plan(plan).grouped if plan is not None else False
+    if not grouped and _has_strat_folds(records):
+        return check_strat_folds(records["strat_fold"], records.get("ecg_id")).to_numpy(dtype=np.int64)
     groups = records["patient_id"].to_numpy()
+    if pd.isna(groups).any():
+        raise FoldError("patient_id is empty in some records; patient-grouped folds need a patient id in every row.")
     n_splits = min(N_STRAT_FOLDS, len(np.unique(groups)))
-    pseudo = np.zeros(len(records), dtype=np.int64)
-    for i, (_, test) in enumerate(GroupKFold(n_splits=n_splits).split(np.zeros(len(records)), groups=groups)):
-        pseudo[test] = i + 1
-    return pseudo
+    return group_k_fold(groups, n_splits) + 1
 
 
 def patient_folds(records: pd.DataFrame, labelled: np.ndarray | None = None, plan: str = "cv5") -> list[Fold]:
@@ -93,7 +172,7 @@ def patient_folds(records: pd.DataFrame, labelled: np.ndarray | None = None, pla
         records: the dataset's table (needs patient_id; strat_fold if present).
         labelled: boolean mask (N,) of records that may be used; default all.
     """
-    strat = strat_folds_of(records)
+    strat = strat_folds_of(records, plan)
     usable = np.ones(len(records), bool) if labelled is None else np.asarray(labelled, bool)
     folds = []
     for k, parts in enumerate(get_plan(plan).folds):

@@ -38,11 +38,18 @@ from ecgcore.errors import LabelError
 SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
 LABEL_SETS_HELP = "superclass (NORM, MI, STTC, CD, HYP), subclass, or top<k> (e.g. top20)"
 
+MAX_SCP_CODES_CHARS = 10_000  # PTB-XL's longest cell is ~100 characters
 _TOPK = re.compile(r"^top(\d+)$")
 
 
 def _is_likelihood(v: object) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _short(text: object) -> str:
+    """``repr(text)``, cut to 80 characters: a message stays one readable line."""
+    shown = repr(text)
+    return shown if len(shown) <= 80 else f"{shown[:77]}…"
 
 
 def parse_scp_codes(text: str) -> dict[str, float]:
@@ -56,16 +63,18 @@ def parse_scp_codes(text: str) -> dict[str, float]:
             value = json.loads(text.replace("'", '"'))
             if isinstance(value, dict) and all(_is_likelihood(v) for v in value.values()):
                 return {k: float(v) for k, v in value.items()}
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep for json's parser
             pass
+    if isinstance(text, str) and len(text) > MAX_SCP_CODES_CHARS:
+        raise LabelError(f"scp_codes {_short(text)} is {len(text):,} characters long; a record has a few codes")
     try:
         value = ast.literal_eval(text) if isinstance(text, str) else None
-    except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
-        raise LabelError(f"scp_codes {text!r} is not a dict literal ({e.__class__.__name__})") from e
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as e:
+        raise LabelError(f"scp_codes {_short(text)} is not a dict literal ({e.__class__.__name__})") from e
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise LabelError(f"scp_codes {text!r} is not a dict of statement codes")
+        raise LabelError(f"scp_codes {_short(text)} is not a dict of statement codes")
     if not all(_is_likelihood(v) for v in value.values()):
-        raise LabelError(f"scp_codes {text!r}: every likelihood must be a number")
+        raise LabelError(f"scp_codes {_short(text)}: every likelihood must be a number")
     return {k: float(v) for k, v in value.items()}
 
 

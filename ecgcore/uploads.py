@@ -14,7 +14,6 @@ header, a dropped time column, a semicolon separator, the sampling rate a CSV's 
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 import tempfile
@@ -29,6 +28,7 @@ from scipy.signal import resample_poly
 
 from ecgcore.data import DURATION_S, LEADS, SAMPLING_RATES, check_signal
 from ecgcore.errors import DataError, UploadError
+from ecgcore.records import check_header_shape, check_not_flat
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 12-lead 10 s record at 500 Hz in format 16 is 120 kB
 MAX_CSV_BYTES = 8 * MAX_UPLOAD_BYTES
@@ -80,7 +80,7 @@ def read_record_upload(files: Sequence[tuple[str, bytes]]) -> UploadedRecord:
     else:
         signal, fs, notes = _read_wfdb({n: b for n, (_, b) in zip(names, files)})
         name = next(n for n in names if n.lower().endswith(".hea"))[:-4]
-    _check_not_flat(signal)
+    check_not_flat(signal, name, UploadError)
     signal, unit_note = _to_millivolts(signal)
     return UploadedRecord(signal, fs, name, notes + ([unit_note] if unit_note else []))
 
@@ -132,13 +132,6 @@ def signal_csv(signal: np.ndarray) -> bytes:
 
 
 # ----------------------------------------------------------------------------- units and flat records
-
-
-def _check_not_flat(signal: np.ndarray) -> None:
-    if signal.size and float(np.ptp(signal, axis=1).max()) == 0.0:
-        raise UploadError(
-            f"no signal: every lead is constant ({float(signal.flat[0]):g} throughout); upload a recorded ECG."
-        )
 
 
 def _to_millivolts(signal: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -287,20 +280,6 @@ def _read_csv(content: bytes) -> tuple[np.ndarray, int, list[str]]:
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
-# bytes per sample of the uncompressed WFDB signal formats (the FLAC formats 508/516/524 are not checked)
-_BYTES_PER_SAMPLE = {
-    "8": 1,
-    "16": 2,
-    "24": 3,
-    "32": 4,
-    "61": 2,
-    "80": 1,
-    "160": 2,
-    "212": 1.5,
-    "310": 4 / 3,
-    "311": 4 / 3,
-}
-
 
 def _check_pair(files: dict[str, bytes]) -> tuple[str, str]:
     """Exactly one .hea and one .dat, with safe names and sizes; returns their names."""
@@ -341,7 +320,7 @@ def _read_header(folder: Path, hea_name: str, dat_name: str, content: bytes, dat
         )
     if header.fs not in SAMPLING_RATES:
         raise UploadError(f"{hea_name}: sampling rate {header.fs} Hz; PTB-XL records are 100 or 500 Hz.")
-    _check_header_shape(header, hea_name, dat_name, dat_size)  # before reading: no huge allocations
+    check_header_shape(header, hea_name, dat_name, dat_size, UploadError)  # before reading: no huge allocations
     return header
 
 
@@ -380,27 +359,3 @@ def _header_units(signal: np.ndarray, units: Sequence[str | None], hea_name: str
     named = sorted({str(u) for u, k in zip(units, keys) if UNIT_SCALE.get(k, 1.0) != 1.0})
     note = f"{hea_name} gives the units as {', '.join(named)}; converted to mV."
     return (signal * factors[:, None]).astype(np.float32), note
-
-
-def _check_header_shape(header: wfdb.Record, hea_name: str, dat_name: str, dat_size: int) -> None:
-    """The header must describe 12 signals of 10 s, and the .dat must have the size it implies — a header
-    declaring millions of samples would make wfdb allocate them, and a .dat of another record (or a text
-    file renamed .dat) would otherwise be read silently as far as it goes."""
-    n_sig = int(header.n_sig or 0)
-    if n_sig != len(LEADS):
-        raise UploadError(f"{hea_name}: {n_sig} signals, expected the 12 standard leads ({', '.join(LEADS)}).")
-    expected = DURATION_S * int(header.fs)
-    if header.sig_len is not None and int(header.sig_len) != expected:
-        raise UploadError(
-            f"{hea_name}: {header.sig_len} samples per lead, expected {expected} (10 s at {header.fs:g} Hz)."
-        )
-    fmts = set(header.fmt or [])
-    offsets = set(header.byte_offset or [None])
-    bytes_per_sample = _BYTES_PER_SAMPLE.get(next(iter(fmts))) if len(fmts) == 1 else None
-    if bytes_per_sample and offsets <= {None, 0} and header.sig_len is not None:
-        size = math.ceil(n_sig * expected * bytes_per_sample)
-        if not size <= dat_size <= size + 3:  # formats 212/310/311 may pad the last bytes
-            raise UploadError(
-                f"{dat_name} has {dat_size:,} bytes, but {hea_name} describes {size:,} (12 leads × {expected} samples, "
-                f"format {next(iter(fmts))}); it is not that header's signal file — upload the matching .hea and .dat pair."
-            )

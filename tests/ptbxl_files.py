@@ -43,3 +43,13 @@ def write_record(root: Path, filename: str, signal: np.ndarray, fs: int = 100, n
         baseline=[0] * n,
         write_dir=str(path.parent),
     )
+
+
+def edit_database(root: Path, edit) -> pd.DataFrame:
+    """Rewrite ``root/ptbxl_database.csv`` as ``edit(table)`` returns it (or edits it in place); returns it."""
+    csv = root / "ptbxl_database.csv"
+    table = pd.read_csv(csv)
+    out = edit(table)
+    table = table if out is None else out
+    table.to_csv(csv, index=False)
+    return table

@@ -14,6 +14,8 @@ import wfdb
 from ptbxl_files import small_copy, write_record
 
 import ecgcore.data as data
+import ecgcore.signal_cache as signal_cache
+import ecgcore.sources as sources
 from ecgcore.data import LEADS, load_ptbxl
 from ecgcore.errors import DataError
 
@@ -81,11 +83,13 @@ def test_lead_order_from_header(tmp_path, demo_root):
     root = small_copy(demo_root, tmp_path / "d", n=3)
     f = filenames(root)[1]
     sig = np.zeros((1000, 12))
-    sig[:, 7] = 1.5  # only V2
+    sig[:, 7] = 1.5  # only V2 (with one peak: a record of constant leads is refused as "no signal")
+    sig[500, 7] = 2.0
     write_record(root, f, sig)
     ds = load_ptbxl(root)
     row = np.asarray(ds.signals[1])
-    assert np.allclose(row[7], 1.5) and np.allclose(np.delete(row, 7, axis=0), 0)
+    assert np.allclose(np.delete(row[7], 500), 1.5) and np.isclose(row[7, 500], 2.0)
+    assert np.allclose(np.delete(row, 7, axis=0), 0)
 
 
 # ----------------------------------------------------------------------------- cache
@@ -100,7 +104,7 @@ def test_second_load_is_memory_mapped_cache(tmp_path, demo_root, monkeypatch):
     def no_reading(*args, **kwargs):
         raise AssertionError("the records were read again instead of using the cache")
 
-    monkeypatch.setattr(data, "read_all_records", no_reading)
+    monkeypatch.setattr(signal_cache, "read_all_records", no_reading)
     second = load_ptbxl(root)
     assert isinstance(second.signals, np.memmap)
     np.testing.assert_array_equal(np.asarray(first.signals), np.asarray(second.signals))
@@ -112,7 +116,7 @@ def test_touched_record_rebuilds_cache(tmp_path, demo_root, monkeypatch):
     load_ptbxl(root)
     calls = []
     real = data.read_all_records
-    monkeypatch.setattr(data, "read_all_records", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(signal_cache, "read_all_records", lambda *a, **k: calls.append(1) or real(*a, **k))
     dat = root / f"{filenames(root)[4]}.dat"
     st = dat.stat()
     os.utime(dat, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # touch: only the mtime changes
@@ -346,8 +350,9 @@ def test_real_style_name_is_folder_and_fingerprint(tmp_path, demo_root):
 
 def test_default_root_is_env_then_demo(tmp_path, demo_root, monkeypatch):
     monkeypatch.setenv("ECGCORE_DATA_ROOT", str(demo_root))
-    assert data.resolve_data_root(None) == demo_root
-    assert data.resolve_data_root(tmp_path) == tmp_path  # an explicit root wins
+    assert sources.resolve_data_root(None) == (demo_root, True)
+    assert sources.resolve_data_root(tmp_path) == (tmp_path, False)  # an explicit root wins
+    assert data.resolve_data_root(None) == demo_root  # the old name still answers (lazily, from sources)
 
 
 # ----------------------------------------------------------------------------- real data

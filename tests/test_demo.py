@@ -246,3 +246,31 @@ def test_timing_1000_records(tmp_path):
     start = time.perf_counter()
     demo.make_demo_dataset(tmp_path / "t", n_records=1000, seed=0)
     print(f"\n1,000 demo records (100 Hz) in {time.perf_counter() - start:.1f} s")
+
+
+# ----------------------------------------------------------------------------- layout of the code
+
+
+def test_every_drawn_code_has_its_effect_function():
+    """The code effects are a table of small functions: every diagnostic code the generator draws
+    (except NORM) has one, and no function in the demo modules is long."""
+    import inspect
+
+    from ecgcore import demo_ecg
+
+    drawn = {code for codes in demo._CODE_WEIGHTS.values() for code in codes} - {"NORM"}
+    assert drawn == set(demo_ecg._EFFECTS)
+    for module in (demo, demo_ecg):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno < 80, node.name
+
+
+def test_an_interrupted_demo_set_is_written_again(tmp_path):
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / demo.PARTIAL_MARKER).write_text("")
+    (out / "ptbxl_database.csv").write_text("half")
+    demo.make_demo_dataset(out, n_records=2)
+    assert (out / DEMO_MARKER).is_file() and not (out / demo.PARTIAL_MARKER).exists()
+    assert len(pd.read_csv(out / "ptbxl_database.csv")) == 2

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ecgcore.errors import FoldError
-from ecgcore.folds import PLANS, fold_summary, get_fold, n_folds, patient_folds, strat_folds_of
+from ecgcore.folds import PLANS, fold_note, fold_summary, get_fold, group_k_fold, n_folds, patient_folds, strat_folds_of
 
 
 def check_plan(records: pd.DataFrame, labelled: np.ndarray, plan: str, strat: np.ndarray | None = None) -> None:
@@ -72,10 +72,27 @@ def test_demo_grouped_fallback_without_strat_fold(demo_ds, plan):
     per_patient = pd.Series(strat).groupby(records["patient_id"].to_numpy()).nunique()
     assert (per_patient == 1).all()
     check_plan(records, demo_ds.labels.any(axis=1), plan, strat)
-    # a partly missing strat_fold column also falls back to the grouped folds
+    # a partly missing strat_fold column is refused, naming the row; the grouped folds only on purpose
     partial = demo_ds.records.copy()
     partial.loc[3, "strat_fold"] = np.nan
-    np.testing.assert_array_equal(strat_folds_of(partial), strat)
+    with pytest.raises(FoldError, match=f"empty in ecg_id {partial.ecg_id[3]}"):
+        strat_folds_of(partial)
+    np.testing.assert_array_equal(strat_folds_of(partial, "grouped"), strat)
+    np.testing.assert_array_equal(strat_folds_of(demo_ds.records, "grouped"), strat)
+    assert "pseudo" in fold_note(records) and fold_note(demo_ds.records) == ""
+
+
+def test_group_k_fold_is_sklearns(demo_ds):
+    """The fallback's GroupKFold, reimplemented so this layer does not import scikit-learn, splits as it does."""
+    from sklearn.model_selection import GroupKFold
+
+    rng = np.random.default_rng(0)
+    for groups in (demo_ds.records["patient_id"].to_numpy(), rng.integers(0, 40, 500), rng.integers(0, 3, 30)):
+        n = min(10, len(np.unique(groups)))
+        expected = np.zeros(len(groups), np.int64)
+        for i, (_, test) in enumerate(GroupKFold(n_splits=n).split(np.zeros(len(groups)), groups=groups)):
+            expected[test] = i
+        np.testing.assert_array_equal(group_k_fold(groups, n), expected)
 
 
 def test_fallback_without_patients(demo_ds):
@@ -131,3 +148,14 @@ def test_real_plans(real_ds, plan):
 def test_real_grouped_fallback(real_ds):
     records = real_ds.records.drop(columns=["strat_fold"])
     check_plan(records, real_ds.labels.any(axis=1), "cv5", strat_folds_of(records))
+
+
+def test_grouped_plan_on_purpose(demo_ds):
+    """``grouped``: cv5 over patient-grouped pseudo folds even where strat_fold exists (asked for by name)."""
+    labelled = demo_ds.labels.any(axis=1)
+    folds = patient_folds(demo_ds.records, labelled, "grouped")
+    assert len(folds) == n_folds("grouped") == n_folds("cv5") and PLANS["grouped"].grouped
+    patients = demo_ds.records["patient_id"].to_numpy()
+    for f in folds:
+        assert not set(patients[f.train]) & set(patients[f.test])
+    assert set().union(*(set(f.test) for f in folds)) == set(np.flatnonzero(labelled))
