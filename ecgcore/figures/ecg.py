@@ -30,9 +30,9 @@ MINOR_MV, MAJOR_MV = 0.1, 0.5  # 1 mm and 5 mm along amplitude
 ROW_SPACING_MV = 3.0  # vertical distance between lead baselines (a multiple of MAJOR_MV)
 CALIBRATION_S = 0.4  # room left of t=0 for the 1 mV calibration pulse
 PX_PER_MM = 4.0  # target on-screen size of the ECG paper (the issue's "readable 1 mm grid")
-DEFAULT_WIDTH_PX = 1100  # the width the height is computed for when the caller gives none (see paper_geometry)
+DEFAULT_WIDTH_PX = 940  # a full-width chart on a 1400 px wide page with the sidebar open (Streamlit 1.67, wide)
 # Margins (px) of the paper figure: no y tick labels, x ticks in seconds, the title and scale on top.
-PAPER_MARGIN = {"l": 12, "r": 12, "t": 64, "b": 28}
+PAPER_MARGIN = {"l": 12, "r": 12, "t": 34, "b": 22}
 PAPER_BG = "#fff7f5"
 MINOR_GRID_COLOR = "#f7c9c9"
 MAJOR_GRID_COLOR = "#e6898b"
@@ -55,13 +55,14 @@ RHYTHM_LEAD = "II"
 # (the former red heat was nearly invisible there). Opacity stops at 0.6 so the trace stays black.
 SALIENCY_COLORSCALE: list[list[Any]] = [
     [0.0, "rgba(255,255,255,0)"],
-    [0.1, "rgba(198,219,239,0.25)"],
-    [0.35, "rgba(107,174,214,0.45)"],
+    [0.1, "rgba(198,219,239,0.35)"],
+    [0.35, "rgba(107,174,214,0.5)"],
     [0.65, "rgba(66,113,198,0.55)"],
     [1.0, "rgba(84,39,143,0.62)"],
 ]
 # Signed maps in [-1, 1]: diverging, centred (and transparent) at 0. Red pushes toward the class,
-# blue pushes away from it.
+# blue pushes away from it (said in the figure title: :data:`SIGNED_NOTE`).
+SIGNED_NOTE = "red: pushes toward the class · blue: pushes away"
 SIGNED_COLORSCALE: list[list[Any]] = [
     [0.0, "rgba(33,102,172,0.65)"],
     [0.25, "rgba(103,169,207,0.45)"],
@@ -137,19 +138,24 @@ def _saliency_coloraxis(signed: bool = False, horizontal: bool = False) -> dict[
     """The shared colour axis of the heat bands: 0..1 sequential, or -1..1 diverging around 0 (signed).
 
     ``horizontal``: a short colour bar above the plot, right-aligned (it costs no plot width)."""
-    title = "← away from class · signed · toward class →" if signed else "saliency"
+    title = "signed" if signed else "saliency"
     bar: dict[str, Any] = {"title": {"text": title}, "thickness": 14, "len": 0.6}
-    if horizontal:
+    if horizontal:  # in the title row, in container coordinates: it pushes no margin
         bar = {
-            "title": {"text": title, "side": "top"},
+            "title": {"text": title, "side": "right"},
             "orientation": "h",
             "thickness": 10,
-            "len": 0.32 if signed else 0.22,
-            "x": 1.0,
+            "len": 0.16,
+            "x": 0.88,
             "xanchor": "right",
-            "y": 1.0,
-            "yanchor": "bottom",
-            "yref": "paper",
+            "xref": "container",
+            "y": 0.997,
+            "yanchor": "top",
+            "yref": "container",
+            "ticks": "",
+            "tickfont": {"size": 9},
+            "ypad": 2,
+            "xpad": 2,
         }
     return {
         "colorscale": SIGNED_COLORSCALE if signed else SALIENCY_COLORSCALE,
@@ -351,10 +357,20 @@ def ecg_paper_figure(
         + leads
     )
     geo = paper_geometry(duration, n_rows, width or DEFAULT_WIDTH_PX)
-    subtitle = f"25 mm/s · 10 mm/mV · {fs} Hz · {duration:g} s"
+    scale = f"25 mm/s · 10 mm/mV · {fs} Hz · {duration:g} s" + (
+        f" · {SIGNED_NOTE}" if signed and sal is not None else ""
+    )
     fig.update_layout(
         template="none",
-        title={"text": f"{title}<br><sup>{subtitle}</sup>" if title else subtitle, "x": 0.01, "y": 0.985},
+        title={
+            "text": f"<b>{title}</b>   <span style='font-size:12px'>{scale}</span>" if title else scale,
+            "x": 0.01,
+            "xref": "container",
+            "y": 0.99,
+            "yref": "container",
+            "yanchor": "top",
+            "font": {"size": 15},
+        },
         annotations=labels,
         showlegend=False,
         hovermode="closest",
@@ -362,7 +378,7 @@ def ecg_paper_figure(
         plot_bgcolor=NEUTRAL_PAPER_BG if neutral else PAPER_BG,
         width=int(geo["width_px"]),
         height=int(geo["height_px"]),
-        margin=dict(PAPER_MARGIN, pad=0),
+        margin=dict(PAPER_MARGIN, pad=0, autoexpand=False),
         meta={"geometry": geo},
     )
     fig.update_xaxes(
@@ -434,12 +450,18 @@ def saliency_figure(
     fig = go.Figure(heat + leads)
     fig.update_layout(
         template=TEMPLATE,
-        title={"text": title or "Saliency"},
+        title={
+            "text": (title or "Saliency") + (f"   <span style='font-size:12px'>{SIGNED_NOTE}</span>" if signed else ""),
+            "x": 0.01,
+            "y": 0.995,
+            "yanchor": "top",
+            "font": {"size": 15},
+        },
         coloraxis=_saliency_coloraxis(signed, horizontal=True),
         showlegend=False,
         hovermode="closest",
-        height=90 + BAND_ROW_PX * len(names),
-        margin={"l": 44, "r": 12, "t": 64, "b": 26},
+        height=62 + BAND_ROW_PX * len(names),
+        margin={"l": 44, "r": 12, "t": 38, "b": 24},
     )
     light = "#ececec"
     fig.update_xaxes(
