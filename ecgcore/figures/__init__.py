@@ -5,7 +5,8 @@ writers (matplotlib, written atomically through :mod:`ecgcore.fileio`). Nothing 
 
 * :mod:`ecgcore.figures.ecg` — ECG paper, saliency overlays and bands, per-lead attribution shares;
 * :mod:`ecgcore.figures.metrics` — ROC / PR (with operating points, two-run overlays), confusion
-  matrices (screen and PNG from one description), fold comparison, label distribution, probabilities;
+  matrices (screen and PNG drawn alike), fold comparison;
+* :mod:`ecgcore.figures.records` — label distribution over folds, one record's probabilities;
 * :mod:`ecgcore.figures.training` — loss / metric curves with the best epoch, overlays of runs.
 """
 
@@ -27,17 +28,19 @@ from ecgcore.figures.metrics import (
     confusion_png,
     confusion_png_bytes,
     fold_comparison_figure,
-    label_distribution_figure,
+    operating_point,
     pr_compare_figure,
     pr_figure,
-    probabilities_figure,
     roc_compare_figure,
     roc_figure,
 )
-from ecgcore.figures.training import loss_curves_figure, loss_curves_overlay_figure
+from ecgcore.figures.records import label_distribution_figure, probabilities_figure
+from ecgcore.figures.training import best_epoch, loss_curves_figure, loss_curves_overlay_figure
 
 __all__ = [
     "HOW_TO_READ_SALIENCY",
+    "best_epoch",
+    "operating_point",
     "LAYOUT_3X4_COLUMNS",
     "LEADS",
     "confusion_figure",

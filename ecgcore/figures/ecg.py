@@ -294,6 +294,52 @@ def _paper_segments(n: int, fs: int, layout: str) -> tuple[list[tuple[str, slice
     raise ValueError(f"layout must be '3x4' or 'stacked', got {layout!r}")
 
 
+def _paper_layout(fig: go.Figure, geo: dict[str, float], title: str, scale: str, neutral: bool) -> None:
+    """Size, title and axes of the paper figure: y tied to x at 10 mm/mV : 25 mm/s, no axis titles (the
+    scale is in the title line), the plot anchored to the top."""
+    fig.update_layout(
+        template="none",
+        title={
+            "text": f"<b>{title}</b>   <span style='font-size:12px'>{scale}</span>" if title else scale,
+            "x": 0.01,
+            "xref": "container",
+            "y": 0.99,
+            "yref": "container",
+            "yanchor": "top",
+            "font": {"size": 15},
+        },
+        showlegend=False,
+        hovermode="closest",
+        paper_bgcolor="white",
+        plot_bgcolor=NEUTRAL_PAPER_BG if neutral else PAPER_BG,
+        width=int(geo["width_px"]),
+        height=int(geo["height_px"]),
+        margin=dict(PAPER_MARGIN, pad=0, autoexpand=False),
+        meta={"geometry": geo},
+    )
+    fig.update_xaxes(
+        tickmode="linear",
+        tick0=0,
+        dtick=1,
+        ticksuffix=" s",
+        ticks="outside",
+        ticklen=3,
+        showgrid=False,
+        zeroline=False,
+        constrain="domain",
+    )
+    fig.update_yaxes(
+        showticklabels=False,
+        ticks="",
+        showgrid=False,
+        zeroline=False,
+        scaleanchor="x",
+        scaleratio=MM_PER_MV / MM_PER_S,
+        constrain="domain",
+        constraintoward="top",
+    )
+
+
 def ecg_paper_figure(
     signal: np.ndarray,
     fs: int,
@@ -356,54 +402,11 @@ def ecg_paper_figure(
         + [_calibration_and_separators(baselines, separators, n_rows - 1)]
         + leads
     )
-    geo = paper_geometry(duration, n_rows, width or DEFAULT_WIDTH_PX)
-    scale = f"25 mm/s · 10 mm/mV · {fs} Hz · {duration:g} s" + (
-        f" · {SIGNED_NOTE}" if signed and sal is not None else ""
-    )
-    fig.update_layout(
-        template="none",
-        title={
-            "text": f"<b>{title}</b>   <span style='font-size:12px'>{scale}</span>" if title else scale,
-            "x": 0.01,
-            "xref": "container",
-            "y": 0.99,
-            "yref": "container",
-            "yanchor": "top",
-            "font": {"size": 15},
-        },
-        annotations=labels,
-        showlegend=False,
-        hovermode="closest",
-        paper_bgcolor="white",
-        plot_bgcolor=NEUTRAL_PAPER_BG if neutral else PAPER_BG,
-        width=int(geo["width_px"]),
-        height=int(geo["height_px"]),
-        margin=dict(PAPER_MARGIN, pad=0, autoexpand=False),
-        meta={"geometry": geo},
-    )
-    fig.update_xaxes(
-        range=[x0, x1],
-        tickmode="linear",
-        tick0=0,
-        dtick=1,
-        ticksuffix=" s",
-        ticks="outside",
-        ticklen=3,
-        showgrid=False,
-        zeroline=False,
-        constrain="domain",
-    )
-    fig.update_yaxes(
-        range=[y0, y1],
-        showticklabels=False,
-        ticks="",
-        showgrid=False,
-        zeroline=False,
-        scaleanchor="x",
-        scaleratio=MM_PER_MV / MM_PER_S,
-        constrain="domain",
-        constraintoward="top",
-    )
+    scale = f"25 mm/s · 10 mm/mV · {fs} Hz · {duration:g} s" + (f" · {SIGNED_NOTE}" if signed and neutral else "")
+    _paper_layout(fig, paper_geometry(duration, n_rows, width or DEFAULT_WIDTH_PX), title, scale, neutral)
+    fig.update_layout(annotations=labels)
+    fig.update_xaxes(range=[x0, x1])
+    fig.update_yaxes(range=[y0, y1])
     if sal is not None:
         fig.update_layout(coloraxis=_saliency_coloraxis(signed, horizontal=True))
     return fig

@@ -19,6 +19,40 @@ def _finite(v: Any) -> bool:
     return isinstance(v, (int, float, np.number)) and math.isfinite(float(v))
 
 
+def _training_layout(fig: go.Figure) -> None:
+    """Title, size and the two y-axes of :func:`loss_curves_figure`."""
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "Training curves"},
+        height=450,
+        hovermode="closest",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    fig.update_xaxes(title={"text": "training step"}, rangemode="tozero")
+    fig.update_yaxes(title={"text": "loss (BCE)"}, secondary_y=False)
+    fig.update_yaxes(  # explicit ticks: an overlaying axis would otherwise sync to the loss ticks
+        title={"text": "val macro PR-AUC"},
+        range=[0, 1],
+        tickmode="linear",
+        tick0=0,
+        dtick=0.2,
+        showgrid=False,
+        secondary_y=True,
+    )
+
+
+def _mark_best_epoch(fig: go.Figure, events: Sequence[Mapping[str, Any]]) -> None:
+    """A dashed vertical line at the step where the best epoch ended."""
+    best = best_epoch(events)
+    if best is not None:
+        fig.add_vline(
+            x=best["step"],
+            line={"color": "rgba(60,60,60,0.7)", "dash": "dash", "width": 1.5},
+            annotation={"text": f"best epoch {best['epoch']}", "yanchor": "top"},
+            annotation_position="top left",
+        )
+
+
 def loss_curves_figure(events: Sequence[Mapping[str, Any]]) -> go.Figure:
     """Training loss per step (raw + smoothed), validation loss and macro PR-AUC per epoch.
 
@@ -96,32 +130,8 @@ def loss_curves_figure(events: Sequence[Mapping[str, Any]]) -> go.Figure:
             secondary_y=secondary,
         )
 
-    fig.update_layout(
-        template=TEMPLATE,
-        title={"text": "Training curves"},
-        height=450,
-        hovermode="closest",
-        legend={"orientation": "h", "y": -0.2},
-    )
-    fig.update_xaxes(title={"text": "training step"}, rangemode="tozero")
-    fig.update_yaxes(title={"text": "loss (BCE)"}, secondary_y=False)
-    fig.update_yaxes(  # explicit ticks: an overlaying axis would otherwise sync to the loss ticks
-        title={"text": "val macro PR-AUC"},
-        range=[0, 1],
-        tickmode="linear",
-        tick0=0,
-        dtick=0.2,
-        showgrid=False,
-        secondary_y=True,
-    )
-    best = best_epoch(events)
-    if best is not None:
-        fig.add_vline(
-            x=best["step"],
-            line={"color": "rgba(60,60,60,0.7)", "dash": "dash", "width": 1.5},
-            annotation={"text": f"best epoch {best['epoch']}", "yanchor": "top"},
-            annotation_position="top left",
-        )
+    _training_layout(fig)
+    _mark_best_epoch(fig, events)
     if not batches and not epochs:
         _empty_note(fig, "no training events yet")
     return fig
