@@ -69,17 +69,20 @@ def _maps(signal: np.ndarray, fs: int, checkpoint: str | None, target: str) -> t
     return smooth / max(smooth.max(), 1e-12), signed
 
 
-def _figures(signal: np.ndarray, fs: int, sal: np.ndarray, signed: np.ndarray, raw_title: str) -> dict[str, go.Figure]:
+def _figures(
+    signal: np.ndarray, fs: int, sal: np.ndarray, signed: np.ndarray, raw_title: str, width: int | None
+) -> dict[str, go.Figure]:
     has_signed = "signed" in inspect.signature(F.ecg_paper_figure).parameters
+    w = {"width": width} if has_signed and width else {}  # the width the paper figure is built for
     figs = {
-        "paper_3x4": F.ecg_paper_figure(signal, fs, "3x4", title=raw_title),
-        "paper_stacked": F.ecg_paper_figure(signal, fs, "stacked", title=raw_title),
-        "paper_saliency": F.ecg_paper_figure(signal, fs, "3x4", title=f"{raw_title} · IG", saliency=sal),
+        "paper_3x4": F.ecg_paper_figure(signal, fs, "3x4", title=raw_title, **w),
+        "paper_stacked": F.ecg_paper_figure(signal, fs, "stacked", title=raw_title, **w),
+        "paper_saliency": F.ecg_paper_figure(signal, fs, "3x4", title=f"{raw_title} · IG", saliency=sal, **w),
         "bands": F.saliency_figure(signal, sal, fs, title=f"{raw_title} · IG"),
     }
     if has_signed:
         figs["paper_signed"] = F.ecg_paper_figure(
-            signal, fs, "3x4", title=f"{raw_title} · signed IG", saliency=signed, signed=True
+            signal, fs, "3x4", title=f"{raw_title} · signed IG", saliency=signed, signed=True, **w
         )
         figs["bands_signed"] = F.saliency_figure(signal, signed, fs, title=f"{raw_title} · signed IG", signed=True)
         figs["lead_bars"] = F.lead_importance_figure(F.lead_shares(signed), title="IG · leads")
@@ -93,15 +96,16 @@ def main() -> None:
     ap.add_argument("--ecg_id", type=int, default=8)
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--target", default="MI")
-    ap.add_argument("--widths", default="697,940,1240")
+    ap.add_argument("--widths", default="697,940,1240", help="container widths (px) to draw at")
+    ap.add_argument("--build_width", type=int, default=None, help="width the paper figures are built for")
     a = ap.parse_args()
     from playwright.sync_api import sync_playwright
     from plotly.offline import get_plotlyjs
 
     signal, fs = _record(a.data_root, a.ecg_id)
     sal, signed = _maps(signal, fs, a.checkpoint, a.target)
-    figs = _figures(signal, fs, sal, signed, f"ecg_id {a.ecg_id}")
-    out = ROOT / "test-artifacts" / "figures" / a.tag
+    figs = _figures(signal, fs, sal, signed, f"ecg_id {a.ecg_id}", a.build_width)
+    out = ROOT / "test-artifacts" / "figures" / (a.tag + (f"_built{a.build_width}" if a.build_width else ""))
     out.mkdir(parents=True, exist_ok=True)
     js = get_plotlyjs()
     print(f"{'figure':16s} {'W':>5s} {'plot w×h':>11s} {'fig h':>6s} {'blank':>6s} {'px/mm':>6s}")

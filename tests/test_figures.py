@@ -598,3 +598,10 @@ def test_confusion_png_bytes_equal_the_written_file(tmp_path):
     F.confusion_png(MATRICES, THRESHOLDS, tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes() == data
     assert F.confusion_png_bytes(MATRICES, {"NORM": 0.7}) != data  # the threshold shown is drawn
+
+
+def test_saliency_png_writes_atomically(signal, saliency, tmp_path):
+    out = tmp_path / "s" / "saliency.png"
+    F.saliency_png(signal, saliency, FS, "IG", out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in out.parent.iterdir()] == ["saliency.png"]

@@ -142,11 +142,11 @@ def _saliency_coloraxis(signed: bool = False, horizontal: bool = False) -> dict[
     bar: dict[str, Any] = {"title": {"text": title}, "thickness": 14, "len": 0.6}
     if horizontal:  # in the title row, in container coordinates: it pushes no margin
         bar = {
-            "title": {"text": title, "side": "right"},
+            "title": {"text": title, "side": "top", "font": {"size": 10}},
             "orientation": "h",
-            "thickness": 10,
+            "thickness": 8,
             "len": 0.16,
-            "x": 0.88,
+            "x": 0.995,
             "xanchor": "right",
             "xref": "container",
             "y": 0.997,
