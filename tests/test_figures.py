@@ -398,3 +398,210 @@ def test_all_figures_serialise(signal, saliency, scores, tmp_path):
         assert isinstance(fig, go.Figure)
         assert len(fig.to_json()) > 100
         assert fig.layout.title.text
+
+
+# --- the package keeps the old public names ------------------------------------------------------------------
+def test_package_reexports_every_old_name():
+    old = [
+        "LEADS", "confusion_figure", "confusion_png", "display_lead_name", "ecg_paper_figure",
+        "fold_comparison_figure", "label_distribution_figure", "loss_curves_figure", "pr_figure",
+        "probabilities_figure", "roc_figure", "saliency_figure", "saliency_png", "LAYOUT_3X4_COLUMNS",
+    ]  # fmt: skip
+    assert all(callable(getattr(F, n)) or n in ("LEADS", "LAYOUT_3X4_COLUMNS") for n in old)
+
+
+# --- size: the paper fills the figure ---------------------------------------------------------------------
+def _paper_px(fig: go.Figure) -> tuple[float, float, float]:
+    """(px per mm along x, px per mm along y, blank share of the height) from the figure's layout."""
+    m = fig.layout.margin
+    plot_w = fig.layout.width - m.l - m.r
+    plot_h = fig.layout.height - m.t - m.b
+    x0, x1 = fig.layout.xaxis.range
+    y0, y1 = fig.layout.yaxis.range
+    return plot_w / ((x1 - x0) * 25.0), plot_h / ((y1 - y0) * 10.0), 1 - plot_h / fig.layout.height
+
+
+@pytest.mark.parametrize("layout", ["3x4", "stacked"])
+def test_paper_height_follows_width_without_blank(signal, saliency, layout):
+    # 1400 px page, sidebar collapsed: a full-width chart is 1240 px (measured, Streamlit 1.67 wide layout)
+    for sal in (None, saliency):
+        fig = F.ecg_paper_figure(signal, FS, layout, saliency=sal, width=1240)
+        px_x, px_y, blank = _paper_px(fig)
+        assert px_x >= 4.0
+        assert px_y == pytest.approx(px_x, rel=0.01)  # 25 mm/s : 10 mm/mV holds: no letterbox
+        assert blank < 0.15
+    default = F.ecg_paper_figure(signal, FS, layout)  # built for a 940 px chart (sidebar open)
+    assert default.layout.width == 940 and _paper_px(default)[2] < 0.15
+    geo = default.layout.meta["geometry"]
+    assert geo["px_per_mm"] == pytest.approx(_paper_px(default)[0], rel=0.01)
+    assert F.paper_geometry(10.0, 4, 1240)["px_per_mm"] > F.paper_geometry(10.0, 4, 940)["px_per_mm"]
+
+
+# --- contrast: saliency on paper ----------------------------------------------------------------------------------
+def _rgba(s: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in re.findall(r"[\d.]+", s))
+
+
+def test_saliency_on_paper_turns_the_grid_grey_and_uses_a_cold_scale(signal, saliency):
+    plain = F.ecg_paper_figure(signal, FS)
+    grey = F.ecg_paper_figure(signal, FS, saliency=saliency)
+    pink = _by_role(plain, "minor grid")[0].line.color
+    assert pink == F.ecg.MINOR_GRID_COLOR and plain.layout.plot_bgcolor == F.ecg.PAPER_BG
+    for role in ("minor grid", "major grid"):
+        c = _by_role(grey, role)[0].line.color.lstrip("#")
+        assert c[0:2] == c[2:4] == c[4:6]  # neutral grey
+    assert grey.layout.plot_bgcolor == "white"
+    scale = [tuple(s) for s in grey.layout.coloraxis.colorscale]
+    assert _rgba(scale[0][1])[3] == 0  # transparent at 0: the paper shows through
+    r, g, b, a = _rgba(scale[-1][1])
+    assert b > r > g and a <= 0.7  # blue-purple, the black trace stays visible
+    assert grey.layout.coloraxis.colorbar.orientation == "h"  # costs no plot width
+
+
+def test_signed_maps_use_a_diverging_scale_centred_on_zero(signal):
+    signed = np.linspace(-1, 1, T)[None, :].repeat(12, axis=0)
+    for fig in (
+        F.ecg_paper_figure(signal, FS, saliency=signed, signed=True),
+        F.saliency_figure(signal, signed, FS, signed=True),
+    ):
+        ax = fig.layout.coloraxis
+        assert (ax.cmin, ax.cmid, ax.cmax) == (-1, 0, 1)
+        scale = {float(p): c for p, c in ax.colorscale}
+        assert _rgba(scale[0.5])[3] == 0  # zero is transparent
+        assert _rgba(scale[1.0])[0] > _rgba(scale[1.0])[2]  # toward the class: red
+        assert _rgba(scale[0.0])[2] > _rgba(scale[0.0])[0]  # away: blue
+        heat = [tr for tr in fig.data if isinstance(tr, go.Heatmap)]
+        assert min(float(np.min(tr.z)) for tr in heat) < -0.9  # negatives are kept, not clipped to 0
+        assert "toward" in fig.layout.title.text
+    unsigned = F.ecg_paper_figure(signal, FS, saliency=signed)
+    assert min(float(np.min(tr.z)) for tr in unsigned.data if isinstance(tr, go.Heatmap)) == 0
+
+
+def test_bands_view_has_a_light_grid(signal, saliency):
+    fig = F.saliency_figure(signal, saliency, FS)
+    assert fig.layout.xaxis.showgrid and fig.layout.xaxis.minor.showgrid
+    assert fig.layout.yaxis.minor.dtick == 0.5
+    assert all(tr.line.width >= 1 for tr in _by_role(fig, "lead"))
+
+
+# --- per-lead summary --------------------------------------------------------------------------------------
+def test_lead_shares_and_bars():
+    raw = np.zeros((12, T))
+    raw[1, :10] = -3.0  # sign does not matter
+    raw[7, :30] = 1.0
+    shares = F.lead_shares(raw)
+    assert shares.shape == (12,) and shares.sum() == pytest.approx(1.0)
+    assert shares[1] == pytest.approx(0.5) and shares[7] == pytest.approx(0.5)
+    assert F.lead_shares(np.zeros((12, T))).sum() == 0
+    rng = np.random.default_rng(3)
+    assert F.lead_shares(rng.normal(size=(12, T))).sum() == pytest.approx(1.0)
+    fig = F.lead_importance_figure(shares, title="IG · MI")
+    (bar,) = fig.data
+    np.testing.assert_allclose(bar.x, shares)
+    assert list(bar.y) == [F.display_lead_name(x) for x in F.LEADS]
+    assert "IG · MI" in fig.layout.title.text
+    with pytest.raises(ValueError, match="shape"):
+        F.lead_importance_figure(np.ones(5) / 5)
+    assert "every lead equal" in F.lead_importance_figure(np.full(12, 1 / 12), time_only=True).layout.title.text
+
+
+def test_how_to_read_text_names_each_method():
+    text = F.HOW_TO_READ_SALIENCY
+    for word in ("Gradient", "Integrated gradients", "Grad-CAM", "Signed IG", "V2/V3", "III/aVF"):
+        assert word in text
+
+
+# --- operating points and two-run overlays ------------------------------------------------------------------
+def test_operating_points_sit_at_the_thresholds_confusion(scores):
+    from ecgcore.metrics import confusion_matrices
+
+    y, s = scores
+    thr = {"NORM": 0.5, "MI": 0.31, "STTC": 0.7, "CD": 0.45, "HYP": 0.6}
+    cms = confusion_matrices(y, s, np.array([thr[c] for c in CLASSES]))
+    roc = F.roc_figure(y, s, CLASSES, thresholds=thr)
+    pr = F.pr_figure(y, s, CLASSES, thresholds=np.array([thr[c] for c in CLASSES]))  # (C,) works too
+    for c, name in enumerate(CLASSES):
+        (tn, fp), (fn, tp) = cms[c]
+        (r,) = [tr for tr in _by_role(roc, "operating point") if tr.meta["class"] == name]
+        assert (r.x[0], r.y[0]) == pytest.approx((fp / (fp + tn), tp / (tp + fn)))
+        assert r.meta["threshold"] == thr[name]
+        (p,) = [tr for tr in _by_role(pr, "operating point") if tr.meta["class"] == name]
+        assert (p.x[0], p.y[0]) == pytest.approx((tp / (tp + fn), tp / (tp + fp)))
+    assert not _by_role(F.roc_figure(y, s, CLASSES), "operating point")
+    assert "operating point" in roc.layout.title.text
+
+
+def test_roc_and_pr_compare_two_runs(scores):
+    y, s = scores
+    s2 = np.clip(s + 0.1, 0, 1)
+    runs = {"cnn1d": (y, s), "cnn2d": (y[:150], s2[:150])}
+    for fig in (
+        F.roc_compare_figure(runs, CLASSES, thresholds={"cnn1d": {"MI": 0.3}}),
+        F.pr_compare_figure(runs, CLASSES),
+    ):
+        curves = _by_role(fig, "curve")
+        assert len(curves) == 2 * len(CLASSES)
+        by_run = {r: [tr for tr in curves if tr.meta["run"] == r] for r in runs}
+        assert {tr.line.dash for tr in by_run["cnn1d"]} == {"solid"}
+        assert {tr.line.dash for tr in by_run["cnn2d"]} == {"dash"}
+        assert [tr.line.color for tr in by_run["cnn1d"]] == [tr.line.color for tr in by_run["cnn2d"]]
+        assert "cnn1d vs cnn2d" in fig.layout.title.text
+    roc = F.roc_compare_figure(runs, CLASSES, thresholds={"cnn1d": {"MI": 0.3}})
+    assert [tr.meta["run"] for tr in _by_role(roc, "operating point")] == ["cnn1d · "]
+    with pytest.raises(ValueError, match="compare"):
+        F.roc_compare_figure({}, CLASSES)
+
+
+# --- best epoch and overlays --------------------------------------------------------------------------------
+def test_loss_curves_mark_the_best_epoch():
+    ev = _events()  # PR-AUC rises: without "best" flags, epoch 3 (step 120) is best
+    (line,) = [s for s in F.loss_curves_figure(ev).layout.shapes if s.type == "line"]
+    assert line.x0 == line.x1 == 120
+    ev[81]["best"] = True  # the trainer's flag wins (epoch_end of epoch 2, step 80)
+    assert ev[81]["event"] == "epoch_end" and ev[81]["epoch"] == 2
+    assert F.training.best_epoch(ev)["epoch"] == 2
+    (line,) = [s for s in F.loss_curves_figure(ev).layout.shapes if s.type == "line"]
+    assert line.x0 == 80
+    assert not F.loss_curves_figure([]).layout.shapes
+
+
+def test_loss_curves_overlay_of_folds_and_models():
+    def run(shift: float) -> list[dict]:
+        return [
+            {
+                "event": "epoch_end",
+                "epoch": e,
+                "step": 10 * e,
+                "val_loss": 1 / e + shift,
+                "val_macro_pr_auc": 0.5 + shift * e,
+            }
+            for e in (1, 2, 3)
+        ]
+
+    runs = {"cnn1d · fold 0": run(0.01), "cnn1d · fold 1": run(0.02), "cnn2d · fold 0": run(-0.01)}
+    fig = F.loss_curves_overlay_figure(runs)
+    curves = _by_role(fig, "curve")
+    assert len(curves) == 2 * len(runs)
+    color = {tr.meta["run"]: tr.line.color for tr in curves}
+    assert color["cnn1d · fold 0"] == color["cnn1d · fold 1"] != color["cnn2d · fold 0"]
+    stars = _by_role(fig, "best epoch")
+    assert len(stars) == 2 * len(runs)
+    assert {tr.meta["epoch"] for tr in stars if tr.meta["run"] == "cnn2d · fold 0"} == {1}
+    assert {tr.meta["epoch"] for tr in stars if tr.meta["run"] == "cnn1d · fold 0"} == {3}
+    assert len(F.loss_curves_overlay_figure({}).data) == 0
+
+
+# --- the confusion download is what the page shows -----------------------------------------------------------
+def test_confusion_png_bytes_equal_the_written_file(tmp_path):
+    data = F.confusion_png_bytes(MATRICES, THRESHOLDS)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    F.confusion_png(MATRICES, THRESHOLDS, tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes() == data
+    assert F.confusion_png_bytes(MATRICES, {"NORM": 0.7}) != data  # the threshold shown is drawn
+
+
+def test_saliency_png_writes_atomically(signal, saliency, tmp_path):
+    out = tmp_path / "s" / "saliency.png"
+    F.saliency_png(signal, saliency, FS, "IG", out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in out.parent.iterdir()] == ["saliency.png"]
