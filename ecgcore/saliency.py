@@ -139,18 +139,24 @@ def default_target(probs: np.ndarray, thresholds: np.ndarray | None = None) -> i
     return int(np.argmax(probs))
 
 
-def display_map(raw: np.ndarray, fs: int, smoothing_s: float = 0.0, normalize: str = "record") -> np.ndarray:
-    """Turn a raw (12, T) attribution into a (12, T) map in [0, 1] for drawing.
+def display_map(
+    raw: np.ndarray, fs: int, smoothing_s: float = 0.0, normalize: str = "record", signed: bool = False
+) -> np.ndarray:
+    """Turn a raw (12, T) attribution into a (12, T) map for drawing: in [0, 1] (its size), or with
+    ``signed`` in [-1, 1] (toward the class > 0, away from it < 0; for signed integrated gradients).
 
     Args:
         smoothing_s: moving-average window in seconds (0: none).
         normalize: ``record`` (one scale for all leads: leads compare) or ``lead`` (each lead to its
             own maximum: where within each lead).
     """
-    m = np.abs(np.asarray(raw, dtype=np.float64))
+    m = np.asarray(raw, dtype=np.float64)
+    if not signed:
+        m = np.abs(m)
     width = int(round(smoothing_s * fs))
     if width > 1:
         kernel = np.ones(width) / width
         m = np.stack([np.convolve(row, kernel, mode="same") for row in m])
-    scale = m.max(axis=1, keepdims=True) if normalize == "lead" else m.max()
+    a = np.abs(m)
+    scale = a.max(axis=1, keepdims=True) if normalize == "lead" else a.max()
     return (m / np.maximum(scale, 1e-12)).astype(np.float32)
