@@ -37,8 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
+from ecgcore.download_http import BACKOFF_S, CHUNK, Fetcher, _Missing, _short, _Stopped
 from ecgcore.errors import DownloadError
 from ecgcore.fileio import read_json_file, write_json
 
@@ -49,11 +49,9 @@ SUMS_FILE = "SHA256SUMS.txt"
 META_FILES = ("ptbxl_database.csv", "scp_statements.csv", "RECORDS", "LICENSE.txt")
 RECORD_FOLDERS = {"100": ("records100",), "500": ("records500",), "all": ("records100", "records500")}
 STATE_DIR = ".ecgcore-download"  # inside the output folder: verified.json
-POOL_SIZE = 8  # measured with bench/download.py (see the README there); 8+ saturates a local mirror
-RETRIES = 5
-BACKOFF_S = 0.5
-TIMEOUT_S = (15, 60)  # connect, read
-CHUNK = 1 << 14  # also the resume granularity: a dropped read keeps the whole chunks before it
+POOL_SIZE = (
+    8  # measured with bench/download.py (its table is in the module docstring there); 8+ saturates a local mirror
+)
 PROGRESS_EVERY_S = 0.5
 STATES = ("queued", "running", "done", "failed", "cancelled")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -285,103 +283,6 @@ class Tracker:
             write_json(self.file, asdict(snapshot))
         if self.callback:
             self.callback(snapshot)
-
-
-# ----------------------------------------------------------------------------- HTTP
-
-
-class _Missing(Exception):
-    """404/410: the server does not have the file."""
-
-
-class _Stopped(Exception):
-    """Cancelled (Ctrl-C, SIGTERM, cancel_download)."""
-
-
-class _Transient(Exception):
-    """429 or 5xx: worth another try."""
-
-
-class Fetcher:
-    """GETs files of ``base`` into ``.part`` files: one keep-alive session per thread, Range resume,
-    retries with backoff."""
-
-    def __init__(self, base: str, stop: threading.Event, tracker: Tracker | None = None, backoff_s: float = BACKOFF_S):
-        self.base, self.stop, self.tracker, self.backoff_s = base, stop, tracker, backoff_s
-        self._local = threading.local()
-
-    def session(self):
-        import requests
-
-        s = getattr(self._local, "session", None)
-        if s is None:
-            s = self._local.session = requests.Session()
-            s.headers["User-Agent"] = "ecgcore-download (python-requests)"
-        return s
-
-    def get_text(self, rel: str) -> str | None:
-        """A small file as text; None when the server has no such file."""
-
-        def once() -> str | None:
-            with self.session().get(self.base + quote(rel), timeout=TIMEOUT_S) as r:
-                if r.status_code in (404, 410):
-                    return None
-                self._check(r, rel)
-                return r.content.decode("utf-8", "replace")
-
-        return self._retry(rel, once)
-
-    def get_file(self, rel: str, part: Path) -> None:
-        """GET ``rel`` into ``part``, resuming what is there. Raises _Missing, _Stopped, OSError
-        (disk) or DownloadError (gave up)."""
-        self._retry(rel, lambda: self._get_file_once(rel, part))
-
-    def _get_file_once(self, rel: str, part: Path) -> None:
-        have = part.stat().st_size if part.exists() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
-        with self.session().get(self.base + quote(rel), headers=headers, stream=True, timeout=TIMEOUT_S) as r:
-            if r.status_code in (404, 410):
-                raise _Missing(rel)
-            if r.status_code == 416 and have:  # the part is complete already; the checksum decides
-                return
-            self._check(r, rel)
-            resumed = r.status_code == 206 and r.headers.get("Content-Range", "").startswith(f"bytes {have}-")
-            part.parent.mkdir(parents=True, exist_ok=True)
-            with open(part, "ab" if resumed else "wb") as f:
-                for chunk in r.iter_content(CHUNK):
-                    if self.stop.is_set():
-                        raise _Stopped()
-                    f.write(chunk)
-                    if self.tracker:
-                        self.tracker.add_bytes(len(chunk))
-
-    def _check(self, r, rel: str) -> None:
-        if r.status_code == 429 or r.status_code >= 500:
-            raise _Transient(f"HTTP {r.status_code}")
-        if r.status_code not in (200, 206):
-            raise DownloadError(f"{self.base + rel}: HTTP {r.status_code} {r.reason}")
-
-    def _retry(self, rel: str, once: Callable[[], object]):
-        """``once()``, tried again after timeouts, dropped connections, 429 and 5xx, with backoff."""
-        import requests
-
-        transient = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError, _Transient)
-        last: BaseException | None = None
-        for attempt in range(RETRIES):
-            if self.stop.is_set():
-                raise _Stopped()
-            try:
-                return once()
-            except transient as e:
-                last = e
-                if attempt + 1 < RETRIES and self.stop.wait(min(self.backoff_s * 2**attempt, 8.0)):
-                    raise _Stopped() from None
-        raise DownloadError(f"{self.base + rel}: {_short(last)} (gave up after {RETRIES} tries)")
-
-
-def _short(e: BaseException | None) -> str:
-    text = str(e).splitlines()[0] if e and str(e) else e.__class__.__name__
-    return text[:200]
 
 
 # ----------------------------------------------------------------------------- one download

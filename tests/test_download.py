@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from ecgcore import download as dl
+from ecgcore import download_http as http
 from ecgcore import download_jobs as jobs
 from ecgcore.__main__ import main
 from ecgcore.data import DEMO_MARKER, load_ptbxl
@@ -221,7 +222,7 @@ def test_dropped_connection_resumes_with_range(mirror, release, tmp_path):
     mirror.faults.drop_after[rel] = 20000  # of 24,000 bytes: one whole chunk (16 KiB) arrived
     result = fetch(mirror, tmp_path / "ptb")
     assert result.problem() is None
-    assert mirror.faults.requests[rel] == 2 and (rel, f"bytes={dl.CHUNK}-") in mirror.faults.ranges
+    assert mirror.faults.requests[rel] == 2 and (rel, f"bytes={http.CHUNK}-") in mirror.faults.ranges
     assert (tmp_path / "ptb" / rel).read_bytes() == (release / rel).read_bytes()
 
 
@@ -246,7 +247,7 @@ def test_503_for_good_gives_up_and_is_reported(mirror, release, tmp_path):
     mirror.faults.unavailable[rel] = 99
     result = fetch(mirror, tmp_path / "ptb")
     assert list(result.failed) == [rel] and "HTTP 503" in result.failed[rel]
-    assert mirror.faults.requests[rel] == dl.RETRIES
+    assert mirror.faults.requests[rel] == http.RETRIES
 
 
 def test_persistent_checksum_mismatch_is_fetched_twice_then_reported(mirror, release, tmp_path):
@@ -260,7 +261,7 @@ def test_persistent_checksum_mismatch_is_fetched_twice_then_reported(mirror, rel
 
 
 def test_disk_full_stops_with_one_line_and_keeps_verified_files(mirror, release, tmp_path, monkeypatch, capsys):
-    real = dl.Fetcher._get_file_once
+    real = http.Fetcher._get_file_once
     calls = Counter()
 
     def filling(self, rel, part):
@@ -269,7 +270,7 @@ def test_disk_full_stops_with_one_line_and_keeps_verified_files(mirror, release,
             raise OSError(errno.ENOSPC, "No space left on device", str(part))
         return real(self, rel, part)
 
-    monkeypatch.setattr(dl.Fetcher, "_get_file_once", filling)
+    monkeypatch.setattr(http.Fetcher, "_get_file_once", filling)
     out = tmp_path / "ptb"
     assert main(["download", "--out", str(out), "--base_url", mirror.url, "--workers", "1"]) == 2
     err = capsys.readouterr().err.strip()
