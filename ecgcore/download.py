@@ -107,6 +107,19 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def write_release_files(root: Path) -> None:
+    """Make ``root`` (a PTB-XL-layout folder, e.g. a demo set) servable as a release mirror: write
+    RECORDS, LICENSE.txt and SHA256SUMS.txt and drop the demo marker (tests and bench/download.py)."""
+    from ecgcore.data import DEMO_MARKER
+
+    (root / DEMO_MARKER).unlink(missing_ok=True)
+    recs = sorted(p.relative_to(root).as_posix()[:-4] for p in root.glob("records*/*/*.hea"))
+    (root / "RECORDS").write_text("\n".join(recs) + "\n")
+    (root / "LICENSE.txt").write_text("Synthetic test data in PTB-XL's layout (not PTB-XL).\n")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != SUMS_FILE)
+    (root / SUMS_FILE).write_text("".join(f"{sha256_file(p)} {p.relative_to(root).as_posix()}\n" for p in files))
+
+
 # ----------------------------------------------------------------------------- the output folder
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from ecgcore.errors import ResultsError, RunError
 from ecgcore.fileio import write_json
-from ecgcore.metrics import read_json
 
 STATES = ("queued", "starting", "running", "evaluating", "done", "failed", "cancelled", "interrupted")
 FINAL_STATES = ("done", "failed", "cancelled", "interrupted")
@@ -169,6 +168,8 @@ def list_runs(root: Path | None = None, dataset: str | None = None) -> list[RunI
 
 
 def _status_from_results(path: Path) -> dict:
+    from ecgcore.metrics import read_json  # here, not at the top: metrics imports scikit-learn (seconds)
+
     status: dict = {"state": "unknown", "source": "no status.json (trained through the Python API?)"}
     try:
         results = read_json(path / "results.json")

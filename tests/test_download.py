@@ -6,7 +6,6 @@ and counts the requests per file."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import signal
@@ -27,22 +26,11 @@ from ecgcore import download as dl
 from ecgcore import download_http as http
 from ecgcore import download_jobs as jobs
 from ecgcore.__main__ import main
-from ecgcore.data import DEMO_MARKER, load_ptbxl
+from ecgcore.data import load_ptbxl
 from ecgcore.errors import DownloadError
 
 N_RECORDS = 30
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-def write_release_files(root: Path) -> None:
-    """RECORDS, LICENSE.txt and SHA256SUMS.txt (sha256sum format) of a PTB-XL-layout folder."""
-    (root / DEMO_MARKER).unlink(missing_ok=True)
-    recs = sorted(p.relative_to(root).as_posix()[:-4] for p in root.glob("records*/*/*.hea"))
-    (root / "RECORDS").write_text("\n".join(recs) + "\n")
-    (root / "LICENSE.txt").write_text("synthetic test data\n")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != dl.SUMS_FILE)
-    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()} {p.relative_to(root).as_posix()}" for p in files]
-    (root / dl.SUMS_FILE).write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +38,7 @@ def release(tmp_path_factory) -> Path:
     from ecgcore.demo import make_demo_dataset
 
     root = make_demo_dataset(tmp_path_factory.mktemp("mirror") / "ptb-xl", N_RECORDS, seed=1)
-    write_release_files(root)
+    dl.write_release_files(root)
     return root
 
 
@@ -69,6 +57,7 @@ class Faults:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else Nagle + delayed ACK add ~40 ms to every file
 
     def log_message(self, *args) -> None:
         pass
