@@ -363,6 +363,10 @@ def test_from_zip_checks_and_extracts_the_chosen_part(release, tmp_path, capsys)
             dst.writestr(info, b"tampered" if info.filename == top + rel else src.read(info))
     result = dl.extract_zip(tampered, tmp_path / "t")
     assert result.bad == [rel] and not (tmp_path / "t" / rel).exists()
+    with zipfile.ZipFile(tmp_path / "nosums.zip", "w") as zf:
+        zf.writestr(top + "ptbxl_database.csv", b"ecg_id\n")
+    with pytest.raises(DownloadError, match="has no SHA256SUMS.txt"):
+        dl.extract_zip(tmp_path / "nosums.zip", tmp_path / "n")
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     with pytest.raises(DownloadError, match="cannot be read as a zip"):
         dl.extract_zip(tmp_path / "junk.zip", tmp_path / "j")
