@@ -576,6 +576,8 @@ def cmd_download(args) -> int:
         result = dl.download_ptbxl(
             out, args.version, args.sampling_rate, args.base_url, verify, workers, _download_bar(), stop
         )
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works as usual while loading
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for line in result.report_lines():
         print(line, file=sys.stderr)
     if result.cancelled:

@@ -139,9 +139,13 @@ def cancel_download(out: str | os.PathLike | None = None, version: str = DEFAULT
         return status.state if status else "none"
     pid_file = status_dir(out) / "pid"
     pid = status.pid if status.state == "running" else (int(pid_file.read_text() or 0) if pid_file.is_file() else None)
-    if pid and _alive(pid):
+    if pid and pid != os.getpid() and _alive(pid):
         try:
-            os.killpg(os.getpgid(pid), signal.SIGTERM)
+            group = os.getpgid(pid)
+            if group == os.getpgrp():  # started in our own process group (a terminal): that process only
+                os.kill(pid, signal.SIGTERM)
+            else:
+                os.killpg(group, signal.SIGTERM)
         except ProcessLookupError:
             pass
     deadline = time.time() + grace_s

@@ -410,7 +410,6 @@ def test_background_download_cancel_then_continue(mirror, release, tmp_path):
     assert fetch(mirror, out).problem() is None
 
 
-@pytest.mark.slow
 def test_a_killed_background_download_shows_as_failed(mirror, tmp_path):
     mirror.faults.slow_s = 0.2
     out = tmp_path / "ptb"
