@@ -198,10 +198,12 @@ class VerifiedCache:
             return True
         return False
 
-    def add(self, out: Path, rel: str, sha: str | None) -> None:
+    def add(self, out: Path, rel: str, sha: str | None) -> int:
+        """Remember ``out/rel`` as verified; returns its size."""
         st = (out / rel).stat()
         with self._lock:
             self.files[rel] = [st.st_size, st.st_mtime_ns, sha]
+        return st.st_size
 
     def save(self) -> None:
         with self._lock:
@@ -506,11 +508,10 @@ def _fetch_one(out: Path, rel: str, sha: str | None, fetcher: Fetcher, cache: Ve
     dest = out / rel
     part = dest.with_name(dest.name + ".part")
     for _ in range(2):
-        fetcher.get_file(rel, part)
-        if sha is None or sha256_file(part) == sha:
+        digest = fetcher.get_file(rel, part)
+        if sha is None or (digest or sha256_file(part)) == sha:
             os.replace(part, dest)
-            cache.add(out, rel, sha)
-            tracker.file_done(dest.stat().st_size)
+            tracker.file_done(cache.add(out, rel, sha))
             return "ok"
         part.unlink(missing_ok=True)  # the second try starts from scratch
     return "bad"
