@@ -153,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base_url", default=None, help="mirror (default: $ECGCORE_PHYSIONET_URL, else PhysioNet)")
     p.add_argument("--from_zip", default=None, help="extract from PhysioNet's release zip instead of downloading")
     p.add_argument("--no_verify", action="store_true", help="download even if the source has no SHA256SUMS.txt")
-    p.add_argument("--workers", type=int, default=None, help="parallel connections (default: measured, 8)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="parallel connections (default 16, measured: bench/download.py)"
+    )
     return parser
 
 

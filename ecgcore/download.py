@@ -49,9 +49,12 @@ SUMS_FILE = "SHA256SUMS.txt"
 META_FILES = ("ptbxl_database.csv", "scp_statements.csv", "RECORDS", "LICENSE.txt")
 RECORD_FOLDERS = {"100": ("records100",), "500": ("records500",), "all": ("records100", "records500")}
 STATE_DIR = ".ecgcore-download"  # inside the output folder: verified.json
-POOL_SIZE = (
-    8  # measured with bench/download.py (its table is in the module docstring there); 8+ saturates a local mirror
-)
+# Connections at once, from bench/download.py (3,000-record demo mirror, 6,004 files, 2 busy cores): on
+# loopback the Python client is CPU-bound (1: 223 files/s, 4: 452, 8: 293, 16: 347; wget 759), so no
+# size helps there; with 30 ms per request, a stand-in for a real link's round trip, it scales
+# (1: 25 files/s, 4: 103, 8: 186, 16: 181, 32: 401). PhysioNet is a shared server: 16, not 32
+# (aria2's per-server maximum); a real link's round trip of 50–150 ms favours this even more.
+POOL_SIZE = 16
 PROGRESS_EVERY_S = 0.5
 STATES = ("queued", "running", "done", "failed", "cancelled")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
