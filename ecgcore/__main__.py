@@ -181,6 +181,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild each damaged status.json from the run's files (results, last.pt); checkpoints are kept",
     )
+
+    p = sub.add_parser("download", help="download PTB-XL from PhysioNet (resumable, every file verified)")
+    p.add_argument("--out", default=None, help="target folder (default: $XDG_DATA_HOME/ecgcore/ptb-xl-<version>)")
+    p.add_argument("--version", default="1.0.3", help="PTB-XL release (default 1.0.3)")
+    p.add_argument(
+        "--sampling_rate",
+        "--sampling-rate",
+        dest="sampling_rate",
+        default="100",
+        choices=("100", "500", "all"),
+        help="records100/ (default), records500/ or both",
+    )
+    p.add_argument("--base_url", default=None, help="mirror (default: $ECGCORE_PHYSIONET_URL, else PhysioNet)")
+    p.add_argument("--from_zip", default=None, help="extract from PhysioNet's release zip instead of downloading")
+    p.add_argument("--no_verify", action="store_true", help="download even if the source has no SHA256SUMS.txt")
+    p.add_argument(
+        "--workers", type=int, default=None, help="parallel connections (default 16, measured: bench/download.py)"
+    )
     return parser
 
 
@@ -643,6 +661,61 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def _download_bar():
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc="PTB-XL", unit="file", disable=None, dynamic_ncols=True)
+
+    def update(s) -> None:
+        bar.total, bar.n = s.files_total, s.files_done
+        total = f"/~{s.bytes_total / 1e6:.0f}" if s.bytes_total else ""
+        eta = f", ETA {s.eta_s:.0f} s" if s.eta_s is not None else ""
+        bar.set_postfix_str(f"{s.bytes_done / 1e6:.1f}{total} MB, {s.rate_bps / 1e6:.2f} MB/s{eta}", refresh=True)
+        if s.state in ("done", "failed", "cancelled"):
+            bar.close()
+
+    return update
+
+
+def cmd_download(args) -> int:
+    import threading
+
+    from ecgcore import download as dl
+    from ecgcore.data import load_ptbxl
+    from ecgcore.errors import DownloadError
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # stop after the chunks in flight; what is verified stays
+        signal.signal(sig, lambda *_: stop.set())
+    out = Path(args.out).expanduser() if args.out else dl.default_out(args.version)
+    print(f"PTB-XL {args.version} ({args.sampling_rate} Hz part) → {out}", flush=True)
+    if args.from_zip:
+        result = dl.extract_zip(args.from_zip, out, args.version, args.sampling_rate, _download_bar(), stop)
+    else:
+        workers = args.workers or dl.POOL_SIZE
+        verify = not args.no_verify
+        result = dl.download_ptbxl(
+            out, args.version, args.sampling_rate, args.base_url, verify, workers, _download_bar(), stop
+        )
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works as usual while loading
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for line in result.report_lines():
+        print(line, file=sys.stderr)
+    if result.cancelled:
+        print(f"cancelled; run the same command again to continue (verified files in {out} are kept)")
+        return 130
+    if result.problem():
+        raise DownloadError(result.problem())
+    print(f"{result.files_total} files in {out}: {result.fetched} fetched, {result.present} already there")
+    if not result.verified:
+        print(f"WARNING: NOT verified — the source has no {dl.SUMS_FILE} (--no_verify)")
+    ds = load_ptbxl(out, 500 if args.sampling_rate == "500" else 100, progress=_progress_bar("reading records"))
+    counts = ", ".join(f"{n} {int(c)}" for n, c in zip(ds.label_names, ds.labels.sum(0)))
+    print(f"records: {len(ds.records)}  patients: {ds.records['patient_id'].nunique()}  labels: {counts}")
+    print(f"use it with --data_root {out}  (or export ECGCORE_DATA_ROOT={out})")
+    return 0
+
+
 COMMANDS = {
     "info": cmd_info,
     "demo-data": cmd_demo_data,
@@ -653,6 +726,7 @@ COMMANDS = {
     "interpret": cmd_interpret,
     "predict": cmd_predict,
     "runs": cmd_runs,
+    "download": cmd_download,
 }
 
 

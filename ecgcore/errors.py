@@ -40,4 +40,8 @@ class UploadError(ECGCoreError):
     """An uploaded record or CSV that cannot be used."""
 
 
+class DownloadError(ECGCoreError):
+    """A PTB-XL download that cannot start or did not complete (server, checksum, disk, target folder)."""
+
+
 USER_ERRORS = (ECGCoreError,)

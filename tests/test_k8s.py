@@ -607,7 +607,7 @@ def test_every_job_command_parses_with_the_cli():
                 for call in ecgcore_invocations(container):
                     parse_cli(call)
                     seen += 1
-    assert seen == 1 + 2 + 3 + 2  # data: info (cache); train x2; eval+eval+compare; gpu train x2
+    assert seen == 1 + 2 + 3 + 2  # data: download (+ cache); train x2; eval+eval+compare; gpu train x2
 
 
 def test_shell_scripts_are_valid_sh():
@@ -641,13 +641,13 @@ def test_eval_job_evaluates_both_models_then_compares():
 def test_data_job_downloads_ptbxl_into_the_volume():
     job = rendered("data")[("Job", "download-ptbxl")]
     script = argv(only_container(job))[-1]
-    assert "https://physionet.org/files/ptb-xl/1.0.3/" in script
-    assert re.search(r"\bwget\b.*\s-r\s.*-N\s.*-c\s.*-np\b", script)
-    assert "-P /data/ptbxl" in script and "ptbxl_database.csv" in script
     assert script.startswith("set -eu;"), "stop at the first failing step"
-    # then build the signal cache once, before the fold pods start
-    assert ecgcore_invocations(only_container(job)) == [["info", "--data_root", "/data/ptbxl"]]
-    assert script.index("wget") < script.index("ecgcore info")
+    # one verified, resumable download; it loads the folder at the end, building the signal cache once
+    calls = ecgcore_invocations(only_container(job))
+    assert calls == [["download", "--out", "/data/ptbxl", "--version", "1.0.3", "--sampling_rate", "100"]]
+    ns = parse_cli(calls[0])
+    assert ns.out == env_of(only_container(job))["ECGCORE_DATA_ROOT"] and not ns.no_verify
+    assert env_of(only_container(job))["ECGCORE_CACHE_DIR"] == "/data/cache"
 
 
 def test_gpu_overlay_patches_the_training_jobs():

@@ -1,0 +1,159 @@
+"""PTB-XL downloads in the background, for the app: :func:`start_download` starts
+``python -m ecgcore download …`` as a detached process (its own session, like training runs), which
+survives app reruns, page switches and app restarts; :func:`download_status` reads its progress.json
+(``$ECGCORE_CACHE_DIR/downloads/<folder>-<hash>/``) for a page to poll; :func:`cancel_download` stops it.
+A download started from the CLI shows here alike, since every download writes the same file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from ecgcore.download import (
+    DEFAULT_VERSION,
+    PROJECT_ROOT,
+    DownloadStatus,
+    _read_json,
+    default_out,
+    status_dir,
+)
+from ecgcore.errors import DownloadError
+from ecgcore.fileio import write_json
+
+_children: dict[int, subprocess.Popen] = {}
+
+
+def download_argv(
+    out: str | os.PathLike,
+    version: str = DEFAULT_VERSION,
+    sampling_rate: str = "100",
+    base_url: str | None = None,
+    verify: bool = True,
+    from_zip: str | os.PathLike | None = None,
+) -> list[str]:
+    """The ``python -m ecgcore download …`` arguments (after ``ecgcore``) of these choices."""
+    argv = ["download", "--out", str(out), "--version", version, "--sampling_rate", str(sampling_rate)]
+    argv += ["--base_url", base_url] if base_url else []
+    argv += [] if verify else ["--no_verify"]
+    return argv + (["--from_zip", str(from_zip)] if from_zip else [])
+
+
+def start_download(
+    out: str | os.PathLike | None = None,
+    version: str = DEFAULT_VERSION,
+    sampling_rate: str = "100",
+    base_url: str | None = None,
+    verify: bool = True,
+    from_zip: str | os.PathLike | None = None,
+) -> DownloadStatus:
+    """Start ``python -m ecgcore download …`` as a detached process (its own session, so it outlives
+    app reruns and the app itself); its output goes to ``download.log`` beside progress.json.
+    Raises DownloadError if a download into ``out`` is already queued or running."""
+    out = (Path(out).expanduser() if out else default_out(version)).resolve()
+    now = download_status(out)
+    if now and now.state in ("queued", "running"):
+        raise DownloadError(f"a download into {out} is already {now.state}; wait for it or cancel it.")
+    sdir = status_dir(out)
+    sdir.mkdir(parents=True, exist_ok=True)
+    (sdir / "pid").unlink(missing_ok=True)
+    t = time.time()
+    write_json(sdir / "progress.json", asdict(DownloadStatus(state="queued", out=str(out), started=t, updated=t)))
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    with open(sdir / "download.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ecgcore", *download_argv(out, version, sampling_rate, base_url, verify, from_zip)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=PROJECT_ROOT,
+        )
+    _children[proc.pid] = proc
+    (sdir / "pid").write_text(str(proc.pid))
+    return download_status(out) or DownloadStatus(state="queued", out=str(out), pid=proc.pid)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if pid in _children:  # our own child: poll() also reaps it
+        return _children[pid].poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def download_status(out: str | os.PathLike | None = None, version: str = DEFAULT_VERSION) -> DownloadStatus | None:
+    """The state of the download into ``out`` (None if none was ever started there): from
+    progress.json, corrected by whether its process still holds the lock."""
+    from ecgcore.runs import is_locked
+
+    out = Path(out).expanduser() if out else default_out(version)
+    sdir = status_dir(out)
+    data = _read_json(sdir / "progress.json")
+    if not data:
+        return None
+    known = DownloadStatus.__dataclass_fields__
+    status = DownloadStatus(**{k: v for k, v in data.items() if k in known})
+    if status.state not in ("queued", "running") or is_locked(sdir):
+        return status
+    pid_file = sdir / "pid"
+    pid = int(pid_file.read_text() or 0) if pid_file.is_file() else status.pid
+    if status.state == "queued" and _alive(pid):
+        return status  # started, not yet running
+    if status.state == "running" and _alive(status.pid):
+        return status  # between the lock's release and the final write
+    status.state = "failed"
+    status.message = (
+        f"the download process stopped before it finished ({_last_line(sdir / 'download.log')}); start it "
+        "again to continue — verified files are kept."
+    )
+    return status
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "killed?"
+    return lines[-1][-200:] if lines else "killed?"
+
+
+def cancel_download(out: str | os.PathLike | None = None, version: str = DEFAULT_VERSION, grace_s: float = 10.0) -> str:
+    """Stop the download into ``out`` (SIGTERM to its process group; it stops after the chunks in
+    flight and keeps what is verified, partial files resume next time). Returns the state after."""
+    out = Path(out).expanduser() if out else default_out(version)
+    status = download_status(out)
+    if status is None or status.state not in ("queued", "running"):
+        return status.state if status else "none"
+    pid_file = status_dir(out) / "pid"
+    pid = status.pid if status.state == "running" else (int(pid_file.read_text() or 0) if pid_file.is_file() else None)
+    if pid and pid != os.getpid() and _alive(pid):
+        try:
+            group = os.getpgid(pid)
+            if group == os.getpgrp():  # started in our own process group (a terminal): that process only
+                os.kill(pid, signal.SIGTERM)
+            else:
+                os.killpg(group, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + grace_s
+    while time.time() < deadline and pid and _alive(pid):
+        time.sleep(0.1)
+    now = download_status(out)
+    if now is None or now.state == "failed":  # killed before it could write its own final state
+        now = now or DownloadStatus(out=str(out))
+        now.state, now.message = "cancelled", "cancelled; run it again to continue"
+        write_json(status_dir(out) / "progress.json", asdict(now))
+    return now.state
