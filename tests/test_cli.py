@@ -72,7 +72,7 @@ def test_info_from_env(demo_root, capsys, monkeypatch):
         (["train", "--sampling_rate", "250"], "invalid choice"),
         (["info", "--no_such_flag"], "unrecognized arguments"),
         (["predict", "--data_root", "x"], "required: --out"),
-            (["predict", "--data_root", "x", "--out", "p.csv"], "one of the arguments --checkpoint --run is required"),
+        (["predict", "--data_root", "x", "--out", "p.csv"], "one of the arguments --checkpoint --run is required"),
     ],
 )
 def test_bad_arguments_print_usage_and_exit_2(argv, message, capsys):

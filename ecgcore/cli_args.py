@@ -1,0 +1,194 @@
+"""The command line's arguments: one parser per subcommand of ``python -m ecgcore`` (declarative).
+
+The commands themselves live in :mod:`ecgcore.__main__`; this module only says which flags each takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def _fold_value(text: str) -> str:
+    if text == "all" or text.isdigit():
+        return text
+    raise argparse.ArgumentTypeError(f"--fold takes a fold number (0–4) or 'all', not {text!r}")
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data_root",
+        "--data-root",
+        dest="data_root",
+        default=None,
+        help="PTB-XL folder (default: $ECGCORE_DATA_ROOT, else the demo dataset)",
+    )
+    p.add_argument(
+        "--sampling_rate", "--sampling-rate", dest="sampling_rate", type=int, default=100, choices=(100, 500)
+    )
+    p.add_argument(
+        "--label_set",
+        "--label-set",
+        dest="label_set",
+        default="superclass",
+        help="superclass (NORM, MI, STTC, CD, HYP), subclass, or top<k>",
+    )
+    p.add_argument("--min_likelihood", type=float, default=None, help="keep scp codes with likelihood >= this")
+    p.add_argument(
+        "--skip_bad",
+        "--skip-bad",
+        dest="skip_bad",
+        action="store_true",
+        help="leave out unreadable or missing records (listed) instead of stopping",
+    )
+
+
+def _add_run_args(p: argparse.ArgumentParser, all_alias: bool = False) -> None:
+    """--model --fold --plan --device --runs_dir --run_name."""
+    p.add_argument("--model", default="cnn1d", help="model name (see `python -m ecgcore models`)")
+    p.add_argument(
+        "--fold",
+        type=_fold_value,
+        default=None,
+        help="0–4 or all" + (" (5 = all)" if all_alias else "") + "; default $JOB_COMPLETION_INDEX, else all",
+    )
+    p.add_argument("--plan", default="cv5", help="fold plan: cv5 (5-fold patient CV) or benchmark (1–8/9/10)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument(
+        "--runs_dir", "--runs-dir", dest="runs_dir", default=None, help="default $ECGCORE_RUNS_DIR or ./checkpoints"
+    )
+    _add_run_name(p, "default")
+
+
+def _add_run_name(p: argparse.ArgumentParser, default: str | None = None, help: str = "") -> None:
+    p.add_argument(
+        "--run_name",
+        "--run-name",
+        dest="run_name",
+        default=os.environ.get("ECGCORE_RUN_NAME") or default,
+        help=help or "which run of the model: letters, digits, - and _ (default: $ECGCORE_RUN_NAME, else default)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ecgcore", description="ECG explorer: PTB-XL multi-label classification."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="records, patients, label counts per fold and per class")
+    _add_data_args(p)
+    p.add_argument("--plan", default="cv5")
+
+    p = sub.add_parser("demo-data", help="write a synthetic demo dataset in PTB-XL layout")
+    p.add_argument("--out", required=True)
+    p.add_argument("--n_records", "--n-records", dest="n_records", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sampling_rates", type=int, nargs="+", default=[100], choices=(100, 500))
+
+    sub.add_parser("models", help="list the registered models")
+
+    p = sub.add_parser("train", help="train a model on one fold or all folds")
+    _add_data_args(p)
+    _add_run_args(p, all_alias=True)
+    recipe = " (default: the model's recipe, ecgcore.train.RECIPES)"
+    p.add_argument("--epochs", type=int, default=None, help="training epochs" + recipe)
+    p.add_argument(
+        "--batch_size", "--batch-size", dest="batch_size", type=int, default=None, help="batch size" + recipe
+    )
+    p.add_argument("--lr", type=float, default=None, help="(peak) learning rate" + recipe)
+    p.add_argument("--weight_decay", type=float, default=None)
+    p.add_argument("--schedule", choices=("constant", "onecycle"), default=None, help="learning-rate schedule" + recipe)
+    p.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="time shift, amplitude scaling, noise (and --aug_lead_dropout)" + recipe,
+    )
+    p.add_argument("--aug_lead_dropout", type=float, default=None)
+    p.add_argument("--patience", type=int, default=None, help="early stopping after n epochs without gain")
+    p.add_argument("--image", default=None, help="cnn2d image: stacked (default) or spectrogram")
+    p.add_argument("--crop_s", type=float, default=None, help="train on random crops of this many seconds (e.g. 2.5)")
+    p.add_argument(
+        "--window_s", type=float, default=None, help="predict over sliding windows of this many seconds (e.g. 2.5)"
+    )
+    p.add_argument("--stride_s", type=float, default=None, help="window stride in seconds (default: half a window)")
+    p.add_argument("--window_agg", choices=("max", "mean"), default=None, help="aggregate windows by max or mean")
+    p.add_argument("--ema_decay", type=float, default=None, help="validate and keep a moving average of the weights")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace a finished run")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from last.pt")
+    p.add_argument("--no_eval", action="store_true", help="do not evaluate on the test part afterwards")
+
+    p = sub.add_parser("eval", help="evaluate trained folds on their test parts")
+    _add_data_args(p)
+    _add_run_args(p)
+    p.add_argument("--n_bootstrap", type=int, default=200)
+
+    p = sub.add_parser("compare", help="1D vs 2D table per fold, mean ± std and paired differences")
+    _add_data_args(p)
+    p.add_argument("--models", nargs=2, default=["cnn1d", "cnn2d"])
+    p.add_argument("--a", default=None, help="first run group, MODEL[:RUN] (with --b: any two runs)")
+    p.add_argument("--b", default=None, help="second run group, MODEL[:RUN]")
+    p.add_argument("--plan", default="cv5")
+    p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
+    _add_run_name(p, "default", "the run of both models to compare (default: $ECGCORE_RUN_NAME, else default)")
+
+    p = sub.add_parser("interpret", help="saliency PNGs of the 12 leads for some test records")
+    _add_data_args(p)
+    _add_run_args(p)
+    p.add_argument("--method", default="integrated_gradients", choices=("gradient", "integrated_gradients", "grad_cam"))
+    p.add_argument("--ecg_ids", type=int, nargs="*", default=None, help="records to explain (default: sampled)")
+    p.add_argument("--n", type=int, default=4, help="records sampled from the fold's test part")
+    p.add_argument("--out", default=None, help="folder for the PNGs (default: <run>/saliency)")
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="per class, over the test records carrying it: lead importance and beat-aligned profile (JSON + PNG)",
+    )
+    p.add_argument("--classes", nargs="*", default=None, help="with --summary: only these classes")
+    p.add_argument("--max_records", type=int, default=None, help="with --summary: the first N test records")
+
+    p = sub.add_parser("predict", help="probabilities for a folder of records, or for one record file, as CSV")
+    model_source = p.add_mutually_exclusive_group(required=True)
+    model_source.add_argument("--checkpoint", help="one model: a best.pt")
+    model_source.add_argument(
+        "--run", help="a fold ensemble: every trained fold of MODEL[:RUN] (mean probability); see --plan, --dataset"
+    )
+    p.add_argument("--plan", default="cv5", help="with --run: the fold plan of the run")
+    p.add_argument("--dataset", default=None, help="with --run: the dataset name it was trained on, if several")
+    p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data_root", "--data-root", dest="data_root", help="a PTB-XL-layout folder of records")
+    source.add_argument("--input", help="one record: a .csv of 12 leads, or a .hea with its .dat beside it")
+    p.add_argument("--out", required=True, help="CSV: ecg_id,<label>,… (folder) or class,probability,… (--input)")
+    p.add_argument("--skip_bad", "--skip-bad", dest="skip_bad", action="store_true", help="with --data_root only")
+    p.add_argument("--device", default="auto")
+
+    p = sub.add_parser("runs", help="list training runs and their states")
+    p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
+    _add_run_name(p, None, "list only this run (default: $ECGCORE_RUN_NAME, else every run)")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="rebuild each damaged status.json from the run's files (results, last.pt); checkpoints are kept",
+    )
+
+    p = sub.add_parser("download", help="download PTB-XL from PhysioNet (resumable, every file verified)")
+    p.add_argument("--out", default=None, help="target folder (default: $XDG_DATA_HOME/ecgcore/ptb-xl-<version>)")
+    p.add_argument("--version", default="1.0.3", help="PTB-XL release (default 1.0.3)")
+    p.add_argument(
+        "--sampling_rate",
+        "--sampling-rate",
+        dest="sampling_rate",
+        default="100",
+        choices=("100", "500", "all"),
+        help="records100/ (default), records500/ or both",
+    )
+    p.add_argument("--base_url", default=None, help="mirror (default: $ECGCORE_PHYSIONET_URL, else PhysioNet)")
+    p.add_argument("--from_zip", default=None, help="extract from PhysioNet's release zip instead of downloading")
+    p.add_argument("--no_verify", action="store_true", help="download even if the source has no SHA256SUMS.txt")
+    p.add_argument(
+        "--workers", type=int, default=None, help="parallel connections (default 16, measured: bench/download.py)"
+    )
+    return parser
