@@ -13,7 +13,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import wfdb
 from ptbxl_files import edit_database, small_copy, write_record
 
 import ecgcore
@@ -65,12 +64,17 @@ def test_dat_too_long(root):
         load_ptbxl(root)
 
 
-def test_upload_uses_the_same_size_check():
-    from ecgcore.predict import _check_header_shape
+def test_upload_uses_the_same_size_check(root):
+    """An uploaded .hea + .dat pair goes through the same size check as a folder (records.check_header_shape)."""
+    from pathlib import Path
 
-    header = wfdb.Record(record_name="x", n_sig=12, fs=100, sig_len=1000, fmt=["16"] * 12, byte_offset=[None] * 12)
-    with pytest.raises(UploadError, match="x.dat has 1,000 bytes, but x.hea describes 24,000"):
-        _check_header_shape(header, "x.hea", "x.dat", 1000)
+    from ecgcore.uploads import read_record_upload
+
+    f = names(root)[2]
+    name = Path(f).name
+    hea, dat = (root / f"{f}.hea").read_bytes(), (root / f"{f}.dat").read_bytes()[:1000]
+    with pytest.raises(UploadError, match=rf"{name}.dat has 1,000 bytes, but {name}.hea describes 24,000"):
+        read_record_upload([(f"{name}.hea", hea), (f"{name}.dat", dat)])
 
 
 # ----------------------------------------------------------------------------- strat folds
