@@ -116,11 +116,21 @@ with records_tab:
     )
 
     # ------------------------------------------------------------------------- one record
+    incoming = st.query_params.get("ecg_id")  # a link such as /dataset?ecg_id=17 opens that record
+    if incoming is not None and incoming != st.session_state.get("_ds_applied"):
+        st.session_state["_ds_applied"] = incoming
+        if incoming.isdigit() and records.record_index(ds, int(incoming)) is not None:
+            st.session_state["ds_ecg_id"] = int(incoming)
+        else:
+            st.warning(f"Record {incoming} is not in this dataset.")
     if "ds_ecg_id" not in st.session_state:
         st.session_state["ds_ecg_id"] = int(shown["ecg_id"].iloc[0]) if len(shown) else int(table["ecg_id"].iloc[0])
     st.subheader("Record")
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
     ecg_id = c1.number_input("ecg_id", min_value=0, step=1, key="ds_ecg_id")
+    if st.query_params.get("ecg_id") != str(ecg_id):
+        st.query_params["ecg_id"] = str(ecg_id)  # a shareable link to this record
+        st.session_state["_ds_applied"] = str(ecg_id)
     stacked = c2.toggle(
         "Stacked view",
         key="ds_stacked",
