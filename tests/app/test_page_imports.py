@@ -43,3 +43,10 @@ def test_page_imports_no_torch(page):
 )
 def test_train_page_imports_no_torch():
     assert "torch" not in modules_after_importing("train")
+
+
+def test_no_pages_folder_next_to_the_entry_script():
+    """A ``pages/`` folder beside streamlit_app.py puts a fresh server in Streamlit's legacy folder mode
+    until a session runs st.navigation: deep links then show the wrong app (tests/e2e/test_e2e_deep_links.py)."""
+    assert not (PROJECT / "pages").exists()
+    assert (PROJECT / "app_pages" / "home.py").is_file()

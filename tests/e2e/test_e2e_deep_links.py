@@ -26,7 +26,7 @@ def check_frame(ui, name: str) -> None:
     """The page ``name`` in the app's frame: heading, wide layout, the app's pages in the sidebar."""
     ui.ready(name)
     links = ui.page.locator('[data-testid="stSidebarNav"] a')
-    assert [t.strip() for t in links.all_inner_texts()] == SIDEBAR_PAGES
+    assert [t.strip().splitlines()[-1] for t in links.all_inner_texts()] == SIDEBAR_PAGES  # after the icon name
     width = ui.page.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
     assert width > WIDE_MIN_PX, f"layout not wide: the main column is {width:.0f} px"
     assert "not for diagnosis" in ui.text()
