@@ -41,4 +41,7 @@ page = st.navigation(
     }
 )
 common.app_frame()  # the shared sidebar, dataset line and notice; loads the dataset
-page.run()
+try:
+    page.run()
+finally:
+    common.warm_up()  # once per server: import the other pages' heavy modules in the background

@@ -214,6 +214,42 @@ def _banner(frame: Frame) -> None:
         st.warning(frame.settings_warning, icon=":material/settings_alert:")
 
 
+# ----------------------------------------------------------------------------- warm-up
+
+# What the other pages import (torch, plotly, captum, the trainer): several seconds on a fresh server.
+WARM_MODULES = (
+    "ecgcore.figures",
+    "ecgcore.jobs",
+    "ecgcore.models",
+    "ecgcore.train",
+    "ecgcore.checkpoints",
+    "ecgcore.inference",
+    "ecgcore.saliency",
+    "ecgcore.evaluate",
+    "ecgcore.predict",
+)
+
+
+def _import_all(names: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 — a page that needs the module will report it
+            pass
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import the heavy modules of the other pages in a background thread, once per server process,
+    after the first page has been drawn: the first visit of Train, Evaluate or Saliency then finds
+    torch and plotly loaded instead of paying for them."""
+    thread = threading.Thread(target=_import_all, args=(WARM_MODULES,), name="ecg-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 # ----------------------------------------------------------------------------- the dataset
 
 

@@ -68,7 +68,7 @@ else:
 if st.session_state.get("sal_patient") not in patients:
     st.session_state["sal_patient"] = patients[0]
 patient = c2.selectbox(f"Patient ({len(patients):,})", patients, key="sal_patient")
-own = records.patient_records(ds, patient)
+own = records.patient_records(ds, patient, common.record_table(ds, common.ds_key(ds)))
 ids = own["ecg_id"].tolist()
 if st.session_state.get("sal_ecg_id") not in ids:
     st.session_state["sal_ecg_id"] = ids[0]

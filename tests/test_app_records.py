@@ -59,6 +59,7 @@ def test_record_lookup_details_and_patient(demo_ds):
     d = records.record_details(demo_ds, i)
     assert d["ecg_id"] == eid and d["labels"] == records.record_labels(demo_ds, i)
     mine = records.patient_records(demo_ds, d["patient_id"])
+    assert mine.equals(records.patient_records(demo_ds, d["patient_id"], records.record_table(demo_ds)))
     assert eid in set(mine["ecg_id"]) and (mine["patient_id"] == d["patient_id"]).all()
 
 

@@ -153,10 +153,12 @@ def record_details(ds: ECGDataset, i: int) -> dict:
     }
 
 
-def patient_records(ds: ECGDataset, patient_id: int | float) -> pd.DataFrame:
-    """All records of one patient (the record table's rows), oldest ecg_id first."""
+def patient_records(ds: ECGDataset, patient_id: int | float, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """All records of one patient (the record table's rows), oldest ecg_id first. ``table``: the
+    dataset's :func:`record_table` when the caller has it already (building it takes a pass over
+    every record)."""
     rows = np.flatnonzero(ds.records["patient_id"].to_numpy() == float(patient_id))
-    return record_table(ds).iloc[rows].sort_values("ecg_id")
+    return (record_table(ds) if table is None else table).iloc[rows].sort_values("ecg_id")
 
 
 def patients(ds: ECGDataset) -> list[int]:
