@@ -1,15 +1,21 @@
 """ECG explorer — the Streamlit app: ``streamlit run streamlit_app.py``.
 
-Navigation (st.navigation, so the files in pages/ are not auto-discovered) and the shared frame of
-every page: the sidebar with the dataset choice, sampling rate and label set, the dataset line with a
-DEMO badge, and the research-only notice (see pages/common.py). With no data configured it opens on
-the synthetic demo dataset; a PTB-XL folder is set on Home (remembered across restarts) or with
+Navigation (st.navigation over the page files in ``app_pages/``) and the shared frame of every page:
+the sidebar with the dataset choice, sampling rate and label set, the dataset line with a DEMO badge,
+and the research-only notice (see app_pages/common.py). With no data configured it opens on the
+synthetic demo dataset; a PTB-XL folder is set on Home (remembered across restarts) or with
 ECGCORE_DATA_ROOT. Research and education only — not for diagnosis.
+
+Why ``app_pages/`` and not ``pages/``: Streamlit treats a ``pages/`` folder next to the entry script as
+a legacy (v1) multipage app until some session has run ``st.navigation``. A fresh server's first
+request for ``/dataset`` would then run ``pages/dataset.py`` alone — a sidebar listing every file,
+no wide layout — for every session until someone opened ``/``. With no ``pages/`` folder every URL,
+query parameters included, goes through this script from the first request on.
 """
 
 import streamlit as st
 
-from pages import common
+from app_pages import common
 
 st.set_page_config(
     page_title="ECG explorer",
@@ -21,18 +27,21 @@ st.set_page_config(
 page = st.navigation(
     {
         "Data": [
-            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-            st.Page("pages/dataset.py", title="Dataset", icon=":material/table_view:"),
+            st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+            st.Page("app_pages/dataset.py", title="Dataset", icon=":material/table_view:"),
         ],
         "Models": [
-            st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-            st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+            st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+            st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         ],
         "Explain and predict": [
-            st.Page("pages/saliency.py", title="Saliency", icon=":material/visibility:"),
-            st.Page("pages/predict.py", title="Predict", icon=":material/upload_file:"),
+            st.Page("app_pages/saliency.py", title="Saliency", icon=":material/visibility:"),
+            st.Page("app_pages/predict.py", title="Predict", icon=":material/upload_file:"),
         ],
     }
 )
 common.app_frame()  # the shared sidebar, dataset line and notice; loads the dataset
-page.run()
+try:
+    page.run()
+finally:
+    common.warm_up()  # once per server: import the other pages' heavy modules in the background

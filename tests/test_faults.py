@@ -364,7 +364,7 @@ def pair(demo_root) -> dict[str, bytes]:
 
 def upload(files: dict[str, bytes]):
     """What the Predict page does with the uploaded files."""
-    from ecgcore.browse import read_upload
+    from ecgcore.app.uploads import read_upload
 
     return read_upload(list(files.items()))
 
@@ -442,7 +442,7 @@ def test_upload_faults_end_to_end(pair, upload_tmp, tmp_path):
     # the page keeps working: the good pair (sent with a browser's folder path) and a good CSV
     signal_, fs, name = upload({f"../../{k}" if k == hea_name else k: v for k, v in pair.items()})
     assert signal_.shape == (12, 1000) and fs == 100 and name == hea_name[:-4]
-    from ecgcore.browse import signal_csv
+    from ecgcore.app.uploads import signal_csv
 
     again, fs2, _ = upload({"ecg.csv": signal_csv(signal_)})
     assert fs2 == 100 and np.allclose(again, signal_, atol=1e-4)
@@ -477,7 +477,7 @@ def test_torch_load_is_weights_only_everywhere():
     """Every torch.load in the library and the app passes weights_only=True (a regression guard for
     code added later: the loaders of the app, CLI and training all go through read_checkpoint)."""
     calls = []
-    for path in [*PROJECT.glob("ecgcore/**/*.py"), *PROJECT.glob("pages/*.py"), PROJECT / "streamlit_app.py"]:
+    for path in [*PROJECT.glob("ecgcore/**/*.py"), *PROJECT.glob("app_pages/*.py"), PROJECT / "streamlit_app.py"]:
         text = path.read_text()
         for m in re.finditer(r"torch\.load\(", text):
             depth, i = 1, m.end()
@@ -895,7 +895,7 @@ def test_disk_full_during_checkpoint_save(demo_root, demo_ds, tmp_path, monkeypa
 def test_corrupt_results_are_reported_not_crashing(trained_runs, demo_ds, tmp_path):
     """A results.json cut short or overwritten is a ResultsError naming the file and what to do; the
     other runs' results still read, and the comparison leaves the broken fold out."""
-    from ecgcore.browse import read_run_results
+    from ecgcore.app.results import read_run_results
     from ecgcore.evaluate import comparison_table, read_results
 
     root = tmp_path / "runs"

@@ -17,7 +17,7 @@ RUN_TIMEOUT_S = 60  # the first run of a session loads torch and the dataset
 @pytest.fixture
 def no_settings():
     """No saved app settings before or after the test (they live in the session's cache folder)."""
-    from ecgcore.browse import settings_path
+    from ecgcore.app.settings import settings_path
 
     settings_path().unlink(missing_ok=True)
     yield settings_path()

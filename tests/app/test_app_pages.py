@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ecgcore import browse
+from ecgcore.app.progress import log_tail
+from ecgcore.app.uploads import signal_csv
 from ecgcore.fileio import write_json
 from ecgcore.runs import read_events, read_status, run_dir
 
@@ -22,7 +23,7 @@ NOTICE = "not for diagnosis"
 
 
 def page(at: AppTest, name: str) -> AppTest:
-    at.switch_page(f"pages/{name}.py").run()
+    at.switch_page(f"app_pages/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -268,7 +269,7 @@ def test_predict_junk_upload_shows_the_upload_error(app):
 
 def test_predict_csv_upload_gives_predictions_ecg_and_saliency(app, demo_ds):
     at = page(app, "predict")
-    csv = browse.signal_csv(demo_ds.signals[4])
+    csv = signal_csv(demo_ds.signals[4])
     at.file_uploader(key="pr_files").set_value(("rec4.csv", csv, "text/csv")).run()
     assert not at.error, [e.value for e in at.error]
     predictions = table(at, "class", "probability", "predicted")
@@ -306,7 +307,7 @@ def test_train_from_the_page_runs_in_background_and_reaches_evaluate(app, monkey
     ):
         time.sleep(1)
     status = read_status(path) or {}
-    assert status.get("state") == "done", (status, browse.log_tail(path))
+    assert status.get("state") == "done", (status, log_tail(path))
     time.sleep(0.5)  # the process writes the test metrics into status.json after results.json
     at.run()
     runs = table(at, "state", "epoch")
@@ -374,12 +375,12 @@ def test_train_cancel_then_resume_is_offered_then_delete(app, monkeypatch, tmp_p
     def epoch_done() -> bool:
         return any(e.get("event") == "epoch_end" for e in read_events(path))
 
-    assert _wait(epoch_done, 90), browse.log_tail(path)
+    assert _wait(epoch_done, 90), log_tail(path)
     at.run()
     assert at.button(key="tr_cancel").disabled is False
     at.button(key="tr_cancel").click().run()
     assert not at.exception
-    assert (read_status(path) or {}).get("state") == "cancelled", browse.log_tail(path)
+    assert (read_status(path) or {}).get("state") == "cancelled", log_tail(path)
     assert "cancelled" in texts(at)
     assert at.button(key="tr_resume").disabled is False  # it has a completed epoch (last.pt)
     at.button(key="tr_delete").click().run()

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ecgcore import browse
+from ecgcore.app.settings import settings_path
 from ecgcore.data import DEMO_MARKER
 from ecgcore.fileio import write_json
 from ecgcore.runs import run_dir
@@ -26,7 +26,7 @@ TIMEOUT_S = 90  # the first run of a session imports torch and loads the dataset
 
 def start(monkeypatch, data_root: Path, runs_root: Path) -> AppTest:
     """The app (on Home) for this data folder and runs folder, with no saved settings."""
-    browse.settings_path().unlink(missing_ok=True)
+    settings_path().unlink(missing_ok=True)
     monkeypatch.setenv("ECGCORE_DATA_ROOT", str(data_root))
     monkeypatch.setenv("ECGCORE_RUNS_DIR", str(runs_root))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
@@ -36,7 +36,7 @@ def start(monkeypatch, data_root: Path, runs_root: Path) -> AppTest:
 
 
 def goto(at: AppTest, name: str) -> AppTest:
-    at.switch_page(f"pages/{name}.py").run()
+    at.switch_page(f"app_pages/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -65,7 +65,7 @@ def runs_copy(tmp_path, trained_runs) -> Path:
 @pytest.fixture(autouse=True)
 def _no_saved_settings():
     yield
-    browse.settings_path().unlink(missing_ok=True)
+    settings_path().unlink(missing_ok=True)
 
 
 def test_evaluate_shows_a_corrupt_results_file_and_keeps_working(monkeypatch, demo_root, runs_copy):
@@ -176,3 +176,30 @@ def test_train_shows_interrupted_and_damaged_runs(monkeypatch, demo_root, runs_c
     at.selectbox(key="tr_follow").set_value(str(damaged)).run()
     assert any("corrupt" in e for e in errors(at)), errors(at)
     assert not at.exception
+
+
+@pytest.mark.parametrize(
+    "content, field",
+    [('{"data_root": 42, "source": "saved"}', "data_root"), ('{"data_root": ["/a"]}', "data_root"), ("{not json", "")],
+)
+def test_a_settings_file_of_the_wrong_type_is_ignored_with_a_warning(monkeypatch, demo_root, runs_copy, content, field):
+    """app_settings.json with data_root a number, a list, or not JSON: every page still works on the
+    other dataset choices and says the file was ignored; Home's "Forget" button resets the file."""
+    monkeypatch.setenv("ECGCORE_DATA_ROOT", str(demo_root))
+    monkeypatch.setenv("ECGCORE_RUNS_DIR", str(runs_copy))
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text(content)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [str(w.value) for w in at.warning if "settings file" in str(w.value)]
+    assert warnings and "ignored" in warnings[0] and field in warnings[0], shown(at)
+    for name in ("dataset", "train", "evaluate"):
+        goto(at, name)
+        assert any("settings file" in str(w.value) for w in at.warning), name
+    goto(at, "home")
+    forget = [b for b in at.button if b.label == "Forget the saved folder"]
+    assert forget, [b.label for b in at.button]
+    forget[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("settings file" in str(w.value) for w in at.warning), shown(at)

@@ -176,6 +176,31 @@ def _stop(server: subprocess.Popen, runs_dir: Path) -> list[int]:
     return sorted(trainings)
 
 
+def start_server(env: dict, log_path: Path, url: str) -> subprocess.Popen:
+    """``streamlit run streamlit_app.py`` on ``url``'s port of 127.0.0.1 in its own process group,
+    returned once /_stcore/health answers (a health check runs no script: no session has opened a
+    page yet)."""
+    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", url.rsplit(":", 1)[1]]
+    command += ["--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            command,
+            cwd=PROJECT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.time() + HEALTH_TIMEOUT_S
+    while not _healthy(url):
+        if server.poll() is not None or time.time() > deadline:
+            _kill_group(server.pid, signal.SIGKILL)
+            raise RuntimeError(f"the app did not come up on {url}:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+    return server
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, browser_type_launch_args):
     """The app on a free port of 127.0.0.1: {url, data_root, runs_dir, cache_dir, log}. (It asks for the
@@ -187,8 +212,7 @@ def app_server(tmp_path_factory, browser_type_launch_args):
     runs_dir, cache_dir = base / "runs", base / "cache"
     SHOTS.mkdir(parents=True, exist_ok=True)
     log_path = SHOTS / "server.log"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{_free_port()}"
     env = os.environ | {
         "ECGCORE_DATA_ROOT": str(data_root),
         "ECGCORE_CACHE_DIR": str(cache_dir),
@@ -197,37 +221,8 @@ def app_server(tmp_path_factory, browser_type_launch_args):
         "OMP_NUM_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            command,
-            cwd=PROJECT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    server = start_server(env, log_path, url)
     try:
-        deadline = time.time() + HEALTH_TIMEOUT_S
-        while not _healthy(url):
-            if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"the app did not come up on {url}:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
         yield {"url": url, "data_root": data_root, "runs_dir": runs_dir, "cache_dir": cache_dir, "log": log_path}
     finally:
         _stop(server, runs_dir)
@@ -380,6 +375,44 @@ class UI:
         finally:
             self.page.set_viewport_size(size)
         return path
+
+
+@pytest.fixture(scope="session")
+def deep_demo(tmp_path_factory, browser_type_launch_args) -> dict:
+    """A 200-record demo dataset with its signal cache built, for fresh servers: {root, env}."""
+    from ecgcore.demo import make_demo_dataset
+
+    base = tmp_path_factory.mktemp("deep")
+    root = make_demo_dataset(base / "demo", n_records=DEMO_RECORDS, seed=0)
+    env = os.environ | {
+        "ECGCORE_CACHE_DIR": str(base / "cache"),
+        "ECGCORE_DATA_ROOT": str(root),
+        "OMP_NUM_THREADS": "1",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "ecgcore", "info", "--data_root", str(root)], env=env, check=True, cwd=PROJECT
+    )
+    return {"root": root, "env": env}
+
+
+@pytest.fixture
+def fresh_ui(page, deep_demo, tmp_path) -> UI:
+    """A UI on a newly started server that no session has opened yet (its own runs folder)."""
+    url = f"http://127.0.0.1:{_free_port()}"
+    runs_dir = tmp_path / "runs"
+    server = start_server(deep_demo["env"] | {"ECGCORE_RUNS_DIR": str(runs_dir)}, tmp_path / "server.log", url)
+    try:
+        ui = UI(page, url)
+        yield ui
+        assert not ui.errors, f"JavaScript errors in the page: {ui.errors}"
+    finally:
+        _stop(server, runs_dir)
+
+
+@pytest.fixture
+def e2e_pages() -> dict:
+    """name → (url path, sidebar label, heading) of the app's pages."""
+    return dict(PAGES)
 
 
 @pytest.fixture

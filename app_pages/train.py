@@ -4,14 +4,16 @@ are the truth; this page only reads them."""
 
 import streamlit as st
 
-from ecgcore import browse, jobs
+from app_pages import common
+from ecgcore import jobs
+from ecgcore.app import progress as run_progress
+from ecgcore.app import run_status, runs_view, submit
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import loss_curves_figure
 from ecgcore.folds import PLANS
 from ecgcore.models import list_models
-from ecgcore.runs import read_events, read_status, runs_root
+from ecgcore.runs import list_runs, read_events, read_status, runs_root
 from ecgcore.train import default_config
-from pages import common
 
 POLL_S = 2
 
@@ -68,7 +70,7 @@ with st.container(border=True):
     )
     if st.button("Start training", type="primary", icon=":material/play_arrow:", key="tr_start"):
         folds = list(range(len(PLANS["cv5"].folds))) if fold < 0 else [fold]
-        submitted = browse.submit_training(
+        submitted = submit.submit_training(
             ds,
             model,
             folds,
@@ -112,34 +114,34 @@ def _act(action: str, path: str) -> None:
 
 
 def _run_details(run) -> None:
-    state = browse.live_state(run)
+    state = run_status.live_state(run)
     status = read_status(run.path) or {}
     events = read_events(run.path)
-    progress = browse.training_progress(events, state)
-    evaluating = browse.is_evaluating(run.path, status)
+    progress = run_progress.training_progress(events, state)
+    evaluating = run_status.is_evaluating(run.path, status)
     text = progress.text + (" · evaluating on the test part…" if evaluating else "")
     st.progress(progress.fraction, text=text)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("State", "evaluating" if evaluating else state)
     m2.metric("Epoch", f"{progress.epoch}/{progress.epochs}" if progress.epochs else "—")
-    m3.metric("Elapsed", browse.format_duration(progress.elapsed_s) if progress.elapsed_s else "—")
-    m4.metric("Remaining", browse.format_duration(progress.remaining_s) if state == "running" else "—")
+    m3.metric("Elapsed", run_progress.format_duration(progress.elapsed_s) if progress.elapsed_s else "—")
+    m4.metric("Remaining", run_progress.format_duration(progress.remaining_s) if state == "running" else "—")
     if state == "failed":
         st.error(status.get("error") or "The training process stopped with an error (see its log below).")
-        st.code(browse.log_tail(run.path) or "(train.log is empty)", language="text")
+        st.code(run_progress.log_tail(run.path) or "(train.log is empty)", language="text")
     elif state == "interrupted":
         st.warning(
             "The training process stopped without finishing (app or machine restarted, or killed). "
-            + ("Resume it from its last completed epoch." if browse.resumable(run.path, state) else "")
+            + ("Resume it from its last completed epoch." if run_status.resumable(run.path, state) else "")
         )
     elif state == "queued":
         st.info("Waiting for a free training slot.")
-    st.plotly_chart(loss_curves_figure(browse.curve_events(events)), key="tr_curves")
-    if state == "done" and browse.has_results(run.path):
+    st.plotly_chart(loss_curves_figure(run_progress.curve_events(events)), key="tr_curves")
+    if state == "done" and run_status.has_results(run.path):
         st.page_link(common.EVALUATE, label="See its test results on Evaluate", icon=":material/analytics:")
 
     with st.container(horizontal=True):
-        active = state in browse.ACTIVE_STATES
+        active = state in run_status.ACTIVE_STATES
         st.button(
             "Cancel",
             icon=":material/stop:",
@@ -151,7 +153,7 @@ def _run_details(run) -> None:
         st.button(
             "Resume",
             icon=":material/replay:",
-            disabled=not browse.resumable(run.path, state),
+            disabled=not run_status.resumable(run.path, state),
             key="tr_resume",
             on_click=_act,
             args=("resume", str(run.path)),
@@ -160,20 +162,20 @@ def _run_details(run) -> None:
             st.write("Delete this run's checkpoints, curves and results?")
             st.button("Delete for good", type="primary", key="tr_delete", on_click=_act, args=("delete", str(run.path)))
     with st.expander("train.log"):
-        st.code(browse.log_tail(run.path, 80) or "(empty)", language="text")
+        st.code(run_progress.log_tail(run.path, 80) or "(empty)", language="text")
 
 
-runs = browse.find_runs(dataset=ds.name)
-polling = any(browse.is_active(r) for r in runs)
+runs = list_runs(dataset=ds.name)
+polling = any(run_status.is_active(r) for r in runs)
 
 
 @st.fragment(run_every=POLL_S if polling else None)
 def live(polling: bool) -> None:
     """Runs of this dataset and the followed run; refreshes itself while something is training."""
     jobs.reap()
-    browse.pump()  # jobs.pump, guarded against starting a second run while one is being set up
-    runs = browse.find_runs(dataset=ds.name)
-    if any(browse.is_active(r) for r in runs) != polling:
+    jobs.pump()  # start queued runs while a training slot is free
+    runs = list_runs(dataset=ds.name)
+    if any(run_status.is_active(r) for r in runs) != polling:
         st.rerun()  # a run finished (or was resumed): a full rerun stops (or starts) the polling
     st.subheader("Runs on this dataset")
     message = st.session_state.pop("tr_message", None)
@@ -182,7 +184,7 @@ def live(polling: bool) -> None:
     if not runs:
         st.info("No runs yet — start one above.")
         return
-    table = browse.runs_table(runs)
+    table = runs_view.runs_table(runs)
     st.dataframe(
         table.drop(columns=["path"]),
         hide_index=True,
@@ -193,14 +195,14 @@ def live(polling: bool) -> None:
     )
     by_path = {str(r.path): r for r in runs}
     if st.session_state.get("tr_follow") not in by_path:
-        active = [r for r in runs if browse.is_active(r)]
+        active = [r for r in runs if run_status.is_active(r)]
         latest = max(active or runs, key=lambda r: r.status.get("updated", 0))
         st.session_state["tr_follow"] = str(latest.path)
     follow = st.selectbox(
         "Follow run",
         list(by_path),
         key="tr_follow",  # labels must not change while it runs
-        format_func=lambda p: browse.run_label(by_path[p]),
+        format_func=lambda p: runs_view.run_label(by_path[p]),
     )
     _run_details(by_path[follow])
     if polling:

@@ -3,10 +3,11 @@ and clearing the data cache."""
 
 import streamlit as st
 
-from ecgcore import browse
+from app_pages import common
+from ecgcore.app import runs_view
+from ecgcore.app import settings as app_settings
 from ecgcore.errors import ECGCoreError
-from ecgcore.runs import runs_root
-from pages import common
+from ecgcore.runs import list_runs, runs_root
 
 frame = common.page_frame()
 st.title("ECG explorer")
@@ -18,22 +19,22 @@ st.markdown(
 
 def _use_folder() -> None:
     try:
-        root = browse.check_data_root(st.session_state.get("home_folder", ""))
+        root = app_settings.check_data_root(st.session_state.get("home_folder", ""))
     except ECGCoreError as e:
         st.session_state["home_message"] = ("error", str(e))
         return
-    browse.save_settings(data_root=str(root), source="saved")
+    app_settings.save_settings(data_root=str(root), source="saved")
     common.set_choice("sb_source", "saved")
     st.session_state["home_message"] = ("success", f"Using {root} (remembered for the next start).")
 
 
 def _use_demo() -> None:
-    browse.save_settings(source="demo")
+    app_settings.save_settings(source="demo")
     common.set_choice("sb_source", "demo")
 
 
 def _forget_folder() -> None:
-    browse.save_settings(data_root=None, source=None)
+    app_settings.save_settings(data_root=None, source=None)
     if st.session_state.get("sb_source") == "saved":
         st.session_state.get("_sb_shadow", {}).pop("sb_source", None)
         st.session_state.pop("sb_source", None)
@@ -41,7 +42,7 @@ def _forget_folder() -> None:
 
 
 def _clear_cache() -> None:
-    removed = browse.clear_signal_cache()
+    removed = app_settings.clear_signal_cache()
     st.cache_data.clear()
     st.cache_resource.clear()
     st.session_state["home_message"] = (
@@ -61,7 +62,7 @@ def _cache_section() -> None:
 
 # ----------------------------------------------------------------------------- dataset choice
 st.header("Dataset", divider="gray")
-settings = browse.load_settings()
+settings, settings_warning = app_settings.read_settings()
 if "home_folder" not in st.session_state:
     st.session_state["home_folder"] = settings.get("data_root") or ""
 with st.container(border=True):
@@ -74,9 +75,9 @@ with st.container(border=True):
     with st.container(horizontal=True):
         st.button("Use this folder", type="primary", on_click=_use_folder, icon=":material/folder_open:")
         st.button("Use demo data", on_click=_use_demo, icon=":material/science:")
-        if settings.get("data_root"):
+        if settings.get("data_root") or settings_warning:  # a broken settings file can be reset here
             st.button("Forget the saved folder", on_click=_forget_folder, icon=":material/delete:")
-    st.caption(f"The choice is stored in `{browse.settings_path()}`; `ECGCORE_DATA_ROOT` also offers a folder.")
+    st.caption(f"The choice is stored in `{app_settings.settings_path()}`; `ECGCORE_DATA_ROOT` also offers a folder.")
 message = st.session_state.pop("home_message", None)
 if message:
     (st.error if message[0] == "error" else st.success)(message[1])
@@ -127,12 +128,12 @@ with right:
 
 # ----------------------------------------------------------------------------- what has been trained
 st.header("Trained models", divider="gray")
-runs = browse.find_runs(dataset=ds.name)
+runs = list_runs(dataset=ds.name)
 if not runs:
     st.info(f"Nothing trained on this dataset yet (runs are kept in `{runs_root()}`).")
 else:
     st.dataframe(
-        browse.trained_overview(runs),
+        runs_view.trained_overview(runs),
         hide_index=True,
         column_config={
             c: st.column_config.NumberColumn(format="%.3f")
@@ -140,7 +141,7 @@ else:
         },
     )
     with st.expander(f"All {len(runs)} run(s)"):
-        st.dataframe(browse.runs_table(runs).drop(columns=["path"]), hide_index=True)
+        st.dataframe(runs_view.runs_table(runs).drop(columns=["path"]), hide_index=True)
 with st.container(horizontal=True):
     st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
     st.page_link(common.EVALUATE, label="Evaluate", icon=":material/analytics:")

@@ -4,45 +4,30 @@ curves, confusion matrices at the validation-chosen or a chosen threshold), the 
 
 import streamlit as st
 
-from ecgcore import browse
+from app_pages import common
+from ecgcore.app import results as result_view
+from ecgcore.app import runs_view
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import confusion_figure, fold_comparison_figure, pr_figure, roc_figure
 from ecgcore.metrics import MACRO_METRICS
-from pages import common
 
 frame = common.page_frame()
 ds = common.require_dataset(frame)
 st.title("Evaluate")
 NUM = {"format": "%.3f"}
 
-runs = browse.evaluated_runs(ds.name)
+runs = runs_view.evaluated_runs(ds.name)
 if not runs:
     st.info("No evaluated run on this dataset yet: train a model — its test part is evaluated when it finishes.")
     st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
     st.subheader("Reference results")
-    st.dataframe(browse.reference_with_runs({}, ds.description), hide_index=True)
+    st.dataframe(result_view.reference_with_runs({}, ds.description), hide_index=True)
     st.stop()
 
 # ----------------------------------------------------------------------------- pick a run
-label_sets = sorted({r.label_set for r in runs})
-c1, c2, c3 = st.columns(3)
-label_set = c1.selectbox(
-    "Label set",
-    label_sets,
-    key="ev_label_set",
-    index=label_sets.index(ds.label_set) if ds.label_set in label_sets else 0,
-)
+run = common.pick_run(runs, "ev", st.columns(3), label_set=ds.label_set)
+label_set, model = run.label_set, run.model
 mine = [r for r in runs if r.label_set == label_set]
-models = sorted({r.model for r in mine})
-model = c2.selectbox("Model", models, key="ev_model")
-folds = {(r.plan, r.fold): r for r in mine if r.model == model}
-plan_fold = c3.selectbox(
-    "Fold",
-    sorted(folds),
-    key="ev_fold",
-    format_func=lambda pf: f"fold {pf[1]}" + ("" if pf[0] == "cv5" else f" ({pf[0]})"),
-)
-run = folds[plan_fold]
 try:
     results = common.results(run.path)
 except ECGCoreError as e:
@@ -57,7 +42,7 @@ st.caption(
     f"(train {counts.get('train', '?')}, val {counts.get('val', '?')}) · best epoch {results.get('best_epoch', '?')}. "
     "Thresholds are chosen on the validation part, never on the test part."
 )
-other = browse.other_dataset_note(data, ds)
+other = runs_view.other_dataset_note(data, ds)
 if other:
     st.warning(other, icon=":material/warning:")
 if data.get("is_demo"):
@@ -71,14 +56,14 @@ left, right = st.columns([2, 3])
 with left:
     st.subheader("Test metrics")
     st.dataframe(
-        browse.metrics_table(results),
+        result_view.metrics_table(results),
         hide_index=True,
         column_config={c: st.column_config.NumberColumn(**NUM) for c in ("value", "95% CI low", "95% CI high")},
     )
     st.caption("95 % CI: bootstrap over the test records.")
 with right:
     st.subheader("Per class")
-    per_class = browse.per_class_table(results)
+    per_class = result_view.per_class_table(results)
     st.dataframe(
         per_class,
         hide_index=True,
@@ -88,7 +73,7 @@ with right:
         },
     )
 
-y_true, y_prob, names = browse.test_arrays(results)
+y_true, y_prob, names = result_view.test_arrays(results)
 roc_tab, pr_tab, cm_tab = st.tabs(["ROC curves", "Precision–recall curves", "Confusion matrices"])
 with roc_tab:
     st.plotly_chart(roc_figure(y_true, y_prob, names), key="ev_roc")
@@ -116,7 +101,7 @@ with cm_tab:
             n: cols[j % len(cols)].slider(n, 0.0, 1.0, round(float(chosen[n]), 2), 0.01, key=f"ev_thr_{n}")
             for j, n in enumerate(names)
         }
-    matrices, thresholds, at_thr = browse.confusion_at(results, threshold)
+    matrices, thresholds, at_thr = result_view.confusion_at(results, threshold)
     st.plotly_chart(confusion_figure(matrices, thresholds), key="ev_cm")
     st.dataframe(
         at_thr,
@@ -155,22 +140,22 @@ for r in mine:
         except ECGCoreError:
             continue
 own = by_model.get(model, {})
-st.markdown(f"**{model}**, macro PR-AUC over the evaluated folds: {browse.mean_sd_text(own)}")
+st.markdown(f"**{model}**, macro PR-AUC over the evaluated folds: {result_view.mean_sd_text(own)}")
 st.dataframe(
-    browse.folds_table(own),
+    result_view.folds_table(own),
     hide_index=True,
-    column_config={browse.METRIC_NAMES[m]: st.column_config.NumberColumn(**NUM) for m in MACRO_METRICS},
+    column_config={result_view.METRIC_NAMES[m]: st.column_config.NumberColumn(**NUM) for m in MACRO_METRICS},
 )
 
 st.subheader("1D vs 2D CNN")
-comparison = browse.model_comparison(ds.name, label_set, ("cnn1d", "cnn2d"), run.plan)
+comparison = result_view.model_comparison(ds.name, label_set, ("cnn1d", "cnn2d"), run.plan)
 if comparison.empty:
     st.info("Train and evaluate both cnn1d and cnn2d on the same fold(s) to compare them fold by fold.")
 else:
     c1, c2 = st.columns([2, 3])
-    metric = c1.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=browse.METRIC_NAMES.get)
+    metric = c1.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=result_view.METRIC_NAMES.get)
     c1.dataframe(
-        browse.side_by_side(comparison, metric),
+        result_view.side_by_side(comparison, metric),
         hide_index=True,
         column_config={c: st.column_config.NumberColumn(format="%.4f") for c in comparison["model"].unique()},
     )
@@ -184,7 +169,7 @@ st.caption(
     "care: the data (full PTB-XL vs a part or demo data) and the protocol differ, as each row says."
 )
 st.dataframe(
-    browse.reference_with_runs(by_model, data.get("description", ds.description), run.plan),
+    result_view.reference_with_runs(by_model, data.get("description", ds.description), run.plan),
     hide_index=True,
     column_config={
         c: st.column_config.NumberColumn(**NUM) for c in ("macro_pr_auc", "macro_pr_auc_std", "macro_roc_auc")

@@ -4,11 +4,11 @@ drawn as heat bands behind the leads, next to the predicted probabilities and th
 
 import streamlit as st
 
-from ecgcore import browse
+from app_pages import common
+from ecgcore.app import records, run_status, runs_view, uploads
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import ecg_paper_figure, probabilities_figure, saliency_figure
 from ecgcore.saliency import SaliencyMethod, display_map
-from pages import common
 
 NAMES = {"integrated_gradients": "Integrated gradients", "gradient": "Gradient (saliency)", "grad_cam": "Grad-CAM"}
 METHODS = {
@@ -21,19 +21,12 @@ ds = common.require_dataset(frame)
 st.title("Saliency")
 
 # ----------------------------------------------------------------------------- model and record
-runs = browse.checkpoint_runs(ds.name, ds.label_set)
+runs = runs_view.checkpoint_runs(ds.name, ds.label_set)
 run = None
 if runs:
-    models = sorted({r.model for r in runs})
     c1, c2, c3, c4 = st.columns(4)
-    model_name = c1.selectbox("Model", models, key="sal_model")
-    folds = {(r.plan, r.fold): r for r in runs if r.model == model_name}
-    plan_fold = c2.selectbox(
-        "Fold",
-        sorted(folds),
-        key="sal_fold",
-        format_func=lambda pf: f"fold {pf[1]}" + ("" if pf[0] == "cv5" else f" ({pf[0]})"),
-    )
+    run = common.pick_run(runs, "sal", (c1, c2))
+    model_name, plan_fold = run.model, (run.plan, run.fold)
     method = c3.selectbox("Method", list(METHODS), key="sal_method", format_func=METHODS.get)
     target_choice = c4.selectbox(
         "Explain class",
@@ -41,7 +34,6 @@ if runs:
         key="sal_target",
         format_func=lambda t: "most probable true label" if t == AUTO else t,
     )
-    run = folds[plan_fold]
     parts = common.record_parts(ds, common.ds_key(ds), run.plan, run.fold)
 else:
     st.info(f"No trained model for this dataset and the {ds.label_set} label set yet — train one to see saliency.")
@@ -52,7 +44,7 @@ from_dataset = st.session_state.pop("explain_ecg_id", None)  # set by the Datase
 incoming = from_dataset if from_dataset is not None else st.query_params.get("ecg_id")
 if incoming is not None and str(incoming) != st.session_state.get("_sal_applied"):
     st.session_state["_sal_applied"] = str(incoming)
-    i = browse.record_index(ds, int(incoming)) if str(incoming).isdigit() else None
+    i = records.record_index(ds, int(incoming)) if str(incoming).isdigit() else None
     if i is None:
         st.warning(f"Record {incoming} is not in this dataset.")
     else:
@@ -72,11 +64,11 @@ test_only = c1.toggle(
 if parts is not None and test_only:
     patients = sorted({int(p) for p in ds.records["patient_id"].to_numpy()[parts == "test"]})
 else:
-    patients = browse.patients(ds)
+    patients = records.patients(ds)
 if st.session_state.get("sal_patient") not in patients:
     st.session_state["sal_patient"] = patients[0]
 patient = c2.selectbox(f"Patient ({len(patients):,})", patients, key="sal_patient")
-own = browse.patient_records(ds, patient)
+own = records.patient_records(ds, patient, common.record_table(ds, common.ds_key(ds)))
 ids = own["ecg_id"].tolist()
 if st.session_state.get("sal_ecg_id") not in ids:
     st.session_state["sal_ecg_id"] = ids[0]
@@ -87,9 +79,9 @@ ecg_id = c3.selectbox(
 if st.query_params.get("ecg_id") != str(ecg_id):
     st.query_params["ecg_id"] = str(ecg_id)  # a shareable link to this record
     st.session_state["_sal_applied"] = str(ecg_id)
-i = browse.record_index(ds, ecg_id)
+i = records.record_index(ds, ecg_id)
 signal = ds.signals[i]
-true_labels = browse.record_labels(ds, i)
+true_labels = records.record_labels(ds, i)
 if run is None:
     st.plotly_chart(ecg_paper_figure(signal, ds.sampling_rate, title=f"ecg_id {ecg_id}"), key="sal_ecg_only")
     st.stop()
@@ -117,10 +109,10 @@ checkpoint = run.path / "best.pt"
 key = common.record_key(ds, ecg_id)
 try:
     net, meta = common.model(checkpoint)
-    browse.check_checkpoint_fits(meta, ds.label_names, ds.sampling_rate, checkpoint)
+    run_status.check_checkpoint_fits(meta, ds.label_names, ds.sampling_rate, checkpoint)
     probs = common.probabilities(checkpoint, signal, key)
     target = (
-        browse.saliency_target(probs, ds.label_names, true_labels)
+        uploads.saliency_target(probs, ds.label_names, true_labels)
         if target_choice == AUTO
         else list(ds.label_names).index(target_choice)
     )
@@ -129,7 +121,7 @@ except ECGCoreError as e:
     common.show_error(e)
     st.stop()
 
-other = browse.other_dataset_note(meta.get("dataset"), ds)
+other = runs_view.other_dataset_note(meta.get("dataset"), ds)
 if other:
     st.warning(other, icon=":material/warning:")
 part = parts[i]
@@ -177,7 +169,7 @@ else:
         ckpt = pair[name].path / "best.pt"
         try:
             _, m = common.model(ckpt)
-            browse.check_checkpoint_fits(m, ds.label_names, ds.sampling_rate, ckpt)
+            run_status.check_checkpoint_fits(m, ds.label_names, ds.sampling_rate, ckpt)
             p = common.probabilities(ckpt, signal, key)
             r = common.saliency(ckpt, signal, key, method, target)
         except ECGCoreError as e:

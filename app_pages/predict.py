@@ -3,13 +3,13 @@ its predicted probabilities (downloadable), the ECG drawn, and the saliency view
 
 import streamlit as st
 
-from ecgcore import browse
+from app_pages import common
+from ecgcore.app import runs_view, uploads
 from ecgcore.data import LEADS
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import ecg_paper_figure, probabilities_figure
 from ecgcore.predict import MAX_UPLOAD_BYTES
 from ecgcore.saliency import display_map
-from pages import common
 
 METHODS = {"integrated_gradients": "Integrated gradients", "gradient": "Gradient (saliency)", "grad_cam": "Grad-CAM"}
 
@@ -20,7 +20,7 @@ st.markdown(
     f"12 columns ({', '.join(LEADS)}; optional header row) and 1,000 (100 Hz) or 5,000 (500 Hz) rows in mV."
 )
 
-runs = browse.checkpoint_runs()
+runs = runs_view.checkpoint_runs()
 if not runs:
     st.info("No trained checkpoint yet — train a model first.")
     st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
@@ -29,7 +29,7 @@ if not runs:
 c1, c2 = st.columns([3, 2])
 files = c1.file_uploader(
     "Record files",
-    type=list(browse.UPLOAD_TYPES),
+    type=list(uploads.UPLOAD_TYPES),
     accept_multiple_files=True,
     key="pr_files",
     help=f"At most {MAX_UPLOAD_BYTES // 1024} kB per WFDB file.",
@@ -46,13 +46,13 @@ checkpoint = c2.selectbox(
     "Checkpoint (best.pt of a run)",
     list(by_path),
     key="pr_checkpoint",
-    format_func=lambda p: f"{by_path[p].dataset} · {browse.run_label(by_path[p])}",
+    format_func=lambda p: f"{by_path[p].dataset} · {runs_view.run_label(by_path[p])}",
 )
 if frame.ds is not None:
     example = frame.ds.signals[0]
     c2.download_button(
         "Example CSV (first record of the current dataset)",
-        browse.signal_csv(example),
+        uploads.signal_csv(example),
         file_name=f"example_ecg_{int(frame.ds.records['ecg_id'].iloc[0])}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -61,9 +61,9 @@ if frame.ds is not None:
 if not files:
     st.stop()
 try:
-    signal, fs, name = browse.read_upload([(f.name, f.getvalue()) for f in files])
+    signal, fs, name = uploads.read_upload([(f.name, f.getvalue()) for f in files])
     net, meta = common.model(by_path[checkpoint].path / "best.pt")
-    x = browse.prepare_signal(signal, fs, meta["sampling_rate"])
+    x = uploads.prepare_signal(signal, fs, meta["sampling_rate"])
     key = common.signal_key(x)
     probs = common.probabilities(by_path[checkpoint].path / "best.pt", x, key)
 except ECGCoreError as e:
@@ -83,7 +83,7 @@ if trained_on.get("is_demo"):
         icon=":material/science:",
     )
 
-table = browse.probability_table(probs, names, meta.get("thresholds"))
+table = uploads.probability_table(probs, names, meta.get("thresholds"))
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Predictions")
@@ -95,7 +95,7 @@ with left:
     )
     st.download_button(
         "Download predictions (CSV)",
-        browse.predictions_csv(table, name, checkpoint),
+        uploads.predictions_csv(table, name, checkpoint),
         file_name=f"{name}_predictions.csv",
         mime="text/csv",
         icon=":material/download:",

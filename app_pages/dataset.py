@@ -3,11 +3,12 @@ records), send it to the Saliency page, and check that the folds are balanced an
 
 import streamlit as st
 
-from ecgcore import browse
+from app_pages import common
+from ecgcore.app import records
+from ecgcore.app import summary as app_summary
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import ecg_paper_figure, label_distribution_figure
 from ecgcore.folds import PLANS
-from pages import common
 
 frame = common.page_frame()
 ds = common.require_dataset(frame)
@@ -18,7 +19,7 @@ st.title("Dataset")
 
 def _record_view(i: int, stacked: bool, action_column) -> None:
     """One record on ECG paper with its labels, report, metadata and patient."""
-    info = browse.record_details(ds, i)
+    info = records.record_details(ds, i)
 
     def _explain() -> None:
         st.session_state["explain_ecg_id"] = info["ecg_id"]
@@ -51,7 +52,7 @@ def _record_view(i: int, stacked: bool, action_column) -> None:
         st.caption(f"File: `{info['file']}`")
 
     if info["patient_id"] is not None:
-        mine = browse.patient_records(ds, info["patient_id"])
+        mine = records.patient_records(ds, info["patient_id"])
         st.subheader(f"Patient {info['patient_id']}: {len(mine)} record{'s' if len(mine) != 1 else ''}")
         st.dataframe(mine, hide_index=True)
         st.caption("All records of one patient share a strat fold, so a patient is never in two parts of a fold.")
@@ -61,10 +62,10 @@ records_tab, folds_tab = st.tabs(["Records", "Folds and balance"])
 
 # ----------------------------------------------------------------------------- records
 with records_tab:
-    lo, hi = browse.age_bounds(ds)
+    lo, hi = records.age_bounds(ds)
     with st.container(border=True):
         c1, c2, c3 = st.columns([3, 2, 2])
-        labels = c1.multiselect("Labels", [*ds.label_names, browse.NO_LABEL], key="ds_labels", placeholder="any label")
+        labels = c1.multiselect("Labels", [*ds.label_names, records.NO_LABEL], key="ds_labels", placeholder="any label")
         mode = c1.radio(
             "Records with",
             ["any", "all"],
@@ -73,7 +74,7 @@ with records_tab:
             format_func={"any": "any of these labels", "all": "all of these labels"}.get,
         )
         strat = c2.multiselect("Strat folds", list(range(1, 11)), key="ds_folds", placeholder="all folds")
-        sexes = c2.multiselect("Sex", ["male", "female", browse.UNKNOWN], key="ds_sex", placeholder="all")
+        sexes = c2.multiselect("Sex", ["male", "female", records.UNKNOWN], key="ds_sex", placeholder="all")
         age = c3.slider(
             "Age (years)",
             lo,
@@ -87,7 +88,7 @@ with records_tab:
         text = c4.text_input("Words in the report", key="ds_text", placeholder="e.g. sinus rhythm")
         ids = c5.text_input("Patient or ecg id", key="ds_ids", placeholder="e.g. 17 or 15709, 21837")
     try:
-        rows = browse.filter_records(ds, browse.RecordFilter(labels, mode, strat, sexes, age, unknown_age, text, ids))
+        rows = records.filter_records(ds, records.RecordFilter(labels, mode, strat, sexes, age, unknown_age, text, ids))
     except ECGCoreError as e:
         common.show_error(e)
         st.stop()
@@ -115,17 +116,27 @@ with records_tab:
     )
 
     # ------------------------------------------------------------------------- one record
+    incoming = st.query_params.get("ecg_id")  # a link such as /dataset?ecg_id=17 opens that record
+    if incoming is not None and incoming != st.session_state.get("_ds_applied"):
+        st.session_state["_ds_applied"] = incoming
+        if incoming.isdigit() and records.record_index(ds, int(incoming)) is not None:
+            st.session_state["ds_ecg_id"] = int(incoming)
+        else:
+            st.warning(f"Record {incoming} is not in this dataset.")
     if "ds_ecg_id" not in st.session_state:
         st.session_state["ds_ecg_id"] = int(shown["ecg_id"].iloc[0]) if len(shown) else int(table["ecg_id"].iloc[0])
     st.subheader("Record")
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
     ecg_id = c1.number_input("ecg_id", min_value=0, step=1, key="ds_ecg_id")
+    if st.query_params.get("ecg_id") != str(ecg_id):
+        st.query_params["ecg_id"] = str(ecg_id)  # a shareable link to this record
+        st.session_state["_ds_applied"] = str(ecg_id)
     stacked = c2.toggle(
         "Stacked view",
         key="ds_stacked",
         help="All 12 leads full length, one under another (instead of the 3×4 print with a lead-II rhythm strip).",
     )
-    i = browse.record_index(ds, ecg_id)
+    i = records.record_index(ds, ecg_id)
     if i is None:
         st.warning(f"No record with ecg_id {ecg_id} in this dataset.")
     else:
@@ -142,7 +153,7 @@ with folds_tab:
     m1, m2, m3 = st.columns(3)
     m1.metric(
         "Patients shared between train/val/test",
-        browse.shared_patients(overlap),
+        app_summary.shared_patients(overlap),
         help="Summed over all folds of the plan; 0 means the parts are patient-disjoint.",
     )
     m2.metric("Patients in more than one strat fold", facts["patients_in_several_strat_folds"])
@@ -156,7 +167,7 @@ with folds_tab:
     )
     if view == "parts":
         fold = st.selectbox("Fold", list(range(n_folds)), key="ds_dist_fold")
-        counts = browse.part_counts(summary, fold)
+        counts = app_summary.part_counts(summary, fold)
     else:
         counts = facts["strat"]
     st.plotly_chart(label_distribution_figure(counts), key="ds_dist")

@@ -1,17 +1,19 @@
 """Shared Streamlit glue of the ECG explorer (not a page: st.navigation in streamlit_app.py lists the
-pages, so this file is never shown as one).
+pages, so this file is never shown as one; the folder is ``app_pages/``, not ``pages/``, because
+Streamlit auto-discovers a ``pages/`` folder until a session has called st.navigation — see
+streamlit_app.py).
 
 * :func:`app_frame` — what every page shows around its content: the shared sidebar (dataset,
   sampling rate, label set), the dataset line with a DEMO badge, and the research-only notice; it
   loads the dataset, drawing a progress bar while a signal cache is built. ``streamlit_app.py`` draws
-  it before running the page; a page picks it up with :func:`page_frame`, which draws it itself when
-  the page file was run directly (Streamlit runs ``pages/*.py`` directly on a process's first run and
-  in ``AppTest.switch_page``).
+  it before running the page; a page picks it up with :func:`page_frame` (which draws it itself if a
+  page file is ever run alone).
+* :func:`pick_run` — the run picker (label set, model, fold) of the Evaluate and Saliency pages.
 * Cached loaders: the dataset object and loaded models with ``st.cache_resource`` (the signals are a
   memory map and never go through ``st.cache_data``); tables, results, probabilities and saliency maps
   with ``st.cache_data``, keyed by the dataset's identity or the file's path and mtime.
 
-Computations live in :mod:`ecgcore.browse`; this module only lays things out and caches.
+Computations live in :mod:`ecgcore.app` (one module per concern); this module only lays things out and caches.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,17 +29,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ecgcore import browse
+from ecgcore.app import records as app_records
+from ecgcore.app import settings as app_settings
+from ecgcore.app import summary as app_summary
 from ecgcore.data import ECGDataset, default_demo_root, ensure_demo_dataset, load_ptbxl
 from ecgcore.errors import ECGCoreError
+from ecgcore.runs import RunInfo
 
 NOTICE = "Research and education only — not for diagnosis or any clinical decision."
 LABEL_SETS = ("superclass", "subclass")
 SAMPLING_RATES = (100, 500)
-HOME = "pages/home.py"
-SALIENCY = "pages/saliency.py"
-TRAIN = "pages/train.py"
-EVALUATE = "pages/evaluate.py"
+HOME = "app_pages/home.py"
+SALIENCY = "app_pages/saliency.py"
+TRAIN = "app_pages/train.py"
+EVALUATE = "app_pages/evaluate.py"
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Frame:
     skip_bad: bool
     ds: ECGDataset | None = None
     error: str | None = None
+    settings_warning: str | None = None  # the saved settings file was (partly) ignored
 
 
 # ----------------------------------------------------------------------------- the frame
@@ -102,16 +109,15 @@ def _changed(name: str) -> None:
     """A sidebar widget changed: keep its value in the shadow (and remember the dataset source)."""
     st.session_state.setdefault("_sb_shadow", {})[name] = st.session_state[name]
     if name == "sb_source":
-        browse.save_settings(source=st.session_state[name])
+        app_settings.save_settings(source=st.session_state[name])
 
 
 def _restore_sidebar(sources: dict, settings: dict) -> None:
     """Give the sidebar widgets their values before they are drawn.
 
-    The values are kept in a shadow dict as well as under the widget keys: Streamlit derives a widget's
-    identity from the page-script hash too, and that changes once between a process's first run (which
-    wraps the entrypoint in the legacy pages/-folder mode) and the next — AppTest does it on every
-    first run — which would otherwise reset the sidebar to its defaults.
+    The values are kept in a shadow dict as well as under the widget keys, so that a choice survives
+    anything that makes Streamlit forget a widget's state (a widget not drawn in one run, a change of
+    the page-script hash) instead of falling back to the defaults.
     """
     shadow = st.session_state.setdefault("_sb_shadow", {})
     if shadow.get("sb_source") not in sources:
@@ -130,7 +136,7 @@ def _restore_sidebar(sources: dict, settings: dict) -> None:
 
 
 def _draw_frame() -> Frame:
-    settings = browse.load_settings()
+    settings, warning = app_settings.read_settings()
     sources = _sources(settings)
     _restore_sidebar(sources, settings)
     with st.sidebar:
@@ -177,7 +183,7 @@ def _draw_frame() -> Frame:
         root = os.environ["ECGCORE_DATA_ROOT"]
     elif source == "saved":
         root = settings["data_root"]
-    frame = Frame(source, root, int(sampling_rate), label_set, bool(skip_bad))
+    frame = Frame(source, root, int(sampling_rate), label_set, bool(skip_bad), settings_warning=warning)
     try:
         frame.ds = load_dataset(frame)
         frame.root = str(frame.ds.root)
@@ -204,6 +210,44 @@ def _banner(frame: Frame) -> None:
             st.badge("NO DATASET", icon=":material/error:", color="red")
             st.caption("The chosen dataset could not be loaded (see below).")
     st.caption(f":material/info: {NOTICE}")
+    if frame.settings_warning:
+        st.warning(frame.settings_warning, icon=":material/settings_alert:")
+
+
+# ----------------------------------------------------------------------------- warm-up
+
+# What the other pages import (torch, plotly, captum, the trainer): several seconds on a fresh server.
+WARM_MODULES = (
+    "ecgcore.figures",
+    "ecgcore.jobs",
+    "ecgcore.models",
+    "ecgcore.train",
+    "ecgcore.checkpoints",
+    "ecgcore.inference",
+    "ecgcore.saliency",
+    "ecgcore.evaluate",
+    "ecgcore.predict",
+)
+
+
+def _import_all(names: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 — a page that needs the module will report it
+            pass
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import the heavy modules of the other pages in a background thread, once per server process,
+    after the first page has been drawn: the first visit of Train, Evaluate or Saliency then finds
+    torch and plotly loaded instead of paying for them."""
+    thread = threading.Thread(target=_import_all, args=(WARM_MODULES,), name="ecg-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 # ----------------------------------------------------------------------------- the dataset
@@ -233,7 +277,7 @@ def load_dataset(frame: Frame) -> ECGDataset:
         else:
             root = Path(frame.root or "").expanduser()
         slot = _dataset_slot(
-            str(root), frame.sampling_rate, frame.label_set, frame.skip_bad, browse.dataset_stamp(root)
+            str(root), frame.sampling_rate, frame.label_set, frame.skip_bad, app_settings.dataset_stamp(root)
         )
         if slot["ds"] is None:
             with slot["lock"]:
@@ -257,7 +301,7 @@ def ds_key(ds: ECGDataset) -> tuple:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def record_table(_ds: ECGDataset, key: tuple) -> pd.DataFrame:
-    return browse.record_table(_ds)
+    return app_records.record_table(_ds)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -269,23 +313,23 @@ def fold_summary(_ds: ECGDataset, key: tuple, plan: str = "cv5") -> pd.DataFrame
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def patient_overlap(_ds: ECGDataset, key: tuple, plan: str = "cv5") -> pd.DataFrame:
-    return browse.patient_overlap(_ds, plan)
+    return app_summary.patient_overlap(_ds, plan)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def dataset_facts(_ds: ECGDataset, key: tuple) -> dict:
     """Summary, label counts, per-strat-fold counts and the strat-fold patient check, in one go."""
     return {
-        "summary": browse.dataset_summary(_ds),
-        "labels": browse.label_counts(_ds),
-        "strat": browse.strat_fold_counts(_ds),
-        "patients_in_several_strat_folds": browse.patients_in_several_strat_folds(_ds),
+        "summary": app_summary.dataset_summary(_ds),
+        "labels": app_summary.label_counts(_ds),
+        "strat": app_summary.strat_fold_counts(_ds),
+        "patients_in_several_strat_folds": app_summary.patients_in_several_strat_folds(_ds),
     }
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def record_parts(_ds: ECGDataset, key: tuple, plan: str, fold: int) -> np.ndarray:
-    return browse.record_parts(_ds, plan, fold)
+    return app_records.record_parts(_ds, plan, fold)
 
 
 # ----------------------------------------------------------------------------- runs, results, models
@@ -300,7 +344,9 @@ def mtime(path: Path) -> int:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _results(path: str, stamp: int) -> dict:
-    return browse.read_run_results(Path(path))
+    from ecgcore.app.results import read_run_results
+
+    return read_run_results(Path(path))
 
 
 def results(run_path: Path) -> dict:
@@ -353,6 +399,35 @@ def record_key(ds: ECGDataset, ecg_id: int) -> str:
 
 def signal_key(signal: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(signal, dtype=np.float32).tobytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- the run picker
+
+
+def fold_label(plan_fold: tuple[str, int]) -> str:
+    """'fold 2', or 'fold 0 (benchmark)' for a run of another plan than cv5."""
+    plan, fold = plan_fold
+    return f"fold {fold}" + ("" if plan == "cv5" else f" ({plan})")
+
+
+def pick_run(runs: Sequence[RunInfo], prefix: str, columns: Sequence, label_set: str | None = None) -> RunInfo:
+    """The run picker: select boxes for label set (only when ``label_set`` is given: it is preselected),
+    model and fold, one per column of ``columns``, keyed ``<prefix>_label_set``, ``<prefix>_model`` and
+    ``<prefix>_fold``. ``runs`` must not be empty; returns the chosen run."""
+    cols = iter(columns)
+    if label_set is not None:
+        label_sets = sorted({r.label_set for r in runs})
+        chosen = next(cols).selectbox(
+            "Label set",
+            label_sets,
+            key=f"{prefix}_label_set",
+            index=label_sets.index(label_set) if label_set in label_sets else 0,
+        )
+        runs = [r for r in runs if r.label_set == chosen]
+    model = next(cols).selectbox("Model", sorted({r.model for r in runs}), key=f"{prefix}_model")
+    folds = {(r.plan, r.fold): r for r in runs if r.model == model}
+    plan_fold = next(cols).selectbox("Fold", sorted(folds), key=f"{prefix}_fold", format_func=fold_label)
+    return folds[plan_fold]
 
 
 # ----------------------------------------------------------------------------- small layout helpers

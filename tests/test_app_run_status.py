@@ -1,0 +1,39 @@
+"""ecgcore.app.run_status (moved from tests/test_browse.py with its assertions) — tested without Streamlit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ecgcore import jobs
+from ecgcore.app import run_status, runs_view
+from ecgcore.errors import CheckpointError
+from ecgcore.fileio import write_json
+from ecgcore.runs import list_runs, run_dir
+
+
+def test_runs_table_uses_the_live_state(tmp_path):
+    path = run_dir("demo", "superclass", "cnn1d", 2, root=tmp_path)
+    write_json(
+        path / "status.json", {"state": "running", "pid": 999999, "epochs": 4, "epoch": 1, "updated": time.time()}
+    )
+    runs = list_runs(tmp_path)
+    assert runs_view.runs_table(runs)["state"].tolist() == ["interrupted"]  # no process holds its lock
+    assert runs_view.runs_table(runs)["epoch"].tolist() == ["2/4"]
+    assert not run_status.is_active(runs[0])
+    assert jobs.busy_trainings(tmp_path) == 0
+
+
+def test_resumable():
+    assert not run_status.resumable(Path("/nowhere"), "interrupted")
+
+
+def test_check_checkpoint_fits():
+    meta = {"label_names": ["NORM", "MI"], "sampling_rate": 100}
+    run_status.check_checkpoint_fits(meta, ("NORM", "MI"), 100)
+    with pytest.raises(CheckpointError, match="label set"):
+        run_status.check_checkpoint_fits(meta, ("NORM",), 100)
+    with pytest.raises(CheckpointError, match="500 Hz"):
+        run_status.check_checkpoint_fits(meta, ("NORM", "MI"), 500)

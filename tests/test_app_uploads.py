@@ -1,0 +1,50 @@
+"""ecgcore.app.uploads (moved from tests/test_browse.py with its assertions) — tested without Streamlit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgcore.app import uploads
+from ecgcore.errors import UploadError
+
+
+def test_probability_table_and_csv():
+    t = uploads.probability_table(np.array([0.9, 0.2]), ["NORM", "MI"], [0.5, 0.1], true_labels=["NORM"])
+    assert t["predicted"].tolist() == [True, True] and t["true label"].tolist() == [True, False]
+    csv = uploads.predictions_csv(t, "rec1", "/runs/best.pt").decode()
+    assert "not for diagnosis" in csv and "class,probability,threshold,predicted" in csv
+    assert uploads.saliency_target(np.array([0.1, 0.8, 0.3]), ["A", "B", "C"], ["C"]) == 2
+    assert uploads.saliency_target(np.array([0.1, 0.8, 0.3]), ["A", "B", "C"]) == 1
+
+
+def test_read_upload_csv_round_trip(demo_ds):
+    signal, fs, name = uploads.read_upload([("rec.csv", uploads.signal_csv(demo_ds.signals[2]))])
+    assert fs == 100 and name == "rec" and signal.shape == (12, 1000)
+    np.testing.assert_allclose(signal, demo_ds.signals[2], atol=1e-4)
+    assert uploads.prepare_signal(signal, fs, 500).shape == (12, 5000)
+
+
+def test_read_upload_wfdb(demo_root, demo_ds):
+    stem = demo_root / demo_ds.records["filename"].iloc[0]
+    files = [(p.name, p.read_bytes()) for p in (stem.with_suffix(".hea"), stem.with_suffix(".dat"))]
+    signal, fs, name = uploads.read_upload(files)
+    assert name == stem.name and fs == 100
+    np.testing.assert_allclose(signal, demo_ds.signals[0], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ([], "upload a WFDB record"),
+        ([("x.png", b"\x89PNG")], "only .hea"),
+        ([("a.csv", b"1,2\n"), ("b.csv", b"1,2\n")], "one CSV"),
+        ([("a.csv", b"a,b\n1,2\n")], "12 columns|one per lead"),
+        ([("a.csv", b"")], "empty"),
+        ([("r.hea", b"r 12 100 1000\n")], ".dat"),
+        ([("r.hea", b"garbage"), ("r.dat", b"\x00" * 10)], "header|WFDB"),
+    ],
+)
+def test_read_upload_refuses_junk(files, message):
+    with pytest.raises(UploadError, match=message):
+        uploads.read_upload(files)
