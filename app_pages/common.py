@@ -34,7 +34,7 @@ from ecgcore.app import settings as app_settings
 from ecgcore.app import summary as app_summary
 from ecgcore.data import ECGDataset, default_demo_root, ensure_demo_dataset, load_ptbxl
 from ecgcore.errors import ECGCoreError
-from ecgcore.runs import RunInfo
+from ecgcore.runs import DEFAULT_RUN, RunInfo
 
 NOTICE = "Research and education only — not for diagnosis or any clinical decision."
 LABEL_SETS = ("superclass", "subclass")
@@ -410,10 +410,16 @@ def fold_label(plan_fold: tuple[str, int]) -> str:
     return f"fold {fold}" + ("" if plan == "cv5" else f" ({plan})")
 
 
+def run_choice(run: RunInfo) -> str:
+    """How the run picker names a run group: ``cnn1d`` for the default run, ``cnn1d:<run_name>`` otherwise."""
+    return run.model if run.run_name == DEFAULT_RUN else f"{run.model}:{run.run_name}"
+
+
 def pick_run(runs: Sequence[RunInfo], prefix: str, columns: Sequence, label_set: str | None = None) -> RunInfo:
     """The run picker: select boxes for label set (only when ``label_set`` is given: it is preselected),
-    model and fold, one per column of ``columns``, keyed ``<prefix>_label_set``, ``<prefix>_model`` and
-    ``<prefix>_fold``. ``runs`` must not be empty; returns the chosen run."""
+    model (named runs as ``model:run_name``, :func:`run_choice`) and fold, one per column of ``columns``,
+    keyed ``<prefix>_label_set``, ``<prefix>_model`` and ``<prefix>_fold``. ``runs`` must not be empty;
+    returns the chosen run."""
     cols = iter(columns)
     if label_set is not None:
         label_sets = sorted({r.label_set for r in runs})
@@ -424,8 +430,9 @@ def pick_run(runs: Sequence[RunInfo], prefix: str, columns: Sequence, label_set:
             index=label_sets.index(label_set) if label_set in label_sets else 0,
         )
         runs = [r for r in runs if r.label_set == chosen]
-    model = next(cols).selectbox("Model", sorted({r.model for r in runs}), key=f"{prefix}_model")
-    folds = {(r.plan, r.fold): r for r in runs if r.model == model}
+    choices = sorted({run_choice(r) for r in runs}, key=lambda c: (c.split(":")[0], ":" in c, c))
+    model = next(cols).selectbox("Model", choices, key=f"{prefix}_model")
+    folds = {(r.plan, r.fold): r for r in runs if run_choice(r) == model}
     plan_fold = next(cols).selectbox("Fold", sorted(folds), key=f"{prefix}_fold", format_func=fold_label)
     return folds[plan_fold]
 
@@ -447,3 +454,41 @@ def label_badges(labels: list[str], empty: str = "no label in this label set") -
 
 def percent(v: float | None) -> str:
     return "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
+
+
+# ----------------------------------------------------------------------------- Evaluate: cached views
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _class_ci(path: str, stamp: int) -> dict:
+    from ecgcore.app.results import per_class_ci, test_arrays
+
+    y_true, y_prob, names = test_arrays(_results(path, stamp))
+    return per_class_ci(y_true, y_prob, names)
+
+
+def class_ci(run_path: Path) -> dict:
+    """Per-class bootstrap 95 % intervals of AP and ROC-AUC of a run's test part, cached by path and mtime."""
+    return _class_ci(str(run_path), mtime(Path(run_path) / "results.json"))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _records(path: str, stamp: int, records_stamp: int, thresholds: tuple, _ds_records: pd.DataFrame) -> pd.DataFrame:
+    from ecgcore.app.errors import records_table
+
+    return records_table(Path(path), _results(path, stamp), _ds_records, dict(thresholds) if thresholds else None)
+
+
+def run_records(run_path: Path, ds: ECGDataset, thresholds: dict | None = None) -> pd.DataFrame:
+    """Per test record outcomes of a run at ``thresholds`` (None: the chosen ones; records.csv), cached."""
+    p = Path(run_path)
+    thr = tuple(sorted((k, round(float(v), 6)) for k, v in thresholds.items())) if thresholds else ()
+    return _records(str(p), mtime(p / "results.json"), mtime(p / "records.csv"), thr, ds.records)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def confusion_png(matrices: dict, thresholds: dict) -> bytes:
+    """The confusion PNG of exactly the matrices shown (``figures.confusion_png_bytes``), cached."""
+    from ecgcore.figures import confusion_png_bytes
+
+    return confusion_png_bytes(matrices, thresholds)

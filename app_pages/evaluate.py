@@ -1,20 +1,34 @@
-"""Evaluate: test-part results of a trained model and fold (metrics with 95 % CIs, per class, ROC/PR
-curves, confusion matrices at the validation-chosen or a chosen threshold), the summary over folds,
-1D vs 2D per fold, downloads, and the reference results beside the user's own."""
+"""Evaluate: test-part results of a trained run and fold (metrics and per-class figures with 95 % CIs,
+ROC/PR curves with the operating points, confusion matrices at the validation-chosen or a chosen
+threshold, the records behind each cell, opened in Saliency with one click), the summary over the
+folds of one protocol, any two run groups compared fold by fold with their recipes, and the reference
+results beside the user's own."""
 
 import streamlit as st
 
 from app_pages import common
+from ecgcore.app import comparison as cmp_view
+from ecgcore.app import errors as err_view
 from ecgcore.app import results as result_view
 from ecgcore.app import runs_view
 from ecgcore.errors import ECGCoreError
-from ecgcore.figures import confusion_figure, fold_comparison_figure, pr_figure, roc_figure
+from ecgcore.figures import (
+    confusion_figure,
+    fold_comparison_figure,
+    loss_curves_overlay_figure,
+    pr_compare_figure,
+    pr_figure,
+    roc_compare_figure,
+    roc_figure,
+)
 from ecgcore.metrics import MACRO_METRICS
 
 frame = common.page_frame()
 ds = common.require_dataset(frame)
 st.title("Evaluate")
 NUM = {"format": "%.3f"}
+RATES = ("threshold", "sensitivity", "specificity", "PPV", "F1")
+METHODS = {"integrated_gradients": "Integrated gradients", "gradient": "Gradient (saliency)", "grad_cam": "Grad-CAM"}
 
 runs = runs_view.evaluated_runs(ds.name)
 if not runs:
@@ -26,7 +40,7 @@ if not runs:
 
 # ----------------------------------------------------------------------------- pick a run
 run = common.pick_run(runs, "ev", st.columns(3), label_set=ds.label_set)
-label_set, model = run.label_set, run.model
+label_set, model, group = run.label_set, run.model, cmp_view.group_name(run.model, run.run_name)
 mine = [r for r in runs if r.label_set == label_set]
 try:
     results = common.results(run.path)
@@ -36,8 +50,9 @@ except ECGCoreError as e:
 
 data = results.get("dataset") or {}
 counts = results.get("counts") or {}
+source = data.get("description", data.get("name", "?"))
 st.caption(
-    f"Numbers from **{data.get('description', data.get('name', '?'))}** · {model} · fold {run.fold} ({run.plan}) · "
+    f"Numbers from **{source}** · {group} · fold {run.fold} · protocol {cmp_view.protocol_label(run.plan)} · "
     f"test part: {results.get('n_records', counts.get('test', '?'))} records "
     f"(train {counts.get('train', '?')}, val {counts.get('val', '?')}) · best epoch {results.get('best_epoch', '?')}. "
     "Thresholds are chosen on the validation part, never on the test part."
@@ -52,34 +67,33 @@ if data.get("is_demo"):
         icon=":material/science:",
     )
 
-left, right = st.columns([2, 3])
-with left:
-    st.subheader("Test metrics")
-    st.dataframe(
-        result_view.metrics_table(results),
-        hide_index=True,
-        column_config={c: st.column_config.NumberColumn(**NUM) for c in ("value", "95% CI low", "95% CI high")},
-    )
-    st.caption("95 % CI: bootstrap over the test records.")
-with right:
-    st.subheader("Per class")
-    per_class = result_view.per_class_table(results)
-    st.dataframe(
-        per_class,
-        hide_index=True,
-        column_config={
-            c: st.column_config.NumberColumn(**NUM)
-            for c in ("AP (PR-AUC)", "ROC-AUC", "threshold", "sensitivity", "specificity", "PPV", "F1")
-        },
-    )
-
 y_true, y_prob, names = result_view.test_arrays(results)
-roc_tab, pr_tab, cm_tab = st.tabs(["ROC curves", "Precision–recall curves", "Confusion matrices"])
+chosen = dict(zip(names, result_view.chosen_thresholds(results)))
+st.subheader("Test metrics")
+left, right = st.columns([2, 5])
+left.dataframe(
+    result_view.metrics_table(results), hide_index=True, column_config={"value": st.column_config.NumberColumn(**NUM)}
+)
+left.caption(f"95 % CI: bootstrap over the {len(y_true)} test records of {source}.")
+right.dataframe(
+    result_view.per_class_table(results, common.class_ci(run.path)),
+    hide_index=True,
+    key="ev_per_class",
+    column_config={c: st.column_config.NumberColumn(**NUM) for c in ("AP (PR-AUC)", "ROC-AUC", *RATES)},
+)
+right.caption(
+    "Per class, at the validation-chosen thresholds; 95 % CI of AP and ROC-AUC: the same bootstrap over "
+    "the test records as the macro figures."
+)
+
+roc_tab, pr_tab, cm_tab = st.tabs(["ROC curves", "Precision–recall curves", "Confusion matrices and records"])
 with roc_tab:
-    st.plotly_chart(roc_figure(y_true, y_prob, names), key="ev_roc")
+    st.plotly_chart(roc_figure(y_true, y_prob, names, thresholds=chosen), key="ev_roc")
 with pr_tab:
-    st.plotly_chart(pr_figure(y_true, y_prob, names), key="ev_pr")
-with cm_tab:
+    st.plotly_chart(pr_figure(y_true, y_prob, names, thresholds=chosen), key="ev_pr")
+
+
+def _thresholds(names: list[str], chosen: dict) -> float | dict | None:
     mode = st.radio(
         "Thresholds",
         ["chosen", "global", "per_class"],
@@ -91,76 +105,186 @@ with cm_tab:
             "per_class": "one per class",
         }.get,
     )
-    chosen = dict(zip(names, results.get("thresholds") or [0.5] * len(names)))
-    threshold = None
     if mode == "global":
-        threshold = st.slider("Threshold", 0.0, 1.0, 0.5, 0.01, key="ev_thr")
-    elif mode == "per_class":
+        return st.slider("Threshold", 0.0, 1.0, 0.5, 0.01, key="ev_thr")
+    if mode == "per_class":
         cols = st.columns(min(len(names), 6) or 1)
-        threshold = {
+        return {
             n: cols[j % len(cols)].slider(n, 0.0, 1.0, round(float(chosen[n]), 2), 0.01, key=f"ev_thr_{n}")
             for j, n in enumerate(names)
         }
-    matrices, thresholds, at_thr = result_view.confusion_at(results, threshold)
-    st.plotly_chart(confusion_figure(matrices, thresholds), key="ev_cm")
-    st.dataframe(
-        at_thr,
+    return None
+
+
+def _records_view(thresholds: dict) -> None:
+    """The errors view: the records of one class and outcome at the thresholds shown, a row opens Saliency."""
+    table = common.run_records(run.path, ds, None if thresholds == chosen else thresholds)
+    classes = err_view.classes_of(table)
+    st.session_state.setdefault("ev_err_outcome", "FN")
+    c1, c2, c3 = st.columns([1, 1, 1])
+    cls = c1.selectbox("Class", classes, key="ev_err_cls")
+    outcome = c2.selectbox("Outcome", err_view.OUTCOMES, key="ev_err_outcome", format_func=err_view.outcome_label)
+    method = c3.selectbox("Saliency method", list(METHODS), key="ev_err_method", format_func=METHODS.get)
+    rows = err_view.errors_table(table, cls, outcome)
+    rows["saliency"] = [err_view.saliency_link(err_view.saliency_params(e, run, cls, method)) for e in rows["ecg_id"]]
+    order = "least" if outcome in ("FN", "TN") else "most"
+    st.caption(
+        f"{len(rows)} {err_view.OUTCOME_NAMES[outcome]} for {cls} in the test part of fold {run.fold} ({source}), "
+        f"{order} probable {cls} first. Select a row to open its saliency for {cls}, or copy its link."
+    )
+    event = st.dataframe(
+        rows,
         hide_index=True,
-        key="ev_cm_table",
+        key=f"ev_err_{cls}_{outcome}_{hash(tuple(sorted(thresholds.items())))}",
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
-            c: st.column_config.NumberColumn(**NUM) for c in ("threshold", "sensitivity", "specificity", "PPV", "F1")
+            f"P({cls})": st.column_config.NumberColumn(**NUM),
+            "saliency": st.column_config.LinkColumn("saliency", display_text="open in Saliency"),
         },
     )
+    picked = event.selection.rows if event else []
+    if picked:
+        ecg_id = int(rows["ecg_id"].iloc[picked[0]])
+        st.switch_page(common.SALIENCY, query_params=err_view.saliency_params(ecg_id, run, cls, method))
 
-with st.container(horizontal=True):
-    st.download_button(
-        "results.json",
-        (run.path / "results.json").read_bytes(),
-        file_name=f"{model}_fold{run.fold}_results.json",
-        mime="application/json",
-        icon=":material/download:",
+
+@st.fragment
+def threshold_explorer() -> None:
+    """Thresholds, confusion matrices, rates and the records behind a cell: reruns alone on a change."""
+    matrices, thresholds, rates = result_view.confusion_at(results, _thresholds(names, chosen))
+    event = st.plotly_chart(
+        confusion_figure(matrices, thresholds), key="ev_cm", on_select="rerun", selection_mode="points"
     )
-    png = run.path / "confusion.png"
-    if png.is_file():
-        st.download_button(
-            "confusion.png",
-            png.read_bytes(),
-            file_name=f"{model}_fold{run.fold}_confusion.png",
-            mime="image/png",
-            icon=":material/download:",
-        )
+    points = event.selection.points if event else []
+    cell = err_view.cell_of_point(points[0], names) if points else None
+    if cell and cell != st.session_state.get("_ev_cell"):
+        st.session_state["_ev_cell"] = cell
+        st.session_state["ev_err_cls"], st.session_state["ev_err_outcome"] = cell
+    st.dataframe(
+        rates,
+        hide_index=True,
+        key="ev_cm_table",
+        column_config={c: st.column_config.NumberColumn(**NUM) for c in RATES},
+    )
+    st.download_button(
+        "confusion.png (as shown)",
+        lambda: common.confusion_png(matrices, thresholds),
+        file_name=f"{model}_{run.run_name}_fold{run.fold}_confusion.png",
+        mime="image/png",
+        icon=":material/download:",
+        key="ev_cm_png",
+    )
+    st.markdown("**The records behind a cell** — click a cell of the matrices above, or choose:")
+    _records_view(thresholds)
+
+
+with cm_tab:
+    threshold_explorer()
+
+st.download_button(
+    "results.json",
+    (run.path / "results.json").read_bytes(),
+    file_name=f"{model}_{run.run_name}_fold{run.fold}_results.json",
+    mime="application/json",
+    icon=":material/download:",
+)
 
 # ----------------------------------------------------------------------------- across folds
 st.header("Across folds", divider="gray")
-by_model: dict[str, dict[int, dict]] = {}
-for r in mine:
-    if r.plan == run.plan:
-        try:
-            by_model.setdefault(r.model, {})[r.fold] = common.results(r.path)
-        except ECGCoreError:
-            continue
-own = by_model.get(model, {})
-st.markdown(f"**{model}**, macro PR-AUC over the evaluated folds: {result_view.mean_sd_text(own)}")
+groups = cmp_view.run_groups(mine, label_set, run.plan)
+own = cmp_view.group_results(groups.get(group, {}), common.results)
+st.markdown(
+    f"**{group}**, protocol **{cmp_view.protocol_label(run.plan)}**, macro PR-AUC over the evaluated folds: "
+    f"{result_view.mean_sd_text(own)}"
+)
 st.dataframe(
     result_view.folds_table(own),
     hide_index=True,
     column_config={result_view.METRIC_NAMES[m]: st.column_config.NumberColumn(**NUM) for m in MACRO_METRICS},
 )
-
-st.subheader("1D vs 2D CNN")
-comparison = result_view.model_comparison(ds.name, label_set, ("cnn1d", "cnn2d"), run.plan)
-if comparison.empty:
-    st.info("Train and evaluate both cnn1d and cnn2d on the same fold(s) to compare them fold by fold.")
-else:
-    c1, c2 = st.columns([2, 3])
-    metric = c1.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=result_view.METRIC_NAMES.get)
-    c1.dataframe(
-        result_view.side_by_side(comparison, metric),
-        hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in comparison["model"].unique()},
+others = [p for p in cmp_view.plans_of(mine, label_set) if p != run.plan]
+if others:
+    st.caption(
+        "Runs of other protocols (" + "; ".join(cmp_view.protocol_label(p) for p in others) + ") are summarised "
+        "on their own — choose one of their folds above; different protocols are never averaged together."
     )
-    c1.caption("Paired by fold: both models tested on the same patients.")
-    c2.plotly_chart(fold_comparison_figure(comparison, metric), key="ev_cmp")
+
+# ----------------------------------------------------------------------------- compare two run groups
+st.header("Compare two runs", divider="gray")
+c1, c2, c3 = st.columns(3)
+plans = cmp_view.plans_of(mine, label_set)
+plan = c1.selectbox(
+    "Protocol", plans, index=plans.index(run.plan), key="ev_cmp_plan", format_func=cmp_view.protocol_label
+)
+groups = cmp_view.run_groups(mine, label_set, plan)
+names_ = list(groups)
+pair = cmp_view.default_pair(names_)
+if pair is None:
+    st.info(
+        "Train and evaluate a second model or run (e.g. another recipe with a run name) on the same folds "
+        "of this protocol to compare them fold by fold."
+    )
+else:
+    a = c2.selectbox("Run A", names_, index=names_.index(pair[0]), key="ev_cmp_a")
+    b = c3.selectbox("Run B", names_, index=names_.index(pair[1]), key="ev_cmp_b")
+    ra, rb = (cmp_view.group_results(groups[g], common.results) for g in (a, b))
+    recipes = {a: cmp_view.group_recipe(groups[a]), b: cmp_view.group_recipe(groups[b])}
+    warning = cmp_view.recipe_warning(recipes) if a != b else None
+    if warning:
+        st.warning(warning, icon=":material/warning:")
+    try:
+        comp = cmp_view.compare(ra, rb, (a, b))
+    except ECGCoreError as e:
+        common.show_error(e)
+        comp = None
+    if comp:
+        st.caption(f"Numbers from **{source}**, protocol {cmp_view.protocol_label(plan)}; difference = A − B.")
+        st.dataframe(
+            cmp_view.summary_table(comp),
+            hide_index=True,
+            key="ev_cmp_summary",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.4f")
+                for c in (f"{a} (mean)", f"{b} (mean)", "difference (mean)", "difference (SD)", "Wilcoxon p")
+            },
+        )
+        st.caption(comp["note"])
+        m1, m2 = st.columns([2, 3])
+        metric = m1.selectbox(
+            "Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=result_view.METRIC_NAMES.get
+        )
+        per_fold = cmp_view.per_fold_table(comp, metric)
+        m1.dataframe(
+            per_fold,
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format="%.4f") for c in per_fold.columns[1:]},
+        )
+        m1.caption("Paired by fold: both runs tested on the same patients.")
+        long = per_fold.melt(id_vars="fold", value_vars=[a, b], var_name="model", value_name=metric)
+        m2.plotly_chart(fold_comparison_figure(long, metric), key="ev_cmp")
+    st.subheader("Recipes")
+    st.dataframe(
+        cmp_view.recipe_table(recipes, {a: cmp_view.best_epochs(ra), b: cmp_view.best_epochs(rb)}),
+        hide_index=True,
+        key="ev_cmp_recipes",
+    )
+    shared = sorted(set(ra) & set(rb))
+    if shared:
+        k = st.selectbox("Curves of fold", shared, key="ev_cmp_fold")
+        scores = {g: result_view.test_arrays(r[k])[:2] for g, r in ((a, ra), (b, rb))}
+        thr = {g: result_view.chosen_thresholds(r[k]) for g, r in ((a, ra), (b, rb))}
+        t1, t2, t3 = st.tabs(["ROC curves", "Precision–recall curves", "Training curves"])
+        try:
+            t1.plotly_chart(roc_compare_figure(scores, names, thr), key="ev_cmp_roc")
+            t2.plotly_chart(pr_compare_figure(scores, names, thr), key="ev_cmp_pr")
+        except ValueError as e:
+            st.error(f"These two runs cannot be drawn together: {e}")
+        curves = cmp_view.training_curves({a: groups[a], b: groups[b]})
+        if curves:
+            t3.plotly_chart(loss_curves_overlay_figure(curves), key="ev_cmp_curves")
+        else:
+            t3.info("No training curves recorded for these runs.")
 
 # ----------------------------------------------------------------------------- reference
 st.header("Reference results", divider="gray")
@@ -168,6 +292,10 @@ st.caption(
     "Published or previously measured figures, **not produced by this app on this data** — compare with "
     "care: the data (full PTB-XL vs a part or demo data) and the protocol differ, as each row says."
 )
+by_model = {
+    g: cmp_view.group_results(members, common.results)
+    for g, members in cmp_view.run_groups(mine, label_set, run.plan).items()
+}
 st.dataframe(
     result_view.reference_with_runs(by_model, data.get("description", ds.description), run.plan),
     hide_index=True,

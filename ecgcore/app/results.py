@@ -14,58 +14,101 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from ecgcore.metrics import MACRO_METRICS, confusion_matrices, read_json, summarize_folds
+from ecgcore.metrics import MACRO_METRICS, N_BOOTSTRAP, per_class_rates, read_json, summarize_folds
 
 METRIC_NAMES = {
-    "macro_pr_auc": "macro PR-AUC",
-    "micro_pr_auc": "micro PR-AUC",
-    "macro_roc_auc": "macro ROC-AUC",
-    "f1_macro": "F1 macro",
-    "f1_micro": "F1 micro",
-    "f1_macro_at_0.5": "F1 macro at 0.5",
-    "f1_micro_at_0.5": "F1 micro at 0.5",
+    "macro_pr_auc": "PR-AUC (AP), macro",
+    "micro_pr_auc": "PR-AUC (AP), micro",
+    "macro_roc_auc": "ROC-AUC, macro",
+    "f1_macro": "F1, macro",
+    "f1_micro": "F1, micro",
+    "f1_macro_at_0.5": "F1, macro, at 0.5",
+    "f1_micro_at_0.5": "F1, micro, at 0.5",
 }
+RATE_COLUMNS = {"sensitivity": "sensitivity", "specificity": "specificity", "ppv": "PPV", "f1": "F1"}
+COUNT_COLUMNS = ("TP", "FP", "FN", "TN")
 
 
-def _ci(results: dict, key: str) -> tuple[float | None, float | None]:
-    ci = (results.get("ci95") or {}).get(key)
-    return (ci[0], ci[1]) if ci else (None, None)
+def ci_text(ci) -> str | None:
+    """A 95 % interval as "0.712–0.834" (None when there is none)."""
+    if not ci or ci[0] is None or ci[1] is None:
+        return None
+    return f"{ci[0]:.3f}–{ci[1]:.3f}"
 
 
 def metrics_table(results: dict) -> pd.DataFrame:
-    """The headline metrics of one evaluated run with their bootstrap 95 % intervals."""
+    """The headline metrics of one evaluated run with their bootstrap 95 % intervals (as text)."""
     rows = []
     for key in (*MACRO_METRICS, "f1_macro_at_0.5"):
         if key not in results:
             continue
-        lo, hi = _ci(results, key)
-        rows.append({"metric": METRIC_NAMES.get(key, key), "value": results[key], "95% CI low": lo, "95% CI high": hi})
-    return pd.DataFrame(rows, columns=["metric", "value", "95% CI low", "95% CI high"])
+        ci = (results.get("ci95") or {}).get(key)
+        rows.append({"metric": METRIC_NAMES.get(key, key), "value": results[key], "95% CI": ci_text(ci)})
+    return pd.DataFrame(rows, columns=["metric", "value", "95% CI"])
 
 
-def per_class_table(results: dict) -> pd.DataFrame:
-    """One row per class: support, AP, ROC-AUC, threshold, sensitivity, specificity, PPV, F1, TP/FP/FN/TN."""
+def per_class_ci(
+    y_true: np.ndarray, y_prob: np.ndarray, names: list[str], n: int = N_BOOTSTRAP, seed: int = 0
+) -> dict[str, dict[str, list[float] | None]]:
+    """95 % percentile bootstrap intervals of each class's AP and ROC-AUC, resampling the test records
+    exactly as :func:`ecgcore.metrics.bootstrap_ci` does for the macro figures (same generator, seed
+    and draws); a resample in which the class lacks positives or negatives is skipped for that class.
+
+    Returns {class: {"ap": [lo, hi] | None, "roc_auc": [lo, hi] | None}}.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    samples = {name: {"ap": [], "roc_auc": []} for name in names}
+    n_rec = len(y_true)
+    for _ in range(n if n_rec else 0):
+        idx = rng.integers(0, n_rec, n_rec)
+        yt, yp = y_true[idx], y_prob[idx]
+        pos = yt.sum(axis=0)
+        for c, name in enumerate(names):
+            if 0 < pos[c] < n_rec:
+                samples[name]["ap"].append(average_precision_score(yt[:, c], yp[:, c]))
+                samples[name]["roc_auc"].append(roc_auc_score(yt[:, c], yp[:, c]))
+    return {
+        name: {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None for k, v in s.items()}
+        for name, s in samples.items()
+    }
+
+
+def per_class_table(results: dict, ci: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+    """One row per class: support, AP and ROC-AUC with their 95 % intervals (``ci``: :func:`per_class_ci`),
+    then the rates and counts at the validation-chosen thresholds (:func:`ecgcore.metrics.per_class_rates`)."""
+    y_true, y_prob, names = test_arrays(results)
+    stored = results.get("per_class") or {}
+    rates = {r["class"]: r for r in _rates(y_true, y_prob, names, chosen_thresholds(results))}
     rows = []
-    for name, c in (results.get("per_class") or {}).items():
-        (tn, fp), (fn, tp) = c["confusion"]
+    for name in names:
+        c, r, i = stored.get(name, {}), rates[name], (ci or {}).get(name, {})
         rows.append(
-            {
-                "class": name,
-                "support": c["support"],
-                "AP (PR-AUC)": c["ap"],
-                "ROC-AUC": c["roc_auc"],
-                "threshold": c["threshold"],
-                "sensitivity": c["sensitivity"],
-                "specificity": c["specificity"],
-                "PPV": c["ppv"],
-                "F1": c["f1"],
-                "TP": tp,
-                "FP": fp,
-                "FN": fn,
-                "TN": tn,
-            }
+            {"class": name, "support": int(y_true[:, names.index(name)].sum()) if len(y_true) else c.get("support")}
+            | {"AP (PR-AUC)": c.get("ap"), "AP 95% CI": ci_text(i.get("ap"))}
+            | {"ROC-AUC": c.get("roc_auc"), "ROC-AUC 95% CI": ci_text(i.get("roc_auc"))}
+            | _rate_columns(r)
         )
     return pd.DataFrame(rows)
+
+
+def _rates(y_true: np.ndarray, y_prob: np.ndarray, names: list[str], thr) -> list[dict]:
+    if len(y_true):
+        return per_class_rates(y_true, y_prob, np.asarray(thr, dtype=np.float64), names)
+    return [
+        {"class": n, "threshold": float(t), "tp": 0, "fp": 0, "fn": 0, "tn": 0}
+        | dict.fromkeys(("sensitivity", "specificity", "ppv", "f1"))
+        for n, t in zip(names, thr)
+    ]
+
+
+def _rate_columns(r: dict) -> dict:
+    return (
+        {"threshold": r["threshold"]}
+        | {label: r[key] for key, label in RATE_COLUMNS.items()}
+        | {k: r[k.lower()] for k in COUNT_COLUMNS}
+    )
 
 
 def test_arrays(results: dict) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -76,50 +119,37 @@ def test_arrays(results: dict) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return y_true, y_prob, names
 
 
+def chosen_thresholds(results: dict) -> list[float]:
+    """The run's decision thresholds (chosen on validation, ``evaluate.decision_thresholds``), as stored."""
+    names = list(results.get("label_names") or results.get("per_class", {}).keys())
+    return [float(t) for t in (results.get("thresholds") or [0.5] * len(names))]
+
+
 def confusion_at(
     results: dict, threshold: float | Mapping[str, float] | None = None
 ) -> tuple[dict, dict, pd.DataFrame]:
-    """Confusion matrices of the test part at other thresholds.
+    """Confusion matrices and per-class rates of the test part at other thresholds
+    (:func:`ecgcore.metrics.per_class_rates`, the one implementation).
 
     Args:
         threshold: None → the validation-chosen per-class thresholds of the run; a float → that one
             threshold for every class; a mapping → per-class thresholds (missing classes: chosen ones).
 
     Returns:
-        ({class: [[tn, fp], [fn, tp]]}, {class: threshold}, table of sensitivity/specificity/PPV/F1).
+        ({class: [[tn, fp], [fn, tp]]}, {class: threshold}, table of sensitivity/specificity/PPV/F1/counts).
     """
     y_true, y_prob, names = test_arrays(results)
-    chosen = [float(t) for t in (results.get("thresholds") or [0.5] * len(names))]
+    chosen = chosen_thresholds(results)
     if threshold is None:
         thr = chosen
     elif isinstance(threshold, Mapping):
         thr = [float(threshold.get(n, chosen[i])) for i, n in enumerate(names)]
     else:
         thr = [float(threshold)] * len(names)
-    cms = confusion_matrices(y_true, y_prob, np.asarray(thr)) if len(y_true) else np.zeros((len(names), 2, 2), int)
-    matrices = {n: cms[i].astype(int).tolist() for i, n in enumerate(names)}
-    rows = []
-    for n, t in zip(names, thr):
-        (tn, fp), (fn, tp) = matrices[n]
-        rows.append(
-            {
-                "class": n,
-                "threshold": t,
-                "sensitivity": _ratio(tp, tp + fn),
-                "specificity": _ratio(tn, tn + fp),
-                "PPV": _ratio(tp, tp + fp),
-                "F1": _ratio(2 * tp, 2 * tp + fp + fn),
-                "TP": tp,
-                "FP": fp,
-                "FN": fn,
-                "TN": tn,
-            }
-        )
-    return matrices, dict(zip(names, thr)), pd.DataFrame(rows)
-
-
-def _ratio(a: float, b: float) -> float | None:
-    return float(a / b) if b else None
+    rates = _rates(y_true, y_prob, names, thr)
+    matrices = {r["class"]: [[r["tn"], r["fp"]], [r["fn"], r["tp"]]] for r in rates}
+    table = pd.DataFrame([{"class": r["class"]} | _rate_columns(r) for r in rates])
+    return matrices, dict(zip(names, thr)), table
 
 
 def folds_table(results_by_fold: Mapping[int, dict]) -> pd.DataFrame:

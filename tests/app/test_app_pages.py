@@ -193,41 +193,7 @@ def test_explain_this_record_opens_it_on_saliency(app, demo_ds):
 # ----------------------------------------------------------------------------- Evaluate
 
 
-def test_evaluate_metrics_curves_and_downloads(app, trained_runs):
-    at = page(app, "evaluate")
-    metrics = table(at, "metric", "95% CI low")
-    assert {"macro PR-AUC", "micro PR-AUC", "macro ROC-AUC", "F1 macro", "F1 micro"} <= set(metrics["metric"])
-    results = json.loads((trained_runs["cnn1d"] / "results.json").read_text())
-    assert metrics.set_index("metric").loc["macro PR-AUC", "value"] == pytest.approx(results["macro_pr_auc"])
-    assert len(table(at, "support", "sensitivity")) == 5
-    titles = " ".join(c["layout"]["title"]["text"] for c in charts(at))
-    assert "ROC" in titles and "recision" in titles
-    assert {b.label for b in at.download_button} >= {"results.json", "confusion.png"}
-    assert "mean" in set(table(at, "fold", "macro PR-AUC")["fold"])
-
-
-def test_evaluate_threshold_slider_changes_the_confusion_matrices(app):
-    at = page(app, "evaluate")
-    chosen = table(at, "class", "TP", without=("support",))
-    at.radio(key="ev_thr_mode").set_value("global").run()
-    at.slider(key="ev_thr").set_value(0.0).run()
-    everything = table(at, "class", "TP", without=("support",))
-    assert (everything["FN"] == 0).all() and (everything["TN"] == 0).all()
-    at.slider(key="ev_thr").set_value(1.0).run()
-    nothing = table(at, "class", "TP", without=("support",))
-    assert (nothing["TP"] == 0).all()
-    assert not chosen[["TP", "FP"]].equals(nothing[["TP", "FP"]])
-    fig = [c for c in charts(at) if any(t.get("type") == "heatmap" for t in c["data"])][0]
-    assert "1.00" in json.dumps(fig)  # the thresholds are in the panel titles
-
-
-def test_evaluate_compares_1d_and_2d_and_shows_reference(app):
-    at = page(app, "evaluate")
-    side = table(at, "cnn1d", "cnn2d")
-    assert list(side["fold"]) == [0]
-    assert any("per fold" in c["layout"]["title"]["text"] for c in charts(at))
-    ref = table(at, "kind", "protocol")
-    assert "your runs" in set(ref["kind"]) and "reference (not run here)" in set(ref["kind"])
+# The Evaluate tests are in test_page_evaluate.py.
 
 
 # ----------------------------------------------------------------------------- Saliency

@@ -1,0 +1,185 @@
+"""The Evaluate page's comparison of two run groups (a model + run name, one results.json per fold):
+run groups by protocol (fold plan) and label set, the paired fold-by-fold comparison
+(:func:`ecgcore.compare.compare_groups`) as readable tables, and each run's recipe with a warning when
+the recipes differ. No Streamlit import.
+
+Runs of different fold plans are different protocols (5-fold CV vs the benchmark split): they are
+grouped apart and never averaged together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+
+from ecgcore.compare import compare_groups, comparison_frame, recipe_differences
+from ecgcore.folds import PLANS
+from ecgcore.runs import DEFAULT_RUN, RunInfo, read_events, recipe_of
+
+# The recipe fields shown wherever runs are compared (TrainConfig names → readable names)
+RECIPE_FIELDS = {
+    "epochs": "epochs",
+    "batch_size": "batch size",
+    "lr": "learning rate",
+    "weight_decay": "weight decay",
+    "schedule": "schedule",
+    "augment": "augmentation",
+    "patience": "early stop (patience)",
+    "crop_s": "random crop (s)",
+    "window_s": "window (s)",
+    "stride_s": "window stride (s)",
+    "window_agg": "window aggregation",
+    "ema_decay": "EMA decay",
+    "seed": "seed",
+}
+
+
+def protocol_label(plan: str) -> str:
+    """What a fold plan means as a protocol, e.g. "benchmark: train 1–8, val 9, test 10"."""
+    p = PLANS.get(plan)
+    return f"{plan} — {p.description}" if p else plan
+
+
+def group_name(model: str, run_name: str = DEFAULT_RUN) -> str:
+    """A run group as shown: ``cnn1d:default``, ``cnn1d:long``."""
+    return f"{model}:{run_name}"
+
+
+def run_groups(runs: Sequence[RunInfo], label_set: str, plan: str) -> dict[str, dict[int, RunInfo]]:
+    """{group name: {fold: run}} of the runs of one label set and one protocol (fold plan)."""
+    out: dict[str, dict[int, RunInfo]] = {}
+    for r in runs:
+        if r.label_set == label_set and r.plan == plan:
+            out.setdefault(group_name(r.model, r.run_name), {})[r.fold] = r
+    return dict(sorted(out.items()))
+
+
+def plans_of(runs: Sequence[RunInfo], label_set: str) -> list[str]:
+    """The fold plans (protocols) with runs of ``label_set``: cv5 first."""
+    return sorted({r.plan for r in runs if r.label_set == label_set}, key=lambda p: (p != "cv5", p))
+
+
+def default_pair(groups: Sequence[str]) -> tuple[str, str] | None:
+    """The pair compared by default: cnn1d vs cnn2d (default runs) when both exist, else the first two."""
+    if "cnn1d:default" in groups and "cnn2d:default" in groups:
+        return "cnn1d:default", "cnn2d:default"
+    return (groups[0], groups[1]) if len(groups) >= 2 else None
+
+
+def group_results(group: Mapping[int, RunInfo], read: Callable) -> dict[int, dict]:
+    """{fold: results} of a group's runs; folds whose results cannot be read are left out."""
+    out = {}
+    for fold, run in sorted(group.items()):
+        try:
+            out[fold] = read(run.path)
+        except Exception:  # noqa: BLE001 — a damaged fold is shown as missing, never breaks the page
+            continue
+    return out
+
+
+def compare(a: Mapping[int, dict], b: Mapping[int, dict], names: tuple[str, str]) -> dict:
+    """:func:`ecgcore.compare.compare_groups` (ResultsError when no fold is shared or the task differs)."""
+    return compare_groups(a, b, names)
+
+
+def summary_table(comparison: dict) -> pd.DataFrame:
+    """One row per macro metric: mean of each group, paired difference mean ± SD, Wilcoxon p, folds."""
+    from ecgcore.app.results import METRIC_NAMES
+
+    a, b = comparison["names"]
+    frame = comparison_frame(comparison)
+    return pd.DataFrame(
+        {
+            "metric": [METRIC_NAMES.get(m, m) for m in frame["metric"]],
+            f"{a} (mean)": frame["mean_a"],
+            f"{b} (mean)": frame["mean_b"],
+            "difference (mean)": frame["diff_mean"],
+            "difference (SD)": frame["diff_sd"],
+            "Wilcoxon p": frame["p_wilcoxon"],
+            "paired folds": frame["n_folds"],
+        }
+    )
+
+
+def per_fold_table(comparison: dict, metric: str) -> pd.DataFrame:
+    """One row per paired fold of ``metric``: both values and their difference."""
+    a, b = comparison["names"]
+    rows = [r for r in comparison["per_fold"] if r["metric"] == metric]
+    return pd.DataFrame(
+        {"fold": [r["fold"] for r in rows], a: [r["a"] for r in rows], b: [r["b"] for r in rows]}
+        | {f"{a} − {b}": [r["diff"] for r in rows]}
+    )
+
+
+def group_recipe(group: Mapping[int, RunInfo]) -> dict | None:
+    """The recipe (TrainConfig dict) of a run group: that of its first fold with one."""
+    for _, run in sorted(group.items()):
+        recipe = recipe_of(run.path)
+        if recipe:
+            return recipe
+    return None
+
+
+def recipe_table(
+    recipes: Mapping[str, dict | None], best_epochs: Mapping[str, Mapping[int, int | None]] | None = None
+) -> pd.DataFrame:
+    """The recipes side by side: one row per recipe field (plus best epoch per fold), one column per
+    run group; values as text ("—": not recorded, "off": a technique not used)."""
+    rows = []
+    for key, label in RECIPE_FIELDS.items():
+        row = {"setting": label}
+        for name, recipe in recipes.items():
+            row[name] = _value_text(key, recipe)
+        rows.append(row)
+    if best_epochs:
+        row = {"setting": "best epoch (per fold)"}
+        for name in recipes:
+            epochs = (best_epochs or {}).get(name) or {}
+            row[name] = ", ".join(f"{k}: {v}" for k, v in sorted(epochs.items())) or "—"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["setting", *recipes])
+
+
+def _value_text(key: str, recipe: dict | None) -> str:
+    if recipe is None:
+        return "—"
+    if key not in recipe:
+        return "off" if key in ("crop_s", "window_s", "stride_s", "ema_decay") else "—"
+    v = recipe[key]
+    if v is None:
+        return "off"
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def recipe_warning(recipes: Mapping[str, dict | None]) -> str | None:
+    """The warning shown when compared recipes differ (None when they agree or one is unknown).
+    The model and model options are part of what is compared and not listed."""
+    (a, ra), (b, rb) = list(recipes.items())[:2]
+    if not ra or not rb:
+        missing = a if not ra else b
+        return f"The recipe of {missing} is not recorded: the runs may differ in more than the model."
+    diffs = [d for d in recipe_differences(ra, rb) if not d.startswith(("model:", "model_config:"))]
+    if not diffs:
+        return None
+    return (
+        f"The recipes of {a} and {b} differ ({'; '.join(diffs)}): a difference in the metrics may come "
+        "from the recipe, not from the model."
+    )
+
+
+def best_epochs(group_results_: Mapping[int, dict]) -> dict[int, int | None]:
+    return {k: r.get("best_epoch") for k, r in group_results_.items()}
+
+
+def training_curves(groups: Mapping[str, Mapping[int, RunInfo]]) -> dict[str, list[dict]]:
+    """{"<group> · fold k": training events} of every fold of the given groups (for the overlay figure)."""
+    out = {}
+    for name, group in groups.items():
+        for fold, run in sorted(group.items()):
+            events = read_events(run.path)
+            if events:
+                out[f"{name} · fold {fold}"] = events
+    return out
