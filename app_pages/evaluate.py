@@ -135,7 +135,7 @@ def _records_view(thresholds: dict) -> None:
     event = st.dataframe(
         rows,
         hide_index=True,
-        key=f"ev_err_{cls}_{outcome}_{hash(tuple(sorted(thresholds.items())))}",
+        key=f"ev_err_table_{cls}_{outcome}_{err_view.thresholds_tag(thresholds, chosen)}",
         on_select="rerun",
         selection_mode="single-row",
         column_config={
@@ -214,9 +214,12 @@ if others:
 st.header("Compare two runs", divider="gray")
 c1, c2, c3 = st.columns(3)
 plans = cmp_view.plans_of(mine, label_set)
-plan = c1.selectbox(
-    "Protocol", plans, index=plans.index(run.plan), key="ev_cmp_plan", format_func=cmp_view.protocol_label
-)
+if st.session_state.get("_ev_cmp_follows") != (label_set, run.plan):  # a newly picked run: its protocol
+    st.session_state["_ev_cmp_follows"] = (label_set, run.plan)
+    st.session_state["ev_cmp_plan"] = run.plan
+    for k in ("ev_cmp_a", "ev_cmp_b"):
+        st.session_state.pop(k, None)
+plan = c1.selectbox("Protocol", plans, key="ev_cmp_plan", format_func=cmp_view.protocol_label)
 groups = cmp_view.run_groups(mine, label_set, plan)
 names_ = list(groups)
 pair = cmp_view.default_pair(names_)

@@ -9,6 +9,7 @@ the table always matches the confusion matrices on screen.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlencode
@@ -108,6 +109,14 @@ def saliency_link(params: Mapping[str, str]) -> str:
     return f"{SALIENCY_PATH}?{urlencode(dict(params))}"
 
 
+def thresholds_tag(thresholds: Mapping[str, float], chosen: Mapping[str, float]) -> str:
+    """A short stable tag of the thresholds shown ("chosen", or a digest of them), e.g. for a widget key."""
+    if all(np.isclose(float(thresholds.get(c, t)), float(t)) for c, t in chosen.items()):
+        return "chosen"
+    text = ",".join(f"{c}={float(t):.6f}" for c, t in sorted(thresholds.items()))
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
 def outcome_label(outcome: str) -> str:
     return f"{OUTCOME_NAMES.get(outcome, outcome)} ({outcome})"
 
@@ -122,4 +131,5 @@ __all__ = [
     "saliency_params",
     "saliency_link",
     "outcome_label",
+    "thresholds_tag",
 ]

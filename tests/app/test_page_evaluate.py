@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ecgcore.runs import run_dir
+
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "streamlit_app.py"
 
@@ -75,3 +77,105 @@ def test_evaluate_threshold_slider_changes_the_confusion_matrices(app):
     cls = at.selectbox(key="ev_err_cls").value
     rows = table(at, "ecg_id", f"P({cls})")
     assert len(rows) == int(nothing.set_index("class").loc[cls, "FN"])
+
+
+def _select_row(at: AppTest, key: str, row: int) -> None:
+    """Select a row of the dataframe ``key`` (AppTest has no click: the selection is set as the
+    browser would send it), then rerun."""
+    at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+
+
+def test_errors_view_filters_and_a_row_opens_saliency(app, trained_runs):
+    at = page(app, "evaluate")
+    table_csv = trained_runs["cnn1d"] / "records.csv"
+    import pandas as pd
+
+    records = pd.read_csv(table_csv)
+    cls, outcome = next(
+        (c, o)
+        for o in ("FN", "FP", "TP")
+        for c in ("MI", "NORM", "STTC", "CD", "HYP")
+        if (records[f"{c}_outcome"] == o).any()
+    )
+    at.selectbox(key="ev_err_cls").set_value(cls).run()
+    at.selectbox(key="ev_err_outcome").set_value(outcome).run()
+    rows = table(at, "ecg_id", f"P({cls})", "saliency")
+    expected = records[records[f"{cls}_outcome"] == outcome]
+    assert sorted(rows["ecg_id"]) == sorted(expected["ecg_id"])
+    probs = list(rows[f"P({cls})"])
+    assert probs == sorted(probs, reverse=outcome != "FN")  # the most telling first
+    first = int(rows["ecg_id"].iloc[0])
+    assert rows["saliency"].iloc[0].startswith(f"/saliency?ecg_id={first}&model=cnn1d&run=default&fold=0")
+    _select_row(at, f"ev_err_table_{cls}_{outcome}_chosen", 0)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Saliency"
+    params = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+    assert (
+        params.items()
+        >= {
+            "ecg_id": str(first),
+            "model": "cnn1d",
+            "run": "default",
+            "fold": "0",
+            "plan": "cv5",
+            "cls": cls,
+        }.items()
+    )
+
+
+@pytest.fixture(scope="module")
+def named_root(demo_ds, tmp_path_factory) -> Path:
+    """Runs of cnn1d on demo fold 0 under two run names with different epochs (cv5), and one run of
+    the benchmark plan: <root>/<dataset>/<label_set>/cnn1d@e1, cnn1d@e2, cnn1d/benchmark-fold0."""
+    from ecgcore.service import run_fold
+    from ecgcore.train import TrainConfig
+
+    root = tmp_path_factory.mktemp("named")
+    for name, epochs in (("e1", 1), ("e2", 2)):
+        path = run_dir(demo_ds.name, demo_ds.label_set, "cnn1d", 0, root=root, run_name=name)
+        run_fold(demo_ds, TrainConfig(model="cnn1d", epochs=epochs), path, run_name=name, n_bootstrap=20, pump=False)
+    path = run_dir(demo_ds.name, demo_ds.label_set, "cnn1d", 0, "benchmark", root=root)
+    run_fold(demo_ds, TrainConfig(model="cnn1d", epochs=1, plan="benchmark"), path, n_bootstrap=20, pump=False)
+    return root
+
+
+@pytest.fixture
+def named_app(monkeypatch, demo_root, named_root, no_settings) -> AppTest:
+    monkeypatch.setenv("ECGCORE_DATA_ROOT", str(demo_root))
+    monkeypatch.setenv("ECGCORE_RUNS_DIR", str(named_root))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return page(at, "evaluate")
+
+
+def test_compare_two_named_runs_with_recipes_and_wilcoxon(named_app):
+    at = named_app
+    assert at.selectbox(key="ev_model").options == ["cnn1d", "cnn1d:e1", "cnn1d:e2"]
+    at.selectbox(key="ev_model").set_value("cnn1d:e1").run()
+    assert at.selectbox(key="ev_cmp_plan").value == "cv5"
+    assert (at.selectbox(key="ev_cmp_a").value, at.selectbox(key="ev_cmp_b").value) == ("cnn1d:e1", "cnn1d:e2")
+    summary = table(at, "metric", "Wilcoxon p")
+    assert {"cnn1d:e1 (mean)", "cnn1d:e2 (mean)", "difference (mean)", "paired folds"} <= set(summary.columns)
+    assert (summary["paired folds"] == 1).all()
+    assert "smallest two-sided Wilcoxon p" in texts(at)  # the n-folds note
+    warnings = " ".join(str(w.value) for w in at.warning)
+    assert "recipes of cnn1d:e1 and cnn1d:e2 differ" in warnings and "epochs: 1 vs 2" in warnings
+    recipes = table(at, "setting", "cnn1d:e1", "cnn1d:e2").set_index("setting")
+    assert (recipes.loc["epochs", "cnn1d:e1"], recipes.loc["epochs", "cnn1d:e2"]) == ("1", "2")
+    assert "best epoch (per fold)" in recipes.index
+    titles = " ".join(c["layout"]["title"]["text"] for c in charts(at))
+    assert "cnn1d:e1 vs cnn1d:e2" in titles  # ROC/PR overlaid
+
+
+def test_plans_are_protocols_never_averaged_together(named_app):
+    at = named_app
+    at.selectbox(key="ev_model").set_value("cnn1d").run()
+    assert at.selectbox(key="ev_fold").value == ("benchmark", 0)
+    shown = texts(at)
+    assert "protocol benchmark — benchmark: train 1–8, val 9, test 10" in shown
+    assert "n = 1 fold)" in shown  # the benchmark run alone, not pooled with the cv5 runs
+    assert "never averaged together" in shown
+    assert at.selectbox(key="ev_cmp_plan").value == "benchmark"
+    assert "Train and evaluate a second model or run" in shown  # nothing to compare within the protocol
