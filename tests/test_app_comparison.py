@@ -1,0 +1,81 @@
+"""ecgcore.app.comparison: run groups by protocol, the paired comparison as tables, recipes side by side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecgcore.app import comparison as cmp
+from ecgcore.errors import ResultsError
+from ecgcore.runs import RunInfo
+
+
+def _run(model, fold, plan="cv5", name="default", label_set="superclass"):
+    return RunInfo(f"/x/{model}@{name}/{plan}{fold}", "demo", label_set, model, plan, fold, {}, name)
+
+
+def test_groups_by_protocol_and_default_pair():
+    runs = [
+        _run("cnn1d", 0),
+        _run("cnn1d", 1),
+        _run("cnn2d", 0),
+        _run("cnn1d", 0, name="long"),
+        _run("cnn1d", 0, "benchmark"),
+    ]
+    groups = cmp.run_groups(runs, "superclass", "cv5")
+    assert list(groups) == ["cnn1d:default", "cnn1d:long", "cnn2d:default"]
+    assert sorted(groups["cnn1d:default"]) == [0, 1]
+    assert list(cmp.run_groups(runs, "superclass", "benchmark")) == ["cnn1d:default"]
+    assert cmp.plans_of(runs, "superclass") == ["cv5", "benchmark"]
+    assert cmp.default_pair(list(groups)) == ("cnn1d:default", "cnn2d:default")
+    assert cmp.default_pair(["a:x", "b:y", "c:z"]) == ("a:x", "b:y")
+    assert cmp.default_pair(["a:x"]) is None
+    assert "train 1–8, val 9, test 10" in cmp.protocol_label("benchmark")
+
+
+def test_summary_and_per_fold_tables(trained_runs):
+    r = json.loads((trained_runs["cnn1d"] / "results.json").read_text())
+    a = {0: r, 1: dict(r, macro_pr_auc=r["macro_pr_auc"] + 0.1)}
+    b = {0: dict(r, macro_pr_auc=r["macro_pr_auc"] - 0.05), 1: r}
+    comp = cmp.compare(a, b, ("cnn1d:x", "cnn1d:y"))
+    summary = cmp.summary_table(comp).set_index("metric")
+    assert summary.loc["PR-AUC (AP), macro", "difference (mean)"] == pytest.approx(0.075)
+    assert summary.loc["PR-AUC (AP), macro", "paired folds"] == 2
+    assert "Wilcoxon p" in summary.columns
+    per_fold = cmp.per_fold_table(comp, "macro_pr_auc")
+    assert list(per_fold.columns) == ["fold", "cnn1d:x", "cnn1d:y", "cnn1d:x − cnn1d:y"]
+    assert per_fold["cnn1d:x − cnn1d:y"].tolist() == pytest.approx([0.05, 0.1])
+    with pytest.raises(ResultsError):
+        cmp.compare({0: r}, {1: r}, ("a", "b"))
+
+
+def test_recipes_side_by_side_and_warning():
+    ra = {"model": "cnn1d", "epochs": 40, "lr": 0.003, "schedule": "onecycle", "augment": True, "fold": 0}
+    rb = ra | {"model": "cnn2d", "epochs": 60, "crop_s": 2.5, "fold": 1}
+    table = cmp.recipe_table({"A": ra, "B": rb}, {"A": {0: 12}, "B": {1: 30}}).set_index("setting")
+    assert table.loc["epochs"].tolist() == ["40", "60"]
+    assert table.loc["augmentation"].tolist() == ["on", "on"]
+    assert table.loc["random crop (s)"].tolist() == ["off", "2.5"]
+    assert table.loc["best epoch (per fold)"].tolist() == ["0: 12", "1: 30"]
+    warning = cmp.recipe_warning({"A": ra, "B": rb})
+    assert "epochs: 40 vs 60" in warning and "crop_s" in warning and "model:" not in warning and "fold" not in warning
+    assert cmp.recipe_warning({"A": ra, "B": ra | {"model": "cnn2d", "fold": 3}}) is None
+    assert "not recorded" in cmp.recipe_warning({"A": ra, "B": None})
+
+
+def test_group_recipe_and_curves_of_real_runs(trained_runs):
+    path = trained_runs["cnn1d"]
+    group = {0: RunInfo(path, "demo", "superclass", "cnn1d", "cv5", 0, {})}
+    assert cmp.group_recipe(group)["epochs"] == 1
+    curves = cmp.training_curves({"cnn1d:default": group})
+    assert list(curves) == ["cnn1d:default · fold 0"] and curves["cnn1d:default · fold 0"]
+    assert cmp.group_results(group | {1: RunInfo(path.parent / "nope", "d", "s", "m", "cv5", 1, {})}, _read) == {
+        0: _read(path)
+    }
+
+
+def _read(path):
+    from ecgcore.metrics import read_json
+
+    return read_json(path / "results.json")
