@@ -492,3 +492,12 @@ def confusion_png(matrices: dict, thresholds: dict) -> bytes:
     from ecgcore.figures import confusion_png_bytes
 
     return confusion_png_bytes(matrices, thresholds)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def confusion_template(names: tuple[str, ...]) -> dict:
+    """``figures.confusion_figure`` of these classes as a dict, to restyle (``results.confusion_view``)."""
+    from ecgcore.figures import confusion_figure
+
+    zero = [[0, 0], [0, 0]]
+    return confusion_figure(dict.fromkeys(names, zero), dict.fromkeys(names, 0.5)).to_dict()

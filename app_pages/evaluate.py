@@ -13,7 +13,6 @@ from ecgcore.app import results as result_view
 from ecgcore.app import runs_view
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import (
-    confusion_figure,
     fold_comparison_figure,
     loss_curves_overlay_figure,
     pr_compare_figure,
@@ -154,7 +153,10 @@ def threshold_explorer() -> None:
     """Thresholds, confusion matrices, rates and the records behind a cell: reruns alone on a change."""
     matrices, thresholds, rates = result_view.confusion_at(results, _thresholds(names, chosen))
     event = st.plotly_chart(
-        confusion_figure(matrices, thresholds), key="ev_cm", on_select="rerun", selection_mode="points"
+        result_view.confusion_view(common.confusion_template(tuple(names)), matrices, thresholds),
+        key="ev_cm",
+        on_select="rerun",
+        selection_mode="points",
     )
     points = event.selection.points if event else []
     cell = err_view.cell_of_point(points[0], names) if points else None

@@ -98,3 +98,17 @@ def test_reference_rows_are_labelled(cnn1d_results):
     ref = t[t["kind"] != "your runs"]
     assert len(ref) >= 4 and ref["data"].notna().all() and ref["protocol"].notna().all()
     assert list(results.reference_with_runs({}, "x")["kind"].unique()) == ["reference (not run here)"]
+
+
+def test_confusion_view_is_the_figure_at_other_thresholds(cnn1d_results):
+    from ecgcore.figures import confusion_figure
+
+    matrices, thresholds, _ = results.confusion_at(cnn1d_results)
+    template = confusion_figure(matrices, thresholds).to_dict()
+    for thr in (0.0, 0.37, 1.0):
+        m, t, _ = results.confusion_at(cnn1d_results, thr)
+        fast = results.confusion_view(template, m, t)
+        slow = confusion_figure(m, t)
+        for a, b in zip(fast["data"], slow.data):
+            assert np.array_equal(a["z"], np.asarray(b.z)) and a["zmax"] == b.zmax
+        assert fast["layout"]["annotations"] == slow.to_dict()["layout"]["annotations"]

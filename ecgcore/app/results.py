@@ -7,6 +7,7 @@ Arrays: ``y_true`` (N, C) 0/1 and ``y_prob`` (N, C) probabilities of the N test 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -230,3 +231,31 @@ def reference_with_runs(
 def read_run_results(path: Path) -> dict:
     """results.json of the run folder ``path`` (ResultsError naming the file when missing or corrupt)."""
     return read_json(Path(path) / "results.json")
+
+
+def confusion_view(template: dict, matrices: Mapping[str, list], thresholds: Mapping[str, float]) -> dict:
+    """The figure of :func:`ecgcore.figures.confusion_figure` at other counts and thresholds, made by
+    restyling ``template`` (that figure's ``to_dict()`` for the same classes, built once) instead of
+    building it anew: plotly's make_subplots and annotation checks take ~0.5 s a build, too slow for a
+    slider. Changed: each heatmap's z and zmax, each cell's count and text colour (white above 55 % of
+    the panel's largest count, as the figure draws it), each panel title's threshold."""
+    fig = copy.deepcopy(template)
+    names = [t.get("name") for t in fig["data"]]
+    arrays = {n: np.asarray(matrices[n], dtype=float) for n in names}
+    for trace in fig["data"]:
+        m = arrays[trace["name"]]
+        trace["z"] = m.astype(int).tolist()
+        trace["zmax"] = max(float(m.max()), 1.0)
+    titles = iter(names)
+    for a in fig["layout"].get("annotations", []):
+        name, _, cell = str(a.get("name") or "").rpartition(":")
+        if name in arrays and len(cell) == 2:
+            m = arrays[name]
+            v = m[int(cell[0]), int(cell[1])]
+            a["text"] = str(int(v)) if float(v).is_integer() else f"{v:.3g}"
+            a.setdefault("font", {})["color"] = "white" if v > 0.55 * max(float(m.max()), 1.0) else "black"
+        elif "name" not in a:  # a panel title, in class order
+            n = next(titles, None)
+            if n is not None:
+                a["text"] = f"{n}<br>threshold {float(thresholds[n]):.2f}" if n in thresholds else n
+    return fig
