@@ -17,6 +17,7 @@ timings depend on the machine.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -37,8 +38,8 @@ def _chart_shows(page, text: str) -> None:
     page.wait_for_function(_SHOWS, arg=[".st-key-ev_cm .js-plotly-plot", text], timeout=TIMEOUT_MS)
 
 
-def slider_steps(browser, app: Path, env: dict, log: Path, steps: int) -> list[float]:
-    """Seconds per slider step on a new server running ``app``."""
+def slider_steps(browser, app: Path, env: dict, log: Path, steps: int) -> tuple[list[float], list[float]]:
+    """Seconds per slider step on a new server running ``app``: (to the chart redrawn, to the run over)."""
     server = Server(app, env, log)
     try:
         page, _ = open_url(browser, server.url, "evaluate")
@@ -48,15 +49,16 @@ def slider_steps(browser, app: Path, env: dict, log: Path, steps: int) -> list[f
         page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
         thumb = page.locator('input[type="range"][aria-label="Threshold"]')
         thumb.focus()
-        times = []
+        chart, done = [], []
         for k in range(1, steps + 1):
             t0 = time.perf_counter()
             thumb.press("ArrowRight")
             _chart_shows(page, f"threshold {0.5 + 0.01 * k:.2f}")
+            chart.append(time.perf_counter() - t0)
             page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
-            times.append(time.perf_counter() - t0)
+            done.append(time.perf_counter() - t0)
         page.context.close()
-        return times
+        return chart, done
     finally:
         server.stop()
 
@@ -78,21 +80,23 @@ def main() -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for label, app in apps:
-            times = slider_steps(browser, app, env, args.work / f"slider_{label}.log", args.steps)
-            rows.append((label, app, times))
-            print(f"{label}: " + ", ".join(f"{t:.2f}" for t in times), file=sys.stderr)
+            chart, done = slider_steps(browser, app, env, args.work / f"slider_{label}.log", args.steps)
+            rows.append((label, app, chart, done))
+            print(f"{label}: " + ", ".join(f"{c:.2f}/{d:.2f}" for c, d in zip(chart, done)), file=sys.stderr)
         browser.close()
     lines = [
         f"Threshold slider on Evaluate, {args.records:,} demo records, 1-epoch cnn1d fold 0: seconds from a "
         "slider step to the confusion matrices redrawn (headless Chromium, 127.0.0.1)",
         "",
-        "| app | steps | median s | min s | max s |",
-        "|---|---|---|---|---|",
+        "| app | steps | to chart redrawn: median s (min–max) | to run over: median s (min–max) |",
+        "|---|---|---|---|",
     ]
     lines += [
-        f"| {label} ({app}) | {len(t)} | {statistics.median(t):.2f} | {min(t):.2f} | {max(t):.2f} |"
-        for label, app, t in rows
+        f"| {label} ({app}) | {len(c)} | {statistics.median(c):.2f} ({min(c):.2f}–{max(c):.2f}) "
+        f"| {statistics.median(d):.2f} ({min(d):.2f}–{max(d):.2f}) |"
+        for label, app, c, d in rows
     ]
+    lines += ["", f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"]
     text = "\n".join(lines)
     print(text)
     if args.out:
