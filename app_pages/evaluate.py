@@ -69,20 +69,20 @@ if data.get("is_demo"):
 y_true, y_prob, names = result_view.test_arrays(results)
 chosen = dict(zip(names, result_view.chosen_thresholds(results)))
 st.subheader("Test metrics")
-left, right = st.columns([2, 5])
+left, right = st.columns([2, 3])
 left.dataframe(
     result_view.metrics_table(results), hide_index=True, column_config={"value": st.column_config.NumberColumn(**NUM)}
 )
-left.caption(f"95 % CI: bootstrap over the {len(y_true)} test records of {source}.")
-right.dataframe(
-    result_view.per_class_table(results, common.class_ci(run.path)),
+right.caption(
+    f"95 % CI: bootstrap over the {len(y_true)} test records of {source}. Below, per class at the "
+    "validation-chosen thresholds; the 95 % CIs of AP and ROC-AUC come from the same bootstrap as the macro "
+    "figures. Counts per class: the confusion matrices tab."
+)
+st.dataframe(
+    result_view.per_class_table(results, common.class_ci(run.path)).drop(columns=list(result_view.COUNT_COLUMNS)),
     hide_index=True,
     key="ev_per_class",
     column_config={c: st.column_config.NumberColumn(**NUM) for c in ("AP (PR-AUC)", "ROC-AUC", *RATES)},
-)
-right.caption(
-    "Per class, at the validation-chosen thresholds; 95 % CI of AP and ROC-AUC: the same bootstrap over "
-    "the test records as the macro figures."
 )
 
 roc_tab, pr_tab, cm_tab = st.tabs(["ROC curves", "Precision–recall curves", "Confusion matrices and records"])
@@ -305,6 +305,8 @@ st.dataframe(
     result_view.reference_with_runs(by_model, data.get("description", ds.description), run.plan),
     hide_index=True,
     column_config={
-        c: st.column_config.NumberColumn(**NUM) for c in ("macro_pr_auc", "macro_pr_auc_std", "macro_roc_auc")
+        "macro_pr_auc": st.column_config.NumberColumn("macro PR-AUC (AP)", **NUM),
+        "macro_pr_auc_std": st.column_config.NumberColumn("macro PR-AUC SD", **NUM),
+        "macro_roc_auc": st.column_config.NumberColumn("macro ROC-AUC", **NUM),
     },
 )

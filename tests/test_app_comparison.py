@@ -40,8 +40,8 @@ def test_summary_and_per_fold_tables(trained_runs):
     b = {0: dict(r, macro_pr_auc=r["macro_pr_auc"] - 0.05), 1: r}
     comp = cmp.compare(a, b, ("cnn1d:x", "cnn1d:y"))
     summary = cmp.summary_table(comp).set_index("metric")
-    assert summary.loc["PR-AUC (AP), macro", "difference (mean)"] == pytest.approx(0.075)
-    assert summary.loc["PR-AUC (AP), macro", "paired folds"] == 2
+    assert summary.loc["macro PR-AUC (AP)", "difference (mean)"] == pytest.approx(0.075)
+    assert summary.loc["macro PR-AUC (AP)", "paired folds"] == 2
     assert "Wilcoxon p" in summary.columns
     per_fold = cmp.per_fold_table(comp, "macro_pr_auc")
     assert list(per_fold.columns) == ["fold", "cnn1d:x", "cnn1d:y", "cnn1d:x − cnn1d:y"]

@@ -26,9 +26,9 @@ def cnn1d_results(trained_runs) -> dict:
 
 def test_metrics_and_per_class_tables(cnn1d_results):
     m = results.metrics_table(cnn1d_results).set_index("metric")
-    assert m.loc["PR-AUC (AP), macro", "value"] == cnn1d_results["macro_pr_auc"]
+    assert m.loc["macro PR-AUC (AP)", "value"] == cnn1d_results["macro_pr_auc"]
     lo, hi = cnn1d_results["ci95"]["macro_pr_auc"]
-    assert m.loc["PR-AUC (AP), macro", "95% CI"] == f"{lo:.3f}–{hi:.3f}"
+    assert m.loc["macro PR-AUC (AP)", "95% CI"] == f"{lo:.3f}–{hi:.3f}"
     per_class = results.per_class_table(cnn1d_results)
     assert list(per_class["class"]) == cnn1d_results["label_names"]
     assert (per_class["TP"] + per_class["FN"] == per_class["support"]).all()
@@ -79,7 +79,7 @@ def test_folds_table_and_mean_sd(cnn1d_results):
     other = dict(cnn1d_results, macro_pr_auc=cnn1d_results["macro_pr_auc"] + 0.1)
     t = results.folds_table({0: cnn1d_results, 1: other})
     assert list(t["fold"]) == ["0", "1", "mean", "SD"]
-    assert t.set_index("fold").loc["mean", "PR-AUC (AP), macro"] == pytest.approx(cnn1d_results["macro_pr_auc"] + 0.05)
+    assert t.set_index("fold").loc["mean", "macro PR-AUC (AP)"] == pytest.approx(cnn1d_results["macro_pr_auc"] + 0.05)
     assert "n = 2 folds" in results.mean_sd_text({0: cnn1d_results, 1: other})
     assert results.mean_sd_text({}) == "—"
 

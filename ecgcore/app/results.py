@@ -18,13 +18,13 @@ import pandas as pd
 from ecgcore.metrics import MACRO_METRICS, N_BOOTSTRAP, per_class_rates, read_json, summarize_folds
 
 METRIC_NAMES = {
-    "macro_pr_auc": "PR-AUC (AP), macro",
-    "micro_pr_auc": "PR-AUC (AP), micro",
-    "macro_roc_auc": "ROC-AUC, macro",
-    "f1_macro": "F1, macro",
-    "f1_micro": "F1, micro",
-    "f1_macro_at_0.5": "F1, macro, at 0.5",
-    "f1_micro_at_0.5": "F1, micro, at 0.5",
+    "macro_pr_auc": "macro PR-AUC (AP)",
+    "micro_pr_auc": "micro PR-AUC (AP)",
+    "macro_roc_auc": "macro ROC-AUC",
+    "f1_macro": "macro F1",
+    "f1_micro": "micro F1",
+    "f1_macro_at_0.5": "macro F1 at 0.5",
+    "f1_micro_at_0.5": "micro F1 at 0.5",
 }
 RATE_COLUMNS = {"sensitivity": "sensitivity", "specificity": "specificity", "ppv": "PPV", "f1": "F1"}
 COUNT_COLUMNS = ("TP", "FP", "FN", "TN")

@@ -45,17 +45,15 @@ def table(at: AppTest, *columns: str, without: tuple[str, ...] = ()):
 def test_evaluate_metrics_curves_and_downloads(app, trained_runs):
     at = page(app, "evaluate")
     metrics = table(at, "metric", "95% CI")
-    assert {"PR-AUC (AP), macro", "PR-AUC (AP), micro", "ROC-AUC, macro", "F1, macro", "F1, micro"} <= set(
-        metrics["metric"]
-    )
+    assert {"macro PR-AUC (AP)", "micro PR-AUC (AP)", "macro ROC-AUC", "macro F1", "micro F1"} <= set(metrics["metric"])
     results = json.loads((trained_runs["cnn1d"] / "results.json").read_text())
-    assert metrics.set_index("metric").loc["PR-AUC (AP), macro", "value"] == pytest.approx(results["macro_pr_auc"])
+    assert metrics.set_index("metric").loc["macro PR-AUC (AP)", "value"] == pytest.approx(results["macro_pr_auc"])
     per_class = table(at, "support", "AP 95% CI", "ROC-AUC 95% CI")
     assert len(per_class) == 5 and per_class["AP 95% CI"].notna().any()
     roc = [c for c in charts(at) if "ROC" in c["layout"]["title"]["text"]][0]
     assert any((t.get("meta") or {}).get("role") == "operating point" for t in roc["data"])
     assert {"results.json", "confusion.png (as shown)"} <= {b.label for b in at.download_button}
-    assert "mean" in set(table(at, "fold", "PR-AUC (AP), macro")["fold"])
+    assert "mean" in set(table(at, "fold", "macro PR-AUC (AP)")["fold"])
     assert "protocol cv5" in texts(at)
 
 
