@@ -117,7 +117,11 @@ def _thresholds(names: list[str], chosen: dict) -> float | dict | None:
 
 def _records_view(thresholds: dict) -> None:
     """The errors view: the records of one class and outcome at the thresholds shown, a row opens Saliency."""
-    table = common.run_records(run.path, ds, None if thresholds == chosen else thresholds)
+    try:
+        table = common.run_records(run.path, ds, None if thresholds == chosen else thresholds)
+    except ECGCoreError as e:  # results.json of an old version, without the per-record fields
+        common.show_error(e)
+        return
     classes = err_view.classes_of(table)
     st.session_state.setdefault("ev_err_outcome", "FN")
     c1, c2, c3 = st.columns([1, 1, 1])

@@ -5,6 +5,7 @@ and its hand-over to Saliency, plan labels, and any two (named) runs compared wi
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,22 @@ def test_plans_are_protocols_never_averaged_together(named_app):
     assert "never averaged together" in shown
     assert at.selectbox(key="ev_cmp_plan").value == "benchmark"
     assert "Train and evaluate a second model or run" in shown  # nothing to compare within the protocol
+
+
+def test_old_results_without_records_show_one_error(monkeypatch, demo_root, trained_runs, tmp_path, no_settings):
+    """A results.json from before records.csv and per-record fields: the errors view says what to do;
+    the rest of the page works."""
+    root = tmp_path / "runs"
+    shutil.copytree(trained_runs["cnn1d"].parents[3], root)
+    path = root.joinpath(*trained_runs["cnn1d"].parts[-4:])
+    (path / "records.csv").unlink()
+    res = json.loads((path / "results.json").read_text())
+    del res["test_ecg_ids"]
+    (path / "results.json").write_text(json.dumps(res))
+    monkeypatch.setenv("ECGCORE_DATA_ROOT", str(demo_root))
+    monkeypatch.setenv("ECGCORE_RUNS_DIR", str(root))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at = page(at, "evaluate")
+    assert any("lack test_ecg_ids" in str(e.value) and "ecgcore eval" in str(e.value) for e in at.error)
+    assert table(at, "metric", "95% CI") is not None
