@@ -242,11 +242,14 @@ else:
     warning = cmp_view.recipe_warning(recipes) if a != b else None
     if warning:
         st.warning(warning, icon=":material/warning:")
-    try:
-        comp = cmp_view.compare(ra, rb, (a, b))
-    except ECGCoreError as e:
-        common.show_error(e)
-        comp = None
+    comp = None
+    if not set(ra) & set(rb):
+        st.info(cmp_view.no_shared_fold_note((a, b), groups, (ra, rb)), icon=":material/info:")
+    else:
+        try:
+            comp = cmp_view.compare(ra, rb, (a, b))
+        except ECGCoreError as e:
+            common.show_error(e)
     if comp:
         st.caption(f"Numbers from **{source}**, protocol {cmp_view.protocol_label(plan)}; difference = A − B.")
         st.dataframe(

@@ -48,6 +48,9 @@ def test_summary_and_per_fold_tables(trained_runs):
     assert per_fold["cnn1d:x − cnn1d:y"].tolist() == pytest.approx([0.05, 0.1])
     with pytest.raises(ResultsError):
         cmp.compare({0: r}, {1: r}, ("a", "b"))
+    groups = {"a": {0: _run("m", 0), 2: _run("m", 2)}, "b": {1: _run("m", 1)}}
+    note = cmp.no_shared_fold_note(("a", "b"), groups, ({0: r}, {1: r}))
+    assert "a: folds 0 (unreadable results: fold 2)" in note and "b: folds 1" in note
 
 
 def test_recipes_side_by_side_and_warning():

@@ -83,6 +83,20 @@ def compare(a: Mapping[int, dict], b: Mapping[int, dict], names: tuple[str, str]
     return compare_groups(a, b, names)
 
 
+def no_shared_fold_note(
+    names: tuple[str, str], groups: Mapping[str, Mapping[int, RunInfo]], results: tuple[Mapping, Mapping]
+) -> str:
+    """Why two groups cannot be compared: the evaluated folds of each, and those whose results are unreadable."""
+    parts = []
+    for name, got in zip(names, results):
+        unreadable = sorted(set(groups.get(name, {})) - set(got))
+        text = f"{name}: folds {', '.join(map(str, sorted(got))) or 'none'}"
+        parts.append(text + (f" (unreadable results: fold {', '.join(map(str, unreadable))})" if unreadable else ""))
+    return (
+        f"No fold has readable results for both runs ({'; '.join(parts)}): train and evaluate the same folds of both."
+    )
+
+
 def summary_table(comparison: dict) -> pd.DataFrame:
     """One row per macro metric: mean of each group, paired difference mean ± SD, Wilcoxon p, folds."""
     from ecgcore.app.results import METRIC_NAMES
