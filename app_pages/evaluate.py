@@ -262,7 +262,7 @@ else:
             },
         )
         st.caption(comp["note"])
-        m1, m2 = st.columns([2, 3])
+        m1, m2 = st.columns([1, 1])
         metric = m1.selectbox(
             "Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=result_view.METRIC_NAMES.get
         )
@@ -273,8 +273,9 @@ else:
             column_config={c: st.column_config.NumberColumn(format="%.4f") for c in per_fold.columns[1:]},
         )
         m1.caption("Paired by fold: both runs tested on the same patients.")
-        long = per_fold.melt(id_vars="fold", value_vars=[a, b], var_name="model", value_name=metric)
-        m2.plotly_chart(fold_comparison_figure(long, metric), key="ev_cmp")
+        label = result_view.METRIC_NAMES[metric]
+        long = per_fold.melt(id_vars="fold", value_vars=[a, b], var_name="model", value_name=label)
+        m2.plotly_chart(fold_comparison_figure(long, label), key="ev_cmp")
     st.subheader("Recipes")
     st.dataframe(
         cmp_view.recipe_table(recipes, {a: cmp_view.best_epochs(ra), b: cmp_view.best_epochs(rb)}),
