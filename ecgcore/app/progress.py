@@ -32,10 +32,19 @@ class TrainingProgress:
         return min(1.0, self.steps_done / self.steps_total) if self.steps_total else 0.0
 
     @property
+    def epoch_shown(self) -> str:
+        """'1/2': the epoch being trained while running (completed + 1), else the epochs completed —
+        the one epoch figure of the Epoch tile, the progress text and the runs table alike ('' if unknown)."""
+        if not self.epochs:
+            return ""
+        running = self.state == "running" and self.epoch < self.epochs
+        return f"{min(self.epoch + running, self.epochs)}/{self.epochs}"
+
+    @property
     def text(self) -> str:
         parts = [self.state]
         if self.epochs:
-            parts.append(f"epoch {min(self.epoch + (self.state == 'running'), self.epochs)}/{self.epochs}")
+            parts.append(f"epoch {self.epoch_shown}")
         if self.steps_total:
             parts.append(f"step {self.steps_done:,}/{self.steps_total:,}")
         if self.elapsed_s:
