@@ -289,6 +289,8 @@ with records_tab:
 
 # ----------------------------------------------------------------------------- folds
 with folds_tab:
+    if ds.fold_note:
+        st.warning(ds.fold_note, icon=":material/warning:")
     facts = common.dataset_facts(ds, key)
     c1, c2 = st.columns(2)
     plan = c1.selectbox("Fold plan", list(PLANS), format_func=lambda p: PLANS[p].description, key="ds_plan")

@@ -63,6 +63,8 @@ def _new_training() -> None:
         help="Letters, digits, - and _. Runs of one model with different recipes live side by side under their names.",
     )
     plan = c4.radio("Fold plan", list(PLAN_NAMES), key="tr_plan", format_func=PLAN_NAMES.get)
+    if ds.fold_note:
+        st.warning(ds.fold_note, icon=":material/warning:")
     n = len(PLANS[plan].folds)
     fold = st.selectbox(
         "Fold",

@@ -126,3 +126,29 @@ def log_tail(path: Path, lines: int = 40) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+def format_bytes(n: float | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} GB"
+
+
+def download_text(status) -> str:
+    """One line for a download's progress bar: state, files, bytes, rate and time left (a
+    ``ecgcore.download.DownloadStatus``)."""
+    parts = [status.state]
+    if status.files_total:
+        parts.append(f"{status.files_done:,}/{status.files_total:,} files")
+    if status.bytes_done:
+        total = f" of ~{format_bytes(status.bytes_total)}" if status.bytes_total else ""
+        parts.append(f"{format_bytes(status.bytes_done)}{total}")
+    if status.rate_bps and status.state == "running":
+        parts.append(f"{format_bytes(status.rate_bps)}/s")
+    if status.eta_s is not None and status.state == "running":
+        parts.append(f"about {format_duration(status.eta_s)} left")
+    return " · ".join(parts)
