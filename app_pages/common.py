@@ -91,9 +91,9 @@ def _sources(settings: dict) -> dict[str, str]:
     """Dataset choices: key → label."""
     out = {"demo": "Demo data (synthetic)"}
     if os.environ.get("ECGCORE_DATA_ROOT"):
-        out["env"] = "PTB-XL folder from the environment (ECGCORE_DATA_ROOT)"
+        out["env"] = "PTB-XL (environment)"
     if settings.get("data_root"):
-        out["saved"] = "PTB-XL folder set on the Home page"
+        out["saved"] = "PTB-XL (set on Home)"
     return out
 
 

@@ -160,7 +160,7 @@ def _labels_and_codes(info: dict) -> None:
     st.dataframe(
         rows,
         hide_index=True,
-        column_config={"meaning": st.column_config.TextColumn(width="large")},
+        column_config={"meaning": st.column_config.TextColumn(width="medium")},
         key="ds_codes",
     )
     st.caption(

@@ -138,7 +138,8 @@ def _start(recipe: submit.Recipe, folds: list[int], label_set: str, replace: boo
         if s.state is None:
             st.error(s.message, icon=":material/block:")
         else:
-            st.success(f"{recipe.model} · run {recipe.run_name} · {s.message}", icon=":material/check:")
+            named = "" if recipe.run_name == "default" else f" · run {recipe.run_name} ·"
+            st.success(f"{recipe.model}{named} {s.message}", icon=":material/check:")
     started = [s for s in submitted if s.state is not None]
     if started:
         st.session_state["tr_follow"] = str(started[0].path)

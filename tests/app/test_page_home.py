@@ -86,7 +86,7 @@ def test_home_says_where_the_data_comes_from(monkeypatch, demo_root, tmp_path, n
     assert "environment variable ECGCORE_DATA_ROOT" in text
     sb = at.selectbox(key="sb_source")
     assert not any(o.startswith("ECGCORE_DATA_ROOT:") for o in sb.options)
-    assert any("from the environment" in o for o in sb.options)
+    assert "PTB-XL (environment)" in sb.options
     at2 = _start(monkeypatch, None, tmp_path / "runs")
     assert "demo data is loaded now" in _texts(at2)
 
