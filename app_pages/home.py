@@ -139,7 +139,7 @@ with st.container(border=True):
     st.markdown(
         "**Use a PTB-XL folder** (the folder holding `ptbxl_database.csv`, `scp_statements.csv` and "
         "`records100/`; download it below or from [PhysioNet](https://physionet.org/content/ptb-xl/1.0.3/)). "
-        + app_settings.home_folder_hint(frame.source, frame.root)
+        + app_settings.home_folder_hint(frame.source, frame.root, frame.ds is not None and frame.ds.is_demo)
     )
     st.text_input("PTB-XL folder", key="home_folder", placeholder="/data/ptb-xl-1.0.3")
     with st.container(horizontal=True):

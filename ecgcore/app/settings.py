@@ -110,14 +110,15 @@ def source_words(source: str, root: str | None = None) -> str:
     return "demo data (synthetic)"
 
 
-def home_folder_hint(source: str, root: str | None) -> str:
+def home_folder_hint(source: str, root: str | None, is_demo: bool = False) -> str:
     """Home's line above the folder field: what is loaded now and how to change it — never 'leave it
-    empty for demo data' while real data is loaded."""
+    empty for demo data' while real data is loaded (``is_demo``: the loaded folder is a demo set)."""
+    what = "Synthetic demo data is" if is_demo else "Real data is"
     if source == "env":
         return (
-            f"Real data is loaded now from the environment variable ECGCORE_DATA_ROOT (`{root}`). Enter "
+            f"{what} loaded now from the environment variable ECGCORE_DATA_ROOT (`{root}`). Enter "
             "another folder to use it instead, or switch to the demo data below or in the sidebar."
         )
     if source == "saved":
-        return f"Real data is loaded now from the folder set here (`{root}`). Enter another folder to switch."
+        return f"{what} loaded now from the folder set here (`{root}`). Enter another folder to switch."
     return "The synthetic demo data is loaded now. Enter a PTB-XL folder to use real data."

@@ -84,6 +84,7 @@ def test_home_says_where_the_data_comes_from(monkeypatch, demo_root, tmp_path, n
     text = _texts(at)
     assert "Leave it empty" not in text and "leave it empty" not in text
     assert "environment variable ECGCORE_DATA_ROOT" in text
+    assert "Synthetic demo data is loaded now from the environment" in text  # the env folder is a demo set
     sb = at.selectbox(key="sb_source")
     assert not any(o.startswith("ECGCORE_DATA_ROOT:") for o in sb.options)
     assert "PTB-XL (environment)" in sb.options
