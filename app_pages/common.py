@@ -90,11 +90,10 @@ def require_dataset(frame: Frame) -> ECGDataset:
 def _sources(settings: dict) -> dict[str, str]:
     """Dataset choices: key → label."""
     out = {"demo": "Demo data (synthetic)"}
-    env = os.environ.get("ECGCORE_DATA_ROOT")
-    if env:
-        out["env"] = f"ECGCORE_DATA_ROOT: {env}"
+    if os.environ.get("ECGCORE_DATA_ROOT"):
+        out["env"] = "PTB-XL (environment)"
     if settings.get("data_root"):
-        out["saved"] = f"Folder: {settings['data_root']}"
+        out["saved"] = "PTB-XL (set on Home)"
     return out
 
 
@@ -149,6 +148,11 @@ def _draw_frame() -> Frame:
             on_change=_changed,
             args=("sb_source",),
             help="Set a PTB-XL folder on the Home page.",
+        )
+        folder = {"env": os.environ.get("ECGCORE_DATA_ROOT"), "saved": settings.get("data_root")}.get(source)
+        st.caption(
+            f"{app_settings.source_words(source)}" + (f": `{folder}`" if folder else ""),
+            help="Where the data of every page comes from.",
         )
         sampling_rate = st.selectbox(
             "Sampling rate (Hz)",
