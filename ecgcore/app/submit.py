@@ -42,7 +42,7 @@ class Recipe:
     advanced: dict = field(default_factory=dict)  # crop_s, window_s, stride_s, window_agg, ema_decay
 
     def config(self, fold: int = 0):
-        from ecgcore.train import default_config
+        from ecgcore.recipes import default_config
 
         extra = {k: v for k, v in self.advanced.items() if k in ADVANCED and v not in (None, "")}
         return default_config(
@@ -69,7 +69,7 @@ class Recipe:
 def check_recipe(recipe: Recipe) -> str | None:
     """None if the recipe may be trained, else the one-line reason (``train.check_config``'s)."""
     from ecgcore.errors import ECGCoreError
-    from ecgcore.train import check_config
+    from ecgcore.recipes import check_config
 
     try:
         check_config(recipe.config(), recipe.run_name)
