@@ -490,3 +490,15 @@ def upload_leakage(metas: Sequence[dict], ds: ECGDataset, name: str, signal: np.
     if i is None:
         ecg_id = _find_record(ds, ds_key(ds), signal_key, signal)
     return leakage(metas, ds, ecg_id=ecg_id) if ecg_id is not None else None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _records_csv(path: str, stamp: int) -> pd.DataFrame:
+    from ecgcore.outcomes import read_records_csv
+
+    return read_records_csv(Path(path))
+
+
+def run_records_csv(run_path: Path) -> pd.DataFrame:
+    """records.csv of a run (``ecgcore.outcomes``; ResultsError if absent or corrupt), cached by mtime."""
+    return _records_csv(str(run_path), mtime(Path(run_path) / "records.csv"))

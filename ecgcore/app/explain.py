@@ -41,7 +41,7 @@ class DeepLink:
 
 def link_signature(params: Mapping[str, str]) -> str:
     """The link parameters as one string (to apply a link once, not on every rerun)."""
-    return "&".join(f"{k}={params.get(k, '')}" for k in LINK_PARAMS)
+    return "&".join(f"{k}={params.get(k) or ''}" for k in LINK_PARAMS)
 
 
 def parse_link(
