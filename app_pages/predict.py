@@ -65,7 +65,7 @@ member_choice = c3.selectbox(
     "Folds",
     [ALL, *[m.fold for m in members]],
     key=f"pr_members_{'_'.join(map(str, group))}",
-    format_func=lambda f: f"all {len(members)} (ensemble)" if f == ALL else f"fold {f} only",
+    format_func=lambda f: f"all folds ({len(members)})" if f == ALL else f"fold {f} only",
     help="By default every trained fold of the run votes (mean probability); or pick one fold's model.",
 )
 chosen = members if member_choice == ALL else [m for m in members if m.fold == member_choice]

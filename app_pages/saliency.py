@@ -80,7 +80,7 @@ if runs:
         "Models",
         ["fold", "all"],
         key="sal_members",
-        format_func={"fold": "this fold", "all": f"all {len(members)} folds"}.get,
+        format_func={"fold": "this fold", "all": f"all folds ({len(members)})"}.get,
         help="All folds: the fold ensemble — the mean of the fold models' probabilities and maps.",
     )
     members = members if ensemble == "all" else [run]
@@ -123,7 +123,7 @@ part = c1.selectbox(
     "Part of the fold", explain.PARTS, key="sal_part", format_func=PART_NAMES.get, disabled=parts is None
 )
 label = c2.selectbox("Label", [explain.ANY, *ds.label_names], key="sal_label")
-wrong = c3.toggle("Misclassified only", key="sal_wrong", disabled=run is None or outcomes is None, help=wrong_help)
+wrong = c3.toggle("Misclassified", key="sal_wrong", disabled=run is None or outcomes is None, help=wrong_help)
 if wrong and run is not None and outcomes is not None:
     wrong_ids = explain.misclassified_ids(outcomes, None if label == explain.ANY else label)
     part = "test" if part == "all" else part

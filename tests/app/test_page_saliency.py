@@ -133,3 +133,25 @@ def test_class_summary_renders(app, demo_ds, two_fold_root):
     assert "the first 8 test records" in texts(at)
     at.selectbox(key="sal_target").set_value("MI").run()
     assert "No summary of MI" in texts(at)
+
+
+@pytest.mark.slow
+def test_class_summary_computes_in_the_background_from_the_page(app, two_fold_root):
+    import time
+
+    from ecgcore.class_summary import summary_status
+
+    at = page(app)
+    at.selectbox(key="sal_model").set_value("cnn1d").run()
+    at.selectbox(key="sal_target").set_value("NORM").run()
+    at.number_input(key="sal_sum_n").set_value(6).run()
+    at.button(key="sal_sum_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    run = next(two_fold_root.glob("*/*/cnn1d/fold0"))
+    deadline = time.time() + 240
+    while summary_status(run, "integrated_gradients")["state"] in ("starting", "running") and time.time() < deadline:
+        time.sleep(1)
+    assert summary_status(run, "integrated_gradients")["state"] == "done", summary_status(run)
+    at.run()
+    assert any("NORM: beat-aligned profile" in t for t in titles(at)), texts(at)
+    assert "the first 6 test records" in texts(at)
