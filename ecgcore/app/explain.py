@@ -254,6 +254,7 @@ def profile_figure(summary: Mapping, title: str = "", signed: bool = False):
             fillcolor=WINDOW_COLORS.get(name, "#eeeeee"),
             opacity=0.6,
             line_width=0,
+            layer="below",
             annotation_text=name,
             annotation_position="top",
         )
@@ -282,7 +283,7 @@ def summary_caption(summary: Mapping, dataset: str) -> str:
     limit = (summary.get("cache_key") or {}).get("max_records")
     part = f"the first {limit} test records" if limit else "the whole test part"
     return (
-        f"{summary['n_records']} test records carrying {summary.get('class', '?')} ({part} of fold "
+        f"{summary['n_records']} test record{'s' if summary['n_records'] != 1 else ''} carrying {summary.get('class', '?')} ({part} of fold "
         f"{summary.get('fold', '?')}, dataset {dataset}), {summary.get('n_beats', 0)} beats in "
         f"{summary.get('n_records_with_beats', 0)} records. Windows relative to the R-peak are nominal "
         "(a normal heart rate)."

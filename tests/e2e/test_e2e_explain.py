@@ -1,6 +1,8 @@
 """End to end (headless Chromium): a fresh server opened at ``/saliency?ecg_id=N&model=cnn1d&fold=0&cls=MI``
 shows that record with that run, fold and class explained; then the bands view, and the Predict page
-with an upload. Screenshots of Saliency (paper, bands) and Predict at 1400×1000 land in
+with an upload. The "whole test part" class summary is
+computed from the page in the background and drawn when done. Screenshots of Saliency (paper, bands,
+summary) and Predict at 1400×1000 land in
 test-artifacts/e2e/ (explain_*.png)."""
 
 from __future__ import annotations
@@ -62,6 +64,14 @@ def test_deep_link_opens_record_run_fold_and_class_on_a_fresh_server(explain_ui,
     ui.settle()
     ui.chart("sal_fig", "for MI")
     ui.shot("explain_saliency_bands")
+
+    # the whole test part: computed in the background, polled by a fragment, drawn when done
+    ui.page.get_by_role("tab", name="Whole test part").click()
+    ui.fill("sal_sum_n", 5)
+    ui.widget("sal_sum_start").locator("button").click()
+    ui.chart("sal_sum_profile", "MI: beat-aligned profile", timeout_ms=240_000)
+    ui.chart("sal_sum_leads", "MI · test part")
+    ui.shot("explain_saliency_summary")
 
     csv = tmp_path / f"example_ecg_{ecg_id}.csv"
     csv.write_bytes(signal_csv(ds.signals[i]))
