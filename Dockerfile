@@ -33,10 +33,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app
 
 # tini: PID 1 that forwards SIGTERM (pod deletion) to the app / training.
-# wget: used by the PTB-XL download Job (deploy/k8s/jobs/data).
+# ca-certificates: HTTPS for `python -m ecgcore download` (the PTB-XL download Job, deploy/k8s/jobs/data).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tini wget ca-certificates \
+    && apt-get install -y --no-install-recommends tini ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 # Unprivileged user; uid/gid 1000 match the pods' securityContext.

@@ -90,11 +90,10 @@ def require_dataset(frame: Frame) -> ECGDataset:
 def _sources(settings: dict) -> dict[str, str]:
     """Dataset choices: key → label."""
     out = {"demo": "Demo data (synthetic)"}
-    env = os.environ.get("ECGCORE_DATA_ROOT")
-    if env:
-        out["env"] = f"ECGCORE_DATA_ROOT: {env}"
+    if os.environ.get("ECGCORE_DATA_ROOT"):
+        out["env"] = "PTB-XL (environment)"
     if settings.get("data_root"):
-        out["saved"] = f"Folder: {settings['data_root']}"
+        out["saved"] = "PTB-XL (set on Home)"
     return out
 
 
@@ -149,6 +148,11 @@ def _draw_frame() -> Frame:
             on_change=_changed,
             args=("sb_source",),
             help="Set a PTB-XL folder on the Home page.",
+        )
+        folder = {"env": os.environ.get("ECGCORE_DATA_ROOT"), "saved": settings.get("data_root")}.get(source)
+        st.caption(
+            f"{app_settings.source_words(source)}" + (f": `{folder}`" if folder else ""),
+            help="Where the data of every page comes from.",
         )
         sampling_rate = st.selectbox(
             "Sampling rate (Hz)",
@@ -454,6 +458,61 @@ def label_badges(labels: list[str], empty: str = "no label in this label set") -
 
 def percent(v: float | None) -> str:
     return "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
+
+
+# ----------------------------------------------------------------------------- fold ensembles and uploads
+# (the Saliency and Predict pages: a fold ensemble is the mean over its members, each cached as above)
+
+
+def ensemble_probabilities(checkpoints: Sequence[Path], signal: np.ndarray, signal_key: str) -> np.ndarray:
+    """Mean predicted probabilities (C,) of the members (one checkpoint: its own)."""
+    return np.mean([probabilities(c, signal, signal_key) for c in checkpoints], axis=0)
+
+
+def ensemble_saliency(
+    checkpoints: Sequence[Path], signal: np.ndarray, signal_key: str, method: str, target: int
+) -> dict:
+    """{map: the mean of the members' raw (12, T) maps (``ecgcore.ensemble.ensemble_saliency``), time_only}."""
+    maps = [saliency(c, signal, signal_key, method, target) for c in checkpoints]
+    return {
+        "map": np.mean([m["map"] for m in maps], axis=0).astype(np.float32),
+        "time_only": any(m["time_only"] for m in maps),
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _find_record(_ds: ECGDataset, key: tuple, signal_key: str, _signal: np.ndarray) -> int | None:
+    from ecgcore.ensemble import find_record
+
+    return find_record(_ds, _signal)
+
+
+def upload_leakage(metas: Sequence[dict], ds: ECGDataset, name: str, signal: np.ndarray, signal_key: str) -> str | None:
+    """``ecgcore.ensemble.leakage`` of an uploaded record: named by the ecg_id in its name when that
+    record is in ``ds`` (and, at the same rate, its signal fits), else found by its signal (cached)."""
+    from ecgcore.app.explain import ecg_id_in_name
+    from ecgcore.ensemble import leakage
+
+    ecg_id, i = ecg_id_in_name(name), None
+    if ecg_id is not None:
+        i = app_records.record_index(ds, ecg_id)
+        if i is not None and ds.signals.shape[1:] == signal.shape:  # same rate: the name must fit the signal
+            i = i if np.abs(np.asarray(ds.signals[i]) - signal).max() <= 1e-2 else None
+    if i is None:
+        ecg_id = _find_record(ds, ds_key(ds), signal_key, signal)
+    return leakage(metas, ds, ecg_id=ecg_id) if ecg_id is not None else None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _records_csv(path: str, stamp: int) -> pd.DataFrame:
+    from ecgcore.outcomes import read_records_csv
+
+    return read_records_csv(Path(path))
+
+
+def run_records_csv(run_path: Path) -> pd.DataFrame:
+    """records.csv of a run (``ecgcore.outcomes``; ResultsError if absent or corrupt), cached by mtime."""
+    return _records_csv(str(run_path), mtime(Path(run_path) / "records.csv"))
 
 
 # ----------------------------------------------------------------------------- Evaluate: cached views

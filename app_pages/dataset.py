@@ -1,11 +1,15 @@
 """Dataset: filter and search the records, look at one record on ECG paper (and its patient's other
 records), send it to the Saliency page, and check that the folds are balanced and patient-disjoint."""
 
+import functools
+import hashlib
+
 import streamlit as st
 
 from app_pages import common
 from ecgcore.app import records
 from ecgcore.app import summary as app_summary
+from ecgcore.data import read_statements
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import ecg_paper_figure, label_distribution_figure
 from ecgcore.folds import PLANS
@@ -15,57 +19,90 @@ ds = common.require_dataset(frame)
 key = common.ds_key(ds)
 table = common.record_table(ds, key)
 st.title("Dataset")
+FULL_WIDTH_PX = 940  # a full-width chart with the sidebar open at 1400 px
 
 
-def _record_view(i: int, stacked: bool, action_column) -> None:
-    """One record on ECG paper with its labels, report, metadata and patient."""
-    info = records.record_details(ds, i)
-
-    def _explain() -> None:
-        st.session_state["explain_ecg_id"] = info["ecg_id"]
-
-    if action_column.button(
-        "Explain this record",
-        icon=":material/visibility:",
-        on_click=_explain,
-        help="Open it on the Saliency page with a trained model.",
-    ):
-        st.switch_page(common.SALIENCY, query_params={"ecg_id": info["ecg_id"]})
-
-    fig = ecg_paper_figure(
-        ds.signals[i],
-        ds.sampling_rate,
-        layout="stacked" if stacked else "3x4",
-        title=f"ecg_id {info['ecg_id']} · patient {info['patient_id']}",
-    )
-    left, right = st.columns([3, 1])
-    left.plotly_chart(fig, key="ds_ecg", config={"displaylogo": False})
-    with right:
-        st.markdown(f"**Labels ({ds.label_set})**  \n" + common.label_badges(info["labels"]))
-        st.markdown("**Report**  \n" + (info["report"] or "—"))
-        st.markdown(
-            f"**Patient** {info['patient_id']} · **age** {info['age'] if info['age'] is not None else '—'} · "
-            f"**sex** {info['sex']} · **strat fold** {info['strat_fold']}"
-        )
-        st.markdown("**SCP codes** (likelihood %)")
-        st.dataframe([{"code": k, "likelihood": v} for k, v in info["scp_codes"].items()], hide_index=True)
-        st.caption(f"File: `{info['file']}`")
-
-    if info["patient_id"] is not None:
-        mine = records.patient_records(ds, info["patient_id"])
-        st.subheader(f"Patient {info['patient_id']}: {len(mine)} record{'s' if len(mine) != 1 else ''}")
-        st.dataframe(mine, hide_index=True)
-        st.caption("All records of one patient share a strat fold, so a patient is never in two parts of a fold.")
+FILTERS = ("ds_labels", "ds_label_mode", "ds_folds", "ds_sex", "ds_age", "ds_unknown_age", "ds_text", "ds_ids")
+LO, HI = records.age_bounds(ds)
+HI = max(HI, LO + 1)
+DEFAULTS = {
+    "ds_labels": [],
+    "ds_label_mode": "any",
+    "ds_folds": [],
+    "ds_sex": [],
+    "ds_age": (LO, HI),
+    "ds_unknown_age": True,
+    "ds_text": "",
+    "ds_ids": "",
+}
+OPTIONS = {"ds_labels": [*ds.label_names, records.NO_LABEL], "ds_folds": list(range(1, 11))}
 
 
-records_tab, folds_tab = st.tabs(["Records", "Folds and balance"])
+@st.cache_data(show_spinner=False, max_entries=4)
+def _statements(root: str, _key: str):
+    try:
+        return read_statements(root)
+    except ECGCoreError:
+        return None
 
-# ----------------------------------------------------------------------------- records
-with records_tab:
-    lo, hi = records.age_bounds(ds)
+
+def _restore_filters() -> None:
+    """Filters and the selection survive a visit to another page: kept under the non-widget key
+    ``_ds_keep`` (Streamlit forgets the state of widgets not drawn), checked against this dataset."""
+    keep = st.session_state.setdefault("_ds_keep", {})
+    if st.session_state.pop("_ds_clear", False):
+        keep.clear()
+        for k in FILTERS:
+            st.session_state.pop(k, None)
+    for k in FILTERS:
+        if k in st.session_state:
+            continue
+        value = keep.get(k, DEFAULTS[k])
+        if k in OPTIONS:
+            value = [v for v in value if v in OPTIONS[k]]
+        if k == "ds_age" and not (LO <= value[0] <= value[1] <= HI):
+            value = DEFAULTS[k]
+        st.session_state[k] = value
+
+
+def _open(ecg_id: int) -> None:
+    """Open a record (a link, a typed id, a patient-table row); filters that exclude it are cleared."""
+    st.session_state["_ds_current"] = int(ecg_id)
+    st.session_state["_ds_force"] = True
+
+
+def _step(step: int) -> None:
+    ids = st.session_state.get("_ds_shown_ids", [])
+    st.session_state["_ds_current"] = records.step_within(ids, st.session_state.get("_ds_current"), step)
+
+
+def _typed() -> None:
+    """The ecg_id box: its −/+ move within the filtered list; a typed id opens that record."""
+    value, current = st.session_state["ds_ecg_id"], st.session_state.get("_ds_current")
+    if current is not None and value in (current - 1, current + 1):
+        _step(value - current)
+    else:
+        _open(value)
+
+
+def _pick_row(key: str) -> None:
+    picked = st.session_state[key].selection.rows
+    ids = st.session_state.get("_ds_shown_ids", [])
+    if picked and picked[0] < len(ids):
+        st.session_state["_ds_current"] = int(ids[picked[0]])
+
+
+def _pick_patient_row() -> None:
+    picked = st.session_state["ds_patient_table"].selection.rows
+    ids = st.session_state.get("_ds_patient_ids", [])
+    if picked and picked[0] < len(ids):
+        _open(int(ids[picked[0]]))
+
+
+def _filters() -> records.RecordFilter:
     with st.container(border=True):
         c1, c2, c3 = st.columns([3, 2, 2])
-        labels = c1.multiselect("Labels", [*ds.label_names, records.NO_LABEL], key="ds_labels", placeholder="any label")
+        labels = c1.multiselect("Labels", OPTIONS["ds_labels"], key="ds_labels", placeholder="any label")
         mode = c1.radio(
             "Records with",
             ["any", "all"],
@@ -73,77 +110,187 @@ with records_tab:
             key="ds_label_mode",
             format_func={"any": "any of these labels", "all": "all of these labels"}.get,
         )
-        strat = c2.multiselect("Strat folds", list(range(1, 11)), key="ds_folds", placeholder="all folds")
+        strat = c2.multiselect("Strat folds", OPTIONS["ds_folds"], key="ds_folds", placeholder="all folds")
         sexes = c2.multiselect("Sex", ["male", "female", records.UNKNOWN], key="ds_sex", placeholder="all")
-        age = c3.slider(
-            "Age (years)",
-            lo,
-            max(hi, lo + 1),
-            (lo, max(hi, lo + 1)),
-            key="ds_age",
-            help="PTB-XL writes 300 for patients over 89.",
-        )
-        unknown_age = c3.checkbox("Include records without an age", value=True, key="ds_unknown_age")
+        age = c3.slider("Age (years)", LO, HI, key="ds_age", help="PTB-XL writes 300 for patients over 89.")
+        unknown_age = c3.checkbox("Include records without an age", key="ds_unknown_age")
         c4, c5 = st.columns(2)
-        text = c4.text_input("Words in the report", key="ds_text", placeholder="e.g. sinus rhythm")
+        text = c4.text_input(
+            "Words in the report",
+            key="ds_text",
+            placeholder="e.g. infarct (finds 'infarkt' too)",
+            help="German and English wording alike (infarct/infarkt, sinus rhythm/sinusrhythmus, "
+            "ischaemia/ischämie, …), with or without umlauts.",
+        )
         ids = c5.text_input("Patient or ecg id", key="ds_ids", placeholder="e.g. 17 or 15709, 21837")
-    try:
-        rows = records.filter_records(ds, records.RecordFilter(labels, mode, strat, sexes, age, unknown_age, text, ids))
-    except ECGCoreError as e:
-        common.show_error(e)
-        st.stop()
-    shown = table.iloc[rows]
-    st.session_state["_ds_shown_ids"] = shown["ecg_id"].tolist()
+    st.session_state["_ds_keep"].update({k: st.session_state[k] for k in FILTERS})
+    return records.RecordFilter(labels, mode, strat, sexes, age, unknown_age, text, ids)
 
-    def _pick_row() -> None:
-        picked = st.session_state["ds_table"].selection.rows
-        ids_shown = st.session_state.get("_ds_shown_ids", [])
-        if picked and picked[0] < len(ids_shown):
-            st.session_state["ds_ecg_id"] = int(ids_shown[picked[0]])
 
-    st.caption(f"**{len(rows):,}** of {len(table):,} records match · click a row to view it")
-    st.dataframe(
-        shown,
-        hide_index=True,
-        height=280,
-        key="ds_table",
-        on_select=_pick_row,
-        selection_mode="single-row",
-        column_config={
-            "report": st.column_config.TextColumn(width="large"),
-            "age": st.column_config.NumberColumn(format="%d"),
-        },
-    )
-
-    # ------------------------------------------------------------------------- one record
+def _current(shown_ids: list[int]) -> int | None:
+    """The record to draw: the chosen one if the filtered list holds it; one opened on purpose clears
+    the filters (a rerun); otherwise the first of the list (the old one is no longer in it)."""
     incoming = st.query_params.get("ecg_id")  # a link such as /dataset?ecg_id=17 opens that record
     if incoming is not None and incoming != st.session_state.get("_ds_applied"):
         st.session_state["_ds_applied"] = incoming
         if incoming.isdigit() and records.record_index(ds, int(incoming)) is not None:
-            st.session_state["ds_ecg_id"] = int(incoming)
+            _open(int(incoming))
         else:
             st.warning(f"Record {incoming} is not in this dataset.")
-    if "ds_ecg_id" not in st.session_state:
-        st.session_state["ds_ecg_id"] = int(shown["ecg_id"].iloc[0]) if len(shown) else int(table["ecg_id"].iloc[0])
+    current = st.session_state.get("_ds_current")
+    force = st.session_state.pop("_ds_force", False)
+    if current in shown_ids:
+        return current
+    if force and current is not None and records.record_index(ds, current) is not None:
+        st.session_state["_ds_clear"] = True
+        st.session_state["_ds_note"] = f"Filters cleared to show ecg_id {current}, which they excluded."
+        st.rerun()
+    if force and current is not None:
+        st.warning(f"No record with ecg_id {current} in this dataset.")
+    picked = shown_ids[0] if shown_ids else None
+    st.session_state["_ds_current"] = picked
+    return picked
+
+
+def _labels_and_codes(info: dict) -> None:
+    rows = records.code_rows(info["scp_codes"], _statements(str(ds.root), key), ds.label_set)
+    sources = records.label_sources(rows)
+    badges = " ".join(f":red-badge[{name} ← {', '.join(sources.get(name, []))}]" for name in info["labels"])
+    st.markdown(f"**Labels ({ds.label_set})** " + (badges or ":gray-badge[no label in this label set]"))
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={"meaning": st.column_config.TextColumn(width="medium")},
+        key="ds_codes",
+    )
+    st.caption(
+        "SCP codes with their likelihood (%) as PTB-XL gives it; a likelihood of 0 means **not given** "
+        "(the statement holds, its likelihood was not recorded). Codes that are not diagnostic (rhythm such "
+        "as flutter, form, axis) give no label; they are listed as codes. Meanings from scp_statements.csv."
+    )
+
+
+def _record_view(i: int, stacked: bool) -> None:
+    """One record on ECG paper (full width), its labels with the codes behind them, report and patient."""
+    info = records.record_details(ds, i)
+    fig = ecg_paper_figure(
+        ds.signals[i],
+        ds.sampling_rate,
+        layout="stacked" if stacked else "3x4",
+        title=f"ecg_id {info['ecg_id']} · patient {info['patient_id']}",
+        width=FULL_WIDTH_PX,
+    )
+    st.plotly_chart(fig, key="ds_ecg", config={"displaylogo": False}, width="content")
+    left, right = st.columns([3, 2])
+    with left:
+        _labels_and_codes(info)
+    with right:
+        lang = records.LANGUAGES.get(records.report_language(info["report"]), "language not known")
+        st.markdown(f"**Report** ({lang})  \n" + (info["report"] or "—"))
+        st.markdown(
+            f"**Patient** {info['patient_id']} · **age** {info['age'] if info['age'] is not None else '—'} · "
+            f"**sex** {info['sex']} · **strat fold** {info['strat_fold']}"
+        )
+        st.caption(f"File: `{info['file']}` · {ds.description}")
+
+    if info["patient_id"] is not None:
+        mine = records.patient_records(ds, info["patient_id"], table)
+        st.session_state["_ds_patient_ids"] = mine["ecg_id"].tolist()
+        st.subheader(f"Patient {info['patient_id']}: {len(mine)} record{'s' if len(mine) != 1 else ''}")
+        st.dataframe(
+            mine,
+            hide_index=True,
+            key="ds_patient_table",
+            on_select=_pick_patient_row,
+            selection_mode="single-row",
+        )
+        st.caption(
+            "Click a row to open that record. All records of one patient share a strat fold, so a patient "
+            "is never in two parts of a fold."
+        )
+
+
+records_tab, folds_tab = st.tabs(["Records", "Folds and balance"])
+
+# ----------------------------------------------------------------------------- records
+with records_tab:
+    _restore_filters()
+    note = st.session_state.pop("_ds_note", None)
+    if note:
+        st.info(note, icon=":material/filter_alt_off:")
+    try:
+        rows = records.filter_records(ds, _filters())
+    except ECGCoreError as e:
+        common.show_error(e)
+        st.stop()
+    shown = table.iloc[rows]
+    shown_ids = [int(x) for x in shown["ecg_id"]]
+    st.session_state["_ds_shown_ids"] = shown_ids
+    current = _current(shown_ids)
+    table_key = "ds_table_" + hashlib.sha1(repr(sorted(st.session_state["_ds_keep"].items())).encode()).hexdigest()[:10]
+    st.caption(f"**{len(rows):,}** of {len(table):,} records match · click a row to view it · {ds.description}")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        height=280,
+        key=table_key,  # a new filter is a new table: no row stays ticked that the filters left out
+        on_select=functools.partial(_pick_row, table_key),
+        selection_mode="single-row",
+        column_config={
+            "report": st.column_config.TextColumn(width="large"),
+            "age": st.column_config.NumberColumn(format="%d"),
+            "language": st.column_config.TextColumn(help="de / en from the report's wording; empty: not known"),
+        },
+    )
+
+    # ------------------------------------------------------------------------- one record
     st.subheader("Record")
-    c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
-    ecg_id = c1.number_input("ecg_id", min_value=0, step=1, key="ds_ecg_id")
-    if st.query_params.get("ecg_id") != str(ecg_id):
-        st.query_params["ecg_id"] = str(ecg_id)  # a shareable link to this record
-        st.session_state["_ds_applied"] = str(ecg_id)
-    stacked = c2.toggle(
+    if current is None:
+        st.info("No record matches these filters; change them to see one.")
+        st.stop()
+    if st.query_params.get("ecg_id") != str(current):
+        st.query_params["ecg_id"] = str(current)  # a shareable link to this record
+        st.session_state["_ds_applied"] = str(current)
+    st.session_state["ds_ecg_id"] = current
+    position = shown_ids.index(current)
+    c1, c2, c3, c4, c5 = st.columns([1, 1, 2, 2, 2], vertical_alignment="bottom")
+    c1.button(
+        "Previous", icon=":material/chevron_left:", key="ds_prev", on_click=_step, args=(-1,), disabled=position == 0
+    )
+    c2.button(
+        "Next",
+        icon=":material/chevron_right:",
+        key="ds_next",
+        on_click=_step,
+        args=(1,),
+        disabled=position == len(shown_ids) - 1,
+    )
+    c3.number_input(
+        "ecg_id", min_value=0, step=1, key="ds_ecg_id", on_change=_typed, help="−/+ move within the filtered list."
+    )
+    c4.caption(f"record {position + 1:,} of {len(shown_ids):,} in the filtered list")
+    stacked = c5.toggle(
         "Stacked view",
         key="ds_stacked",
         help="All 12 leads full length, one under another (instead of the 3×4 print with a lead-II rhythm strip).",
     )
-    i = records.record_index(ds, ecg_id)
-    if i is None:
-        st.warning(f"No record with ecg_id {ecg_id} in this dataset.")
-    else:
-        _record_view(i, stacked, c3)
+
+    def _explain() -> None:
+        st.session_state["explain_ecg_id"] = current
+
+    if st.button(
+        "Explain this record",
+        icon=":material/visibility:",
+        on_click=_explain,
+        help="Open it on the Saliency page with a trained model.",
+    ):
+        st.switch_page(common.SALIENCY, query_params={"ecg_id": current})
+    _record_view(records.record_index(ds, current), stacked)
 
 # ----------------------------------------------------------------------------- folds
 with folds_tab:
+    if ds.fold_note:
+        st.warning(ds.fold_note, icon=":material/warning:")
     facts = common.dataset_facts(ds, key)
     c1, c2 = st.columns(2)
     plan = c1.selectbox("Fold plan", list(PLANS), format_func=lambda p: PLANS[p].description, key="ds_plan")

@@ -4,8 +4,11 @@ and clearing the data cache."""
 import streamlit as st
 
 from app_pages import common
+from ecgcore import download_jobs
+from ecgcore.app import progress as run_progress
 from ecgcore.app import runs_view
 from ecgcore.app import settings as app_settings
+from ecgcore.download import default_out
 from ecgcore.errors import ECGCoreError
 from ecgcore.runs import list_runs, runs_root
 
@@ -60,6 +63,73 @@ def _cache_section() -> None:
     st.button("Clear data cache", on_click=_clear_cache, icon=":material/delete_sweep:")
 
 
+# ----------------------------------------------------------------------------- download
+RATES = {"100": "100 Hz (records100/, ~1 GB)", "500": "500 Hz (records500/, ~2 GB)", "all": "both (~3 GB)"}
+DOWNLOAD_POLL_S = 1.0
+
+
+def _start_download() -> None:
+    try:
+        download_jobs.start_download(default_out(), sampling_rate=st.session_state.get("home_dl_rate", "100"))
+    except ECGCoreError as e:
+        st.session_state["home_dl_message"] = ("error", str(e))
+
+
+def _cancel_download() -> None:
+    state = download_jobs.cancel_download(default_out(), grace_s=5.0)
+    st.session_state["home_dl_message"] = ("success", f"Download {state}; start it again to continue.")
+
+
+def _use_download() -> None:
+    st.session_state["home_folder"] = str(default_out())
+    _use_folder()
+
+
+def _download_body(active: bool) -> None:
+    status = download_jobs.download_status(default_out())
+    now_active = status is not None and status.state in ("queued", "running")
+    if now_active != active:
+        st.rerun()  # started or finished: a full rerun starts or stops the polling
+    message = st.session_state.pop("home_dl_message", None)
+    if message:
+        (st.error if message[0] == "error" else st.success)(message[1])
+    if status is None:
+        return
+    if now_active:
+        st.progress(status.fraction, text=run_progress.download_text(status))
+        st.button("Cancel download", icon=":material/stop:", key="home_dl_cancel", on_click=_cancel_download)
+    elif status.state == "done":
+        st.success(f"Downloaded and verified: {run_progress.download_text(status)} in `{status.out}`.")
+        if frame.root != status.out:
+            st.button("Use the downloaded folder", type="primary", key="home_dl_use", on_click=_use_download)
+    else:
+        st.warning(f"The last download is {status.state}: {status.message or run_progress.download_text(status)}")
+
+
+def download_section() -> None:
+    """Download PTB-XL in the background (a process that outlives reruns and page switches; its state
+    is on disk), polled while it runs; when done, offer to switch to the new folder."""
+    status = download_jobs.download_status(default_out())
+    active = status is not None and status.state in ("queued", "running")
+    with st.expander(
+        "Download PTB-XL from PhysioNet", expanded=active or status is not None, icon=":material/download:"
+    ):
+        st.caption(
+            f"Into `{default_out()}` — every file checked against the release's SHA256SUMS.txt; an interrupted "
+            "download continues where it stopped. Also: `python -m ecgcore download`."
+        )
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1.radio("Sampling rate", list(RATES), format_func=RATES.get, horizontal=True, key="home_dl_rate")
+        c2.button(
+            "Download PTB-XL",
+            icon=":material/download:",
+            key="home_dl_start",
+            on_click=_start_download,
+            disabled=active,
+        )
+        st.fragment(run_every=DOWNLOAD_POLL_S if active else None)(_download_body)(active)
+
+
 # ----------------------------------------------------------------------------- dataset choice
 st.header("Dataset", divider="gray")
 settings, settings_warning = app_settings.read_settings()
@@ -68,8 +138,8 @@ if "home_folder" not in st.session_state:
 with st.container(border=True):
     st.markdown(
         "**Use a PTB-XL folder** (the folder holding `ptbxl_database.csv`, `scp_statements.csv` and "
-        "`records100/`; download it from [PhysioNet](https://physionet.org/content/ptb-xl/1.0.3/)). "
-        "Leave it empty to use the synthetic demo data."
+        "`records100/`; download it below or from [PhysioNet](https://physionet.org/content/ptb-xl/1.0.3/)). "
+        + app_settings.home_folder_hint(frame.source, frame.root, frame.ds is not None and frame.ds.is_demo)
     )
     st.text_input("PTB-XL folder", key="home_folder", placeholder="/data/ptb-xl-1.0.3")
     with st.container(horizontal=True):
@@ -77,10 +147,15 @@ with st.container(border=True):
         st.button("Use demo data", on_click=_use_demo, icon=":material/science:")
         if settings.get("data_root") or settings_warning:  # a broken settings file can be reset here
             st.button("Forget the saved folder", on_click=_forget_folder, icon=":material/delete:")
-    st.caption(f"The choice is stored in `{app_settings.settings_path()}`; `ECGCORE_DATA_ROOT` also offers a folder.")
+    st.caption(
+        f"The choice is stored in `{app_settings.settings_path()}`; a folder in the environment variable "
+        "ECGCORE_DATA_ROOT is offered in the sidebar too."
+    )
 message = st.session_state.pop("home_message", None)
 if message:
     (st.error if message[0] == "error" else st.success)(message[1])
+
+download_section()
 
 if frame.ds is None:
     st.error(frame.error)
@@ -125,6 +200,8 @@ with right:
         "Fold k tests on strat folds {2k+1, 2k+2}, validates on strat fold 10 (or 1), trains on the rest. "
         "Details and the balance check are on the Dataset page."
     )
+    if ds.fold_note:
+        st.warning(ds.fold_note, icon=":material/warning:")
 
 # ----------------------------------------------------------------------------- what has been trained
 st.header("Trained models", divider="gray")
@@ -141,7 +218,10 @@ else:
         },
     )
     with st.expander(f"All {len(runs)} run(s)"):
-        st.dataframe(runs_view.runs_table(runs).drop(columns=["path"]), hide_index=True)
+        st.dataframe(runs_view.for_display(runs_view.runs_table(runs)).drop(columns=["path"]), hide_index=True)
+    for run in runs:
+        if run.damage:
+            st.error(run.damage, icon=":material/broken_image:")
 with st.container(horizontal=True):
     st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
     st.page_link(common.EVALUATE, label="Evaluate", icon=":material/analytics:")

@@ -1,23 +1,38 @@
-"""Predict: upload one record (WFDB .hea + .dat, or a CSV of 12 leads), pick a checkpoint, and get
-its predicted probabilities (downloadable), the ECG drawn, and the saliency view."""
+"""Predict: upload one record (WFDB .hea + .dat, or a CSV of 12 leads), pick a run (all its trained
+folds as an ensemble by default, or one fold), and get its predicted probabilities (downloadable), the
+predicted set, a leakage warning when the record was seen in training, the ECG and its saliency.
+
+A new upload replaces the old one: of the files in the uploader, the newest complete set is read
+(``explain.newest_upload``); the others are named and left aside. The widgets of the saliency view
+are keyed by the upload's content hash, so a new record starts at its own default class."""
 
 import streamlit as st
 
 from app_pages import common
-from ecgcore.app import runs_view, uploads
+from ecgcore.app import explain, runs_view
 from ecgcore.data import LEADS
+from ecgcore.ensemble import NO_CV_NOTE
 from ecgcore.errors import ECGCoreError
-from ecgcore.figures import ecg_paper_figure, probabilities_figure
-from ecgcore.predict import MAX_UPLOAD_BYTES
-from ecgcore.saliency import display_map
+from ecgcore.figures import (
+    HOW_TO_READ_SALIENCY,
+    ecg_paper_figure,
+    lead_importance_figure,
+    lead_shares,
+    probabilities_figure,
+)
+from ecgcore.predict import predictions_csv, probability_table
+from ecgcore.saliency import default_target, display_map
+from ecgcore.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES, at_rate, read_record_upload, signal_csv
 
 METHODS = {"integrated_gradients": "Integrated gradients", "gradient": "Gradient (saliency)", "grad_cam": "Grad-CAM"}
+ALL = "all"
 
 frame = common.page_frame()
 st.title("Predict")
 st.markdown(
     "Upload **one 10 s, 12-lead record**: a WFDB record (its `.hea` and `.dat` together) or a CSV with "
-    f"12 columns ({', '.join(LEADS)}; optional header row) and 1,000 (100 Hz) or 5,000 (500 Hz) rows in mV."
+    f"12 columns ({', '.join(LEADS)}; optional header row) and 1,000 (100 Hz) or 5,000 (500 Hz) rows in mV. "
+    "A new upload replaces the previous one."
 )
 
 runs = runs_view.checkpoint_runs()
@@ -26,67 +41,100 @@ if not runs:
     st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
     st.stop()
 
-c1, c2 = st.columns([3, 2])
+# ----------------------------------------------------------------------------- inputs
+groups = {explain.group_key(r): r for r in sorted(runs, key=lambda r: (r.dataset, r.label_set, r.model, r.fold))}
+here = [k for k in groups if frame.ds is not None and k[:2] == (frame.ds.name, frame.ds.label_set)]
+if st.session_state.get("pr_group") not in groups:
+    st.session_state["pr_group"] = (here or list(groups))[0]
+c1, c2, c3 = st.columns([3, 2, 1])
 files = c1.file_uploader(
     "Record files",
-    type=list(uploads.UPLOAD_TYPES),
+    type=list(UPLOAD_TYPES),
     accept_multiple_files=True,
     key="pr_files",
-    help=f"At most {MAX_UPLOAD_BYTES // 1024} kB per WFDB file.",
+    help=f"At most {MAX_UPLOAD_BYTES // 1024} kB per WFDB file. The newest upload is the one read.",
 )
-by_path = {str(r.path / "best.pt"): r for r in runs}
-preferred = [
-    p
-    for p, r in by_path.items()
-    if frame.ds is not None and r.dataset == frame.ds.name and r.label_set == frame.ds.label_set
-]
-if st.session_state.get("pr_checkpoint") not in by_path:
-    st.session_state["pr_checkpoint"] = (preferred or list(by_path))[0]
-checkpoint = c2.selectbox(
-    "Checkpoint (best.pt of a run)",
-    list(by_path),
-    key="pr_checkpoint",
-    format_func=lambda p: f"{by_path[p].dataset} · {runs_view.run_label(by_path[p])}",
+group = c2.selectbox(
+    "Run",
+    list(groups),
+    key="pr_group",
+    format_func=lambda k: f"{k[0]} · {k[1]} · {explain.group_label(groups[k])}",
 )
+members = explain.fold_members(runs, groups[group])
+member_choice = c3.selectbox(
+    "Folds",
+    [ALL, *[m.fold for m in members]],
+    key=f"pr_members_{'_'.join(map(str, group))}",
+    format_func=lambda f: f"all folds ({len(members)})" if f == ALL else f"fold {f} only",
+    help="By default every trained fold of the run votes (mean probability); or pick one fold's model.",
+)
+chosen = members if member_choice == ALL else [m for m in members if m.fold == member_choice]
+checkpoints = [m.path / "best.pt" for m in chosen]
 if frame.ds is not None:
-    example = frame.ds.signals[0]
+    example_id = int(frame.ds.records["ecg_id"].iloc[0])
     c2.download_button(
         "Example CSV (first record of the current dataset)",
-        uploads.signal_csv(example),
-        file_name=f"example_ecg_{int(frame.ds.records['ecg_id'].iloc[0])}.csv",
+        signal_csv(frame.ds.signals[0]),
+        file_name=f"example_ecg_{example_id}.csv",
         mime="text/csv",
         icon=":material/download:",
     )
 
 if not files:
     st.stop()
+
+# ----------------------------------------------------------------------------- read and predict
+use, aside = explain.newest_upload([f.name for f in files])
+upload = [(files[i].name, files[i].getvalue()) for i in use]
+if aside:
+    st.info(
+        f"Reading {' + '.join(n for n, _ in upload)}, the newest upload; the earlier "
+        f"{', '.join(files[i].name for i in aside)} {'is' if len(aside) == 1 else 'are'} left aside "
+        "(remove with ×).",
+        icon=":material/swap_horiz:",
+    )
+upload_id = explain.upload_hash(upload)
 try:
-    signal, fs, name = uploads.read_upload([(f.name, f.getvalue()) for f in files])
-    net, meta = common.model(by_path[checkpoint].path / "best.pt")
-    x = uploads.prepare_signal(signal, fs, meta["sampling_rate"])
+    record = read_record_upload(upload)
+    loaded = [common.model(c) for c in checkpoints]
+    metas = explain.check_members([m for _, m in loaded], checkpoints)
+    meta = metas[0]
+    record = at_rate(record, int(meta["sampling_rate"]))
+    x = record.signal
     key = common.signal_key(x)
-    probs = common.probabilities(by_path[checkpoint].path / "best.pt", x, key)
+    probs = common.ensemble_probabilities(checkpoints, x, key)
+    thresholds, source = explain.member_thresholds(metas)
 except ECGCoreError as e:
     common.show_error(e)
     st.stop()
 
 names = list(meta["label_names"])
 trained_on = meta.get("dataset") or {}
+for note in record.notes:
+    st.info(note, icon=":material/info:")
+if len(chosen) > 1:
+    st.info(f"{explain.voters_note(len(chosen)).capitalize()}. {NO_CV_NOTE}", icon=":material/groups:")
 st.caption(
-    f"Record **{name}** ({fs} Hz{', resampled to ' + str(meta['sampling_rate']) + ' Hz' if fs != meta['sampling_rate'] else ''}) · "
-    f"checkpoint {meta['model']} fold {meta.get('fold')} trained on '{trained_on.get('name', '?')}' "
-    f"({trained_on.get('n_records', '?')} records{', synthetic demo data' if trained_on.get('is_demo') else ''})."
+    f"Record **{record.name}** ({record.fs} Hz) · {explain.group_label(chosen[0])} "
+    f"{'folds ' + ', '.join(str(m.fold) for m in chosen) if len(chosen) > 1 else 'fold ' + str(chosen[0].fold)} "
+    f"trained on '{trained_on.get('name', '?')}' ({trained_on.get('n_records', '?')} records"
+    f"{', synthetic demo data' if trained_on.get('is_demo') else ''})."
 )
 if trained_on.get("is_demo"):
     st.warning(
         "This checkpoint was trained on **synthetic demo data**: its predictions on a real ECG mean nothing.",
         icon=":material/science:",
     )
+if frame.ds is not None:
+    leak = common.upload_leakage(metas, frame.ds, record.name, x, key)
+    if leak:
+        st.warning(f"**Not a test:** {leak}", icon=":material/warning:")
 
-table = uploads.probability_table(probs, names, meta.get("thresholds"))
+table = probability_table(probs, names, thresholds)
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Predictions")
+    st.markdown(f"**{explain.predicted_set(probs, thresholds, names, source)}**")
     st.dataframe(
         table,
         hide_index=True,
@@ -95,41 +143,55 @@ with left:
     )
     st.download_button(
         "Download predictions (CSV)",
-        uploads.predictions_csv(table, name, checkpoint),
-        file_name=f"{name}_predictions.csv",
+        predictions_csv(table, record.name, ", ".join(map(str, checkpoints)), record.notes),
+        file_name=f"{record.name}_predictions.csv",
         mime="text/csv",
         icon=":material/download:",
     )
     st.caption("Predicted = probability ≥ the class threshold chosen on the validation part. " + common.NOTICE)
 with right:
     st.plotly_chart(
-        probabilities_figure(dict(zip(names, probs.tolist())), [], dict(zip(names, table["threshold"]))), key="pr_probs"
+        probabilities_figure(dict(zip(names, probs.tolist())), [], dict(zip(names, thresholds))), key="pr_probs"
     )
 
+# ----------------------------------------------------------------------------- saliency
 st.subheader("Saliency")
-c1, c2, c3, c4 = st.columns(4)
-target_name = c1.selectbox("Explain class", names, index=int(probs.argmax()), key="pr_target")
+default = default_target(probs, thresholds)
+c1, c2, c3, c4, c5 = st.columns(5)
+target_name = c1.selectbox("Explain class", names, index=default, key=f"pr_target_{upload_id}")
 method = c2.selectbox("Method", list(METHODS), key="pr_method", format_func=METHODS.get)
 smoothing = c3.slider("Smoothing (s)", 0.0, 0.5, 0.04, 0.02, key="pr_smooth")
 normalize = c4.radio("Normalise", ["record", "lead"], horizontal=True, key="pr_norm")
+signed = c5.toggle(
+    "Signed", key="pr_signed", disabled=method != "integrated_gradients", help="Integrated gradients only."
+)
+signed = signed and method == "integrated_gradients"
 show_saliency = st.toggle("Show saliency on the ECG", value=True, key="pr_show_saliency")
 target = names.index(target_name)
-shown = None
+shown = raw = None
 if show_saliency:
     try:
-        raw = common.saliency(by_path[checkpoint].path / "best.pt", x, key, method, target)
+        raw = common.ensemble_saliency(checkpoints, x, key, method, target)
     except ECGCoreError as e:
         common.show_error(e)
         st.stop()
-    shown = display_map(raw["map"], meta["sampling_rate"], smoothing, normalize)
+    shown = display_map(raw["map"], int(meta["sampling_rate"]), smoothing, normalize, signed)
     if raw["time_only"]:
         st.info(
             "Grad-CAM of a 1D CNN is **time-only**: the same map is drawn behind all 12 leads.",
             icon=":material/schedule:",
         )
-st.plotly_chart(
-    ecg_paper_figure(
-        x, meta["sampling_rate"], title=f"{name} · {target_name} (p = {probs[target]:.2f})", saliency=shown
-    ),
+who = "ensemble of " + str(len(chosen)) if len(chosen) > 1 else f"fold {chosen[0].fold}"
+title = f"{record.name} · {explain.group_label(chosen[0])} {who} · {METHODS[method]} for {target_name} (p = {probs[target]:.2f})"
+ecg_col, bar_col = st.columns([4, 1])
+ecg_col.plotly_chart(
+    ecg_paper_figure(x, int(meta["sampling_rate"]), title=title, saliency=shown, signed=signed, width=760),
     key="pr_ecg",
 )
+if raw is not None:
+    bar_col.plotly_chart(
+        lead_importance_figure(lead_shares(raw["map"]), f"Leads · {target_name}", time_only=raw["time_only"]),
+        key="pr_leads",
+    )
+with st.expander("How to read this"):
+    st.markdown(HOW_TO_READ_SALIENCY)

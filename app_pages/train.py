@@ -11,43 +11,75 @@ from ecgcore.app import run_status, runs_view, submit
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import loss_curves_figure
 from ecgcore.folds import PLANS
-from ecgcore.models import list_models
-from ecgcore.runs import list_runs, read_events, read_status, runs_root
-from ecgcore.train import default_config
+from ecgcore.recipes import RECIPES, default_config
+from ecgcore.runs import can_cancel, can_delete, list_runs, read_events, read_status, recipe_of, runs_root
 
 POLL_S = 2
 
 frame = common.page_frame()
 ds = common.require_dataset(frame)
 st.title("Train")
-models = list_models()
+models = list(RECIPES)  # every registered model has a recipe (tests/test_imports.py); no torch needed
 
 # ----------------------------------------------------------------------------- new training
-with st.container(border=True):
-    st.subheader("New training")
-    c1, c2, c3 = st.columns(3)
-    model = c1.selectbox("Model", list(models), key="tr_model", format_func=lambda m: f"{m} — {models[m]}")
+PLAN_NAMES = {
+    "cv5": "5-fold patient CV (test strat folds {2k+1, 2k+2}, val 10 or 1)",
+    "benchmark": "PTB-XL benchmark split (train 1–8, val 9, test 10)",
+}
+
+
+def _advanced() -> dict:
+    """The benchmark techniques of the recipe (off unless set)."""
+    with st.expander("Advanced: crops, sliding windows, weight averaging"):
+        a1, a2, a3, a4, a5 = st.columns(5)
+        crop = a1.number_input("Crop (s)", 0.0, 10.0, 0.0, 0.5, key="tr_crop_s", help="0: off. Train on random crops.")
+        window = a2.number_input(
+            "Window (s)", 0.0, 10.0, 0.0, 0.5, key="tr_window_s", help="0: off. Predict over windows."
+        )
+        stride = a3.number_input("Stride (s)", 0.0, 10.0, 0.0, 0.5, key="tr_stride_s", help="0: half a window.")
+        agg = a4.selectbox("Window aggregate", ["max", "mean"], key="tr_window_agg")
+        ema = a5.number_input("EMA decay", 0.0, 0.99999, 0.0, 0.001, format="%.4f", key="tr_ema", help="0: off.")
+    out = {"crop_s": crop or None, "window_s": window or None, "stride_s": stride or None, "ema_decay": ema or None}
+    if window:
+        out["window_agg"] = agg
+    return out
+
+
+def _new_training() -> None:
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 3])
+    model = c1.selectbox("Model", models, key="tr_model")
     label_set = c2.selectbox(
         "Label set",
         common.LABEL_SETS,
         key="tr_label_set",
         index=common.LABEL_SETS.index(ds.label_set) if ds.label_set in common.LABEL_SETS else 0,
     )
-    fold = c3.selectbox(
+    run_name = c3.text_input(
+        "Run name",
+        "default",
+        key="tr_run_name",
+        max_chars=40,
+        help="Letters, digits, - and _. Runs of one model with different recipes live side by side under their names.",
+    )
+    plan = c4.radio("Fold plan", list(PLAN_NAMES), key="tr_plan", format_func=PLAN_NAMES.get)
+    if ds.fold_note:
+        st.warning(ds.fold_note, icon=":material/warning:")
+    n = len(PLANS[plan].folds)
+    fold = st.selectbox(
         "Fold",
-        [-1, *range(len(PLANS["cv5"].folds))],
-        key="tr_fold",
-        format_func=lambda k: "all 5 folds (one run each, in turn)" if k < 0 else f"fold {k}",
+        [-1, *range(n)] if n > 1 else [0],
+        key="tr_fold" if plan == "cv5" else f"tr_fold_{plan}",
+        format_func=lambda k: f"all {n} folds (one run each, in turn)" if k < 0 else f"fold {k}",
     )
     defaults = default_config(model)  # the model's tuned recipe (RESULTS.md), refilled when the model changes
     if st.session_state.get("tr_recipe_of") != model or "tr_epochs" not in st.session_state:
         st.session_state.update(
             tr_recipe_of=model, tr_epochs=defaults.epochs, tr_batch=defaults.batch_size, tr_lr=defaults.lr
         )
-    c4, c5, c6, c7 = st.columns(4)
-    epochs = c4.number_input("Epochs", 1, 500, key="tr_epochs")
-    batch_size = c5.selectbox("Batch size", [8, 16, 32, 64, 128, 256], key="tr_batch")
-    lr = c6.number_input(
+    c5, c6, c7, c8 = st.columns(4)
+    epochs = c5.number_input("Epochs", 1, 500, key="tr_epochs")
+    batch_size = c6.selectbox("Batch size", [8, 16, 32, 64, 128, 256], key="tr_batch")
+    lr = c7.number_input(
         "Learning rate",
         1e-6,
         1.0,
@@ -57,39 +89,64 @@ with st.container(border=True):
         help=f"peak rate of the {defaults.schedule} schedule; augmentation "
         f"{'on' if defaults.augment else 'off'} (the model's default recipe)",
     )
-    seed = c7.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed")
+    seed = c8.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed")
+    recipe = submit.Recipe(
+        model, int(epochs), int(batch_size), float(lr), int(seed), plan, run_name.strip(), _advanced()
+    )
     replace = st.checkbox(
         "Replace finished runs of these folds",
         key="tr_replace",
         help="Without it, a fold that already holds a run is left alone (resume it below).",
     )
+    folds = list(range(n)) if fold < 0 else [fold]
+    _start(recipe, folds, label_set, replace)
+
+
+def _start(recipe: submit.Recipe, folds: list[int], label_set: str, replace: bool) -> None:
+    """The recipe in full, what it will cost, and the Start button (a second tick for long ones)."""
+    problem = submit.check_recipe(recipe)
+    if problem:
+        st.error(problem, icon=":material/block:")
+    else:
+        with st.expander(f"Full recipe of run '{recipe.run_name}'"):
+            st.json(recipe.config().to_dict(), expanded=True)
+    cost = submit.estimate_cost(ds, recipe, folds)
     st.caption(
-        f"Trains on {ds.description} (5-fold patient CV); at most {jobs.max_trainings()} training(s) at a "
-        f"time, the others wait in a queue. Runs are written to `{runs_root()}` and evaluated on their "
-        "test part when they finish."
+        f"Trains on {ds.description} ({PLAN_NAMES[recipe.plan]}); about **{run_progress.format_duration(cost.seconds)}** "
+        f"for {cost.folds} fold(s): {recipe.epochs} epoch(s) × {cost.n_train:,} training records ÷ "
+        f"~{cost.speed:,.0f} samples/s ({cost.source}). At most {jobs.max_trainings()} training(s) at a time, "
+        f"the others wait in a queue. Runs are written to `{runs_root()}` and evaluated on their test part."
     )
-    if st.button("Start training", type="primary", icon=":material/play_arrow:", key="tr_start"):
-        folds = list(range(len(PLANS["cv5"].folds))) if fold < 0 else [fold]
-        submitted = submit.submit_training(
-            ds,
-            model,
-            folds,
-            label_set=label_set,
-            epochs=int(epochs),
-            batch_size=int(batch_size),
-            lr=float(lr),
-            seed=int(seed),
-            replace=replace,
-            skip_bad=frame.skip_bad,
+    confirmed = True
+    if cost.needs_confirmation:
+        confirmed = st.checkbox(
+            f"Yes, start a training of about {run_progress.format_duration(cost.seconds)}",
+            key="tr_confirm",
+            help="Asked when a training would take more than 3 minutes.",
         )
-        for s in submitted:
-            if s.state is None:
-                st.error(s.message, icon=":material/block:")
-            else:
-                st.success(f"{model} {s.message}", icon=":material/check:")
-        started = [s for s in submitted if s.state is not None]
-        if started:
-            st.session_state["tr_follow"] = str(started[0].path)
+    clicked = st.button(
+        "Start training", type="primary", icon=":material/play_arrow:", key="tr_start", disabled=bool(problem)
+    )
+    if not clicked:
+        return
+    if not confirmed:
+        st.warning("This training would take a while: tick the box above to confirm, then start it.")
+        return
+    submitted = submit.submit_training(ds, recipe, folds, label_set=label_set, replace=replace, skip_bad=frame.skip_bad)
+    for s in submitted:
+        if s.state is None:
+            st.error(s.message, icon=":material/block:")
+        else:
+            named = "" if recipe.run_name == "default" else f" · run {recipe.run_name} ·"
+            st.success(f"{recipe.model}{named} {s.message}", icon=":material/check:")
+    started = [s for s in submitted if s.state is not None]
+    if started:
+        st.session_state["tr_follow"] = str(started[0].path)
+
+
+with st.container(border=True):
+    st.subheader("New training")
+    _new_training()
 
 
 # ----------------------------------------------------------------------------- runs, live
@@ -118,12 +175,14 @@ def _run_details(run) -> None:
     status = read_status(run.path) or {}
     events = read_events(run.path)
     progress = run_progress.training_progress(events, state)
-    evaluating = run_status.is_evaluating(run.path, status)
+    evaluating = state == "evaluating"
     text = progress.text + (" · evaluating on the test part…" if evaluating else "")
+    if state == "damaged":
+        st.error(status.get("damage") or f"{run.path} is damaged.", icon=":material/broken_image:")
     st.progress(progress.fraction, text=text)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("State", "evaluating" if evaluating else state)
-    m2.metric("Epoch", f"{progress.epoch}/{progress.epochs}" if progress.epochs else "—")
+    m1.metric("State", state)
+    m2.metric("Epoch", progress.epoch_shown or "—")
     m3.metric("Elapsed", run_progress.format_duration(progress.elapsed_s) if progress.elapsed_s else "—")
     m4.metric("Remaining", run_progress.format_duration(progress.remaining_s) if state == "running" else "—")
     if state == "failed":
@@ -136,16 +195,17 @@ def _run_details(run) -> None:
         )
     elif state == "queued":
         st.info("Waiting for a free training slot.")
+    st.caption(f"Run **{run.run_name}** · recipe: {runs_view.recipe_line(recipe_of(run.path))}")
     st.plotly_chart(loss_curves_figure(run_progress.curve_events(events)), key="tr_curves")
     if state == "done" and run_status.has_results(run.path):
         st.page_link(common.EVALUATE, label="See its test results on Evaluate", icon=":material/analytics:")
 
     with st.container(horizontal=True):
-        active = state in run_status.ACTIVE_STATES
+        active = run_status.is_active(run)
         st.button(
             "Cancel",
             icon=":material/stop:",
-            disabled=not active,
+            disabled=can_cancel(run.path) is not None,
             key="tr_cancel",
             on_click=_act,
             args=("cancel", str(run.path)),
@@ -158,7 +218,7 @@ def _run_details(run) -> None:
             on_click=_act,
             args=("resume", str(run.path)),
         )
-        with st.popover("Delete", icon=":material/delete:", disabled=active):
+        with st.popover("Delete", icon=":material/delete:", disabled=active or can_delete(run.path) is not None):
             st.write("Delete this run's checkpoints, curves and results?")
             st.button("Delete for good", type="primary", key="tr_delete", on_click=_act, args=("delete", str(run.path)))
     with st.expander("train.log"):
@@ -184,15 +244,8 @@ def live(polling: bool) -> None:
     if not runs:
         st.info("No runs yet — start one above.")
         return
-    table = runs_view.runs_table(runs)
-    st.dataframe(
-        table.drop(columns=["path"]),
-        hide_index=True,
-        column_config={
-            c: st.column_config.NumberColumn(format="%.3f")
-            for c in ("val macro PR-AUC", "test macro PR-AUC", "test macro ROC-AUC")
-        },
-    )
+    table = runs_view.for_display(runs_view.runs_table(runs))
+    st.dataframe(table.drop(columns=["path"]), hide_index=True)
     by_path = {str(r.path): r for r in runs}
     if st.session_state.get("tr_follow") not in by_path:
         active = [r for r in runs if run_status.is_active(r)]

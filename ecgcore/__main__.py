@@ -204,15 +204,17 @@ def cmd_train(args) -> int:
     """Check every argument, load the data, then :func:`ecgcore.service.run_fold` per fold."""
     from ecgcore import jobs
     from ecgcore.folds import n_folds
+    from ecgcore.inference import pick_device
+    from ecgcore.recipes import check_config
     from ecgcore.runs import RunError, RunState, is_locked, recipe_of, run_dir
     from ecgcore.service import run_fold
-    from ecgcore.train import check_config
 
     root = _runs_root(args)
     # a retried Kubernetes Indexed-Job pod (fold from JOB_COMPLETION_INDEX) continues its fold's run
     pod_mode = args.fold is None and os.environ.get("JOB_COMPLETION_INDEX") not in (None, "")
     folds = resolve_folds(args.fold, "train", n_folds(args.plan))
     configs = {k: check_config(_train_config(args, k), args.run_name) for k in folds}  # before any work
+    pick_device(args.device)  # …including a GPU asked for where there is none
     stop = _StopRequest()
     ds = _load(args)
     refused = 0

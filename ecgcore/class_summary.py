@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -50,6 +49,7 @@ from ecgcore.data import LEADS, ECGDataset
 from ecgcore.errors import CheckpointError, ECGCoreError, ResultsError
 from ecgcore.fileio import read_json_file, write_json, write_with
 from ecgcore.folds import get_fold
+from ecgcore.processes import spawn_detached
 from ecgcore.saliency import SaliencyMethod, saliency_map
 
 BEAT_WINDOW_S = (-0.25, 0.45)
@@ -346,7 +346,7 @@ def _progress_path(run_path: str | Path, method: SaliencyMethod | str) -> Path:
 def summary_status(run_path: str | Path, method: SaliencyMethod | str = SaliencyMethod.integrated_gradients) -> dict:
     """Progress of the background summary: {state: absent|starting|running|done|failed|interrupted,
     done, total, class, message, pid, updated}. ``interrupted``: it says running but its process is gone."""
-    from ecgcore.jobs import pid_alive
+    from ecgcore.processes import pid_alive
 
     try:
         status = read_json_file(_progress_path(run_path, method))
@@ -365,10 +365,8 @@ def summary_argv(
     data_root: str | Path | None = None,
     max_records: int | None = None,
 ) -> list[str]:
-    """The command line of the background summary process."""
+    """The ``python -m`` arguments of the background summary process."""
     argv = [
-        sys.executable,
-        "-m",
         "ecgcore.class_summary",
         "--run",
         str(run_path),
@@ -396,21 +394,14 @@ def start_summary(
     out_dir = summary_dir(run_path, method)
     progress_path = _progress_path(run_path, method)
     write_json(progress_path, {"state": "starting", "pid": None, "updated": time.time()})  # seen at once
-    with open(out_dir / "summary.log", "ab") as log:
-        proc = subprocess.Popen(
-            summary_argv(run_path, method, data_root, max_records),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    pid = spawn_detached(summary_argv(run_path, method, data_root, max_records), out_dir / "summary.log", append=True)
     try:
         still_starting = read_json_file(progress_path).get("state") == "starting"
     except (OSError, ValueError):
         still_starting = True
     if still_starting:  # the child has not reported yet (it overwrites this with its own pid)
-        write_json(progress_path, {"state": "starting", "pid": proc.pid, "updated": time.time()})
-    return proc.pid
+        write_json(progress_path, {"state": "starting", "pid": pid, "updated": time.time()})
+    return pid
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from ecgcore.download import (
     DEFAULT_VERSION,
-    PROJECT_ROOT,
     DownloadStatus,
     _read_json,
     default_out,
@@ -24,8 +21,7 @@ from ecgcore.download import (
 )
 from ecgcore.errors import DownloadError
 from ecgcore.fileio import write_json
-
-_children: dict[int, subprocess.Popen] = {}
+from ecgcore.processes import pid_alive, spawn_detached
 
 
 def download_argv(
@@ -63,35 +59,10 @@ def start_download(
     (sdir / "pid").unlink(missing_ok=True)
     t = time.time()
     write_json(sdir / "progress.json", asdict(DownloadStatus(state="queued", out=str(out), started=t, updated=t)))
-    env = os.environ | {"PYTHONUNBUFFERED": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    with open(sdir / "download.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ecgcore", *download_argv(out, version, sampling_rate, base_url, verify, from_zip)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=env,
-            cwd=PROJECT_ROOT,
-        )
-    _children[proc.pid] = proc
-    (sdir / "pid").write_text(str(proc.pid))
-    return download_status(out) or DownloadStatus(state="queued", out=str(out), pid=proc.pid)
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    if pid in _children:  # our own child: poll() also reaps it
-        return _children[pid].poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    argv = ["ecgcore", *download_argv(out, version, sampling_rate, base_url, verify, from_zip)]
+    pid = spawn_detached(argv, sdir / "download.log")
+    (sdir / "pid").write_text(str(pid))
+    return download_status(out) or DownloadStatus(state="queued", out=str(out), pid=pid)
 
 
 def download_status(out: str | os.PathLike | None = None, version: str = DEFAULT_VERSION) -> DownloadStatus | None:
@@ -110,9 +81,9 @@ def download_status(out: str | os.PathLike | None = None, version: str = DEFAULT
         return status
     pid_file = sdir / "pid"
     pid = int(pid_file.read_text() or 0) if pid_file.is_file() else status.pid
-    if status.state == "queued" and _alive(pid):
+    if status.state == "queued" and pid_alive(pid):
         return status  # started, not yet running
-    if status.state == "running" and _alive(status.pid):
+    if status.state == "running" and pid_alive(status.pid):
         return status  # between the lock's release and the final write
     status.state = "failed"
     status.message = (
@@ -139,7 +110,7 @@ def cancel_download(out: str | os.PathLike | None = None, version: str = DEFAULT
         return status.state if status else "none"
     pid_file = status_dir(out) / "pid"
     pid = status.pid if status.state == "running" else (int(pid_file.read_text() or 0) if pid_file.is_file() else None)
-    if pid and pid != os.getpid() and _alive(pid):
+    if pid and pid != os.getpid() and pid_alive(pid):
         try:
             group = os.getpgid(pid)
             if group == os.getpgrp():  # started in our own process group (a terminal): that process only
@@ -149,7 +120,7 @@ def cancel_download(out: str | os.PathLike | None = None, version: str = DEFAULT
         except ProcessLookupError:
             pass
     deadline = time.time() + grace_s
-    while time.time() < deadline and pid and _alive(pid):
+    while time.time() < deadline and pid and pid_alive(pid):
         time.sleep(0.1)
     now = download_status(out)
     if now is None or now.state == "failed":  # killed before it could write its own final state

@@ -15,13 +15,12 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from ecgcore.errors import RunError
+from ecgcore.processes import reap, spawn_detached
 from ecgcore.runs import (
     ACTIVE,
     DEFAULT_RUN,
@@ -43,7 +42,6 @@ from ecgcore.runs import (
 
 CANCEL_FLAG = "cancel"
 CANCEL_GRACE_S = 10.0
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def max_trainings() -> int:
@@ -143,36 +141,17 @@ def pump(root: Path | None = None) -> list[Path]:
 def launch(path: Path, argv: list[str], root: Path) -> int:
     """Start ``python -m ecgcore <argv>`` for the run at ``path`` in its own process session;
     stdout/stderr go to ``train.log``. Returns the pid."""
-    env = os.environ | {"ECGCORE_RUNS_DIR": str(root.resolve()), "PYTHONUNBUFFERED": "1"}
-    env.pop("ECGCORE_RUN_NAME", None)  # the run name is in argv (--run_name), not taken from this process
-    # Leave a core to the app and the other runs: oversubscribed OpenMP threads slow torch down many-fold.
-    env.setdefault("OMP_NUM_THREADS", str(training_threads()))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env = {
+        "ECGCORE_RUNS_DIR": str(root.resolve()),
+        "ECGCORE_RUN_NAME": None,  # the run name is in argv (--run_name), not taken from this process
+        # Leave a core to the app and the other runs: oversubscribed OpenMP threads slow torch down many-fold.
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS") or str(training_threads()),
+    }
     write_status(path, state="starting", pid=None, launched=time.time())
-    with open(path / "train.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ecgcore", *argv],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=env,
-            cwd=PROJECT_ROOT,
-        )
+    pid = spawn_detached(["ecgcore", *argv], path / "train.log", env)
     if (read_status(path, live=False) or {}).get("state") == "starting":  # the child may be faster
-        write_status(path, pid=proc.pid)
-    _children[proc.pid] = proc
-    return proc.pid
-
-
-_children: dict[int, subprocess.Popen] = {}
-
-
-def reap() -> None:
-    """Collect finished child processes of this process (the app calls it as it polls)."""
-    for pid, proc in list(_children.items()):
-        if proc.poll() is not None:
-            del _children[pid]
+        write_status(path, pid=pid)
+    return pid
 
 
 def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> str:

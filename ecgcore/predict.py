@@ -26,27 +26,10 @@ from ecgcore.errors import RunError
 from ecgcore.evaluate import decision_thresholds
 from ecgcore.fileio import write_bytes_atomic
 from ecgcore.inference import predict_proba
-from ecgcore.uploads import MAX_UPLOAD_BYTES, UploadedRecord, at_rate, read_record_file, read_record_upload
+from ecgcore.uploads import MAX_UPLOAD_BYTES, UploadedRecord, at_rate, read_record_file
 from ecgcore.uploads import resample_to as resample_to
 
 __all__ = ["MAX_UPLOAD_BYTES", "check_output_file", "predict_folder", "predict_record", "resample_to"]
-
-
-# ----------------------------------------------------------------------------- compatibility
-# ecgcore/browse.py and pages/predict.py still import these from here; once the app calls
-# ecgcore.uploads.read_record_upload (and shows its notes) they can go.
-
-
-def read_uploaded_csv(content: bytes) -> tuple[np.ndarray, int]:
-    """Deprecated: :func:`ecgcore.uploads.read_record_upload` of one CSV → ((12, T) float32 mV, fs)."""
-    record = read_record_upload([("upload.csv", content)])
-    return record.signal, record.fs
-
-
-def read_uploaded_wfdb(files: dict[str, bytes]) -> tuple[np.ndarray, int]:
-    """Deprecated: :func:`ecgcore.uploads.read_record_upload` of a .hea + .dat → ((12, T) float32 mV, fs)."""
-    record = read_record_upload(list(files.items()))
-    return record.signal, record.fs
 
 
 # ----------------------------------------------------------------------------- predictions

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ecgcore.errors import RunError
 from ecgcore.fileio import read_json_file, write_json
+from ecgcore.processes import pid_alive
 
 
 class RunState(StrEnum):
@@ -209,23 +210,6 @@ def is_locked(directory: Path) -> bool:
     finally:
         os.close(fd)
     return False
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True while process ``pid`` runs (a zombie — finished, not yet reaped — is not alive)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 # ----------------------------------------------------------------------------- status

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
+from ecgcore.inference import pick_device
 from ecgcore.runs import DEFAULT_RUN, RunLock, RunState, write_status
 from ecgcore.train import Callback, RunRecorder, TrainConfig, check_config, train_locked
 
@@ -72,6 +73,7 @@ def run_fold(
         ``eval_error``) and raised.
     """
     check_config(config, run_name)
+    pick_device(config.device)  # a CUDA device asked for on a machine without one: refused before any work
     path = Path(path)
     try:
         with RunLock(path):

@@ -24,7 +24,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,28 +39,26 @@ from ecgcore.checkpoints import (
     save_checkpoint,
 )
 from ecgcore.data import ECGDataset
-from ecgcore.errors import ModelError, RunError
+from ecgcore.errors import RunError
 from ecgcore.folds import Fold, get_fold
 from ecgcore.inference import pick_device, predict_logits
 from ecgcore.metrics import choose_thresholds, ranking_metrics
 from ecgcore.models import ECGClassifier, create_model
+from ecgcore.recipes import RECIPES, TrainConfig, check_config, default_config
 from ecgcore.runs import (
-    DEFAULT_RUN,
     LAUNCH_FIELDS,
     RUN_FILES,
     RunLock,
     can_start,
-    check_run_name,
     checkpoint_fit_problem,
     clear_for_restart,
     clear_run,
     write_status,
 )
 from ecgcore.transforms import augment_batch
-from ecgcore.windows import AGGREGATIONS, WindowSpec, crop_samples, random_crops
+from ecgcore.windows import WindowSpec, crop_samples, random_crops
 
 Callback = Callable[[dict], None]
-SCHEDULES = ("constant", "onecycle")
 __all__ = [  # RUN_FILES, LAUNCH_FIELDS and clear_run live in ecgcore.runs (re-exported for older callers)
     "RECIPES",
     "LAUNCH_FIELDS",
@@ -73,58 +71,6 @@ __all__ = [  # RUN_FILES, LAUNCH_FIELDS and clear_run live in ecgcore.runs (re-e
     "train_fold",
     "train_locked",
 ]
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run. The field defaults are the *plain* recipe (Adam 1e-3,
-    constant rate, no augmentation, 10 epochs, batch 16 — the original project's); the tuned per-model
-    recipes that ``train`` uses by default are in :data:`RECIPES` (see :func:`default_config`)."""
-
-    model: str = "cnn1d"
-    epochs: int = 10
-    batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    schedule: str = "constant"  # "constant" | "onecycle"
-    augment: bool = False
-    aug_shift: float = 0.1
-    aug_scale: float = 0.1
-    aug_noise: float = 0.05
-    aug_lead_dropout: float = 0.0
-    seed: int = 0
-    plan: str = "cv5"
-    fold: int = 0
-    device: str = "auto"
-    patience: int | None = None  # stop after this many epochs without a better validation PR-AUC
-    model_config: dict = field(default_factory=dict)  # e.g. {"image": "spectrogram"} for cnn2d
-    log_every: int | None = None  # batch events every n steps (default: ~50 per epoch)
-    # The PTB-XL benchmark's techniques (ecgcore.windows; None: off, as in every older run):
-    crop_s: float | None = None  # train on one random crop of this many seconds per record and step
-    window_s: float | None = None  # validate/test/predict on sliding windows of this length …
-    stride_s: float | None = None  # … every this many seconds (default: half a window) …
-    window_agg: str = "max"  # … aggregated by "max" (the benchmark's) or "mean"
-    ema_decay: float | None = None  # keep an exponential moving average of the weights (e.g. 0.999)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-# The default recipe of each model — what `train --model M --fold k` does with no other flags.
-# Chosen by 5-fold CV on the 1,803-record PTB-XL part (bench/sweep.py; RESULTS.md): one-cycle
-# learning rate, label-preserving augmentation and 40 epochs beat the plain recipe clearly
-# (cnn1d 0.692 → 0.744, cnn2d 0.601 → 0.684 macro PR-AUC), so the epochs default moved from 10 to 40.
-RECIPES: dict[str, dict] = {
-    "cnn1d": {"epochs": 40, "batch_size": 16, "lr": 3e-3, "schedule": "onecycle", "augment": True},
-    "cnn2d": {"epochs": 40, "batch_size": 16, "lr": 1e-2, "schedule": "onecycle", "augment": True},
-    "resnet1d_wang": {"epochs": 20, "batch_size": 32, "lr": 3e-3, "schedule": "onecycle", "augment": True},
-}
-
-
-def default_config(model: str, **overrides) -> TrainConfig:
-    """The model's default recipe (:data:`RECIPES`) with ``overrides`` (None values ignored)."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    return TrainConfig(**{"model": model, **RECIPES.get(model, {}), **given})
 
 
 def lead_statistics(signals: np.ndarray, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -171,78 +117,6 @@ def _meta(ds: ECGDataset, cfg: TrainConfig, fold: Fold, epoch: int, metrics: dic
         "config": cfg.to_dict(),
         "versions": library_versions(),
     }
-
-
-def check_config(cfg: TrainConfig, run_name: str = DEFAULT_RUN) -> TrainConfig:
-    """Check a training config before any work (before the data loads, before a run folder exists).
-
-    Raises RunError (ModelError for an unknown model), one line naming the argument and what to use:
-    epochs ≥ 1, batch size ≥ 1, a finite learning rate > 0, a finite weight decay ≥ 0, patience ≥ 1
-    if given, a known schedule, model and device, and a valid run name. Returns ``cfg``."""
-    from ecgcore.models import list_models
-
-    def whole(value) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
-    def real(value) -> bool:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-    problems = (
-        (not whole(cfg.epochs) or cfg.epochs < 1, f"--epochs {cfg.epochs!r}: use a whole number of 1 or more"),
-        (
-            not whole(cfg.batch_size) or cfg.batch_size < 1,
-            f"--batch_size {cfg.batch_size!r}: use a whole number of 1 or more",
-        ),
-        (not real(cfg.lr) or cfg.lr <= 0, f"--lr {cfg.lr!r}: use a finite learning rate above 0, e.g. 1e-3"),
-        (
-            not real(cfg.weight_decay) or cfg.weight_decay < 0,
-            f"--weight_decay {cfg.weight_decay!r}: use a finite number of 0 or more",
-        ),
-        (
-            cfg.patience is not None and (not whole(cfg.patience) or cfg.patience < 1),
-            f"--patience {cfg.patience!r}: use a whole number of 1 or more, or leave it out",
-        ),
-        (cfg.schedule not in SCHEDULES, f"--schedule {cfg.schedule!r}: use one of {', '.join(SCHEDULES)}"),
-        *_technique_problems(cfg),
-    )
-    for bad, message in problems:
-        if bad:
-            raise RunError(f"{message}.")
-    if cfg.model not in list_models():
-        raise ModelError(f"unknown model {cfg.model!r}; use one of {', '.join(list_models())}.")
-    check_run_name(run_name)
-    pick_device(cfg.device)  # RunError for an unknown or absent device
-    return cfg
-
-
-def _technique_problems(cfg: TrainConfig) -> tuple[tuple[bool, str], ...]:
-    """(bad, message) checks of the crop, window and weight-averaging options (see ecgcore.windows)."""
-
-    def positive(value) -> bool:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-
-    return (
-        (
-            cfg.crop_s is not None and not positive(cfg.crop_s),
-            f"--crop_s {cfg.crop_s!r}: use seconds above 0, e.g. 2.5",
-        ),
-        (
-            cfg.window_s is not None and not positive(cfg.window_s),
-            f"--window_s {cfg.window_s!r}: use seconds above 0, e.g. 2.5",
-        ),
-        (
-            cfg.stride_s is not None and (cfg.window_s is None or not positive(cfg.stride_s)),
-            f"--stride_s {cfg.stride_s!r}: use seconds above 0, together with --window_s",
-        ),
-        (
-            cfg.window_agg not in AGGREGATIONS,
-            f"--window_agg {cfg.window_agg!r}: use one of {', '.join(AGGREGATIONS)}",
-        ),
-        (
-            cfg.ema_decay is not None and not (positive(cfg.ema_decay) and cfg.ema_decay < 1),
-            f"--ema_decay {cfg.ema_decay!r}: use a number between 0 and 1, e.g. 0.999",
-        ),
-    )
 
 
 def train_fold(

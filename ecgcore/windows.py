@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-AGGREGATIONS = ("mean", "max")
+from ecgcore.recipes import AGGREGATIONS
 
 
 @dataclass(frozen=True)

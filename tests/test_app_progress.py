@@ -60,3 +60,16 @@ def test_log_tail(tmp_path):
 
 def test_format_duration():
     assert [progress.format_duration(s) for s in (5, 65, 3725, None)] == ["5s", "1m 05s", "1h 02m", "—"]
+
+
+def test_the_epoch_tile_and_the_text_agree():
+    from ecgcore.app.progress import training_progress
+
+    ev = [{"event": "start", "time": 0.0, "epochs": 2, "steps_per_epoch": 10}]
+    ev += [{"event": "batch", "step": 3, "loss": 1.0, "epoch": 0, "time": 1.0}]
+    p = training_progress(ev, "running", now=2.0)
+    assert p.epoch_shown == "1/2" and "epoch 1/2" in p.text
+    ev += [{"event": "epoch_end", "epoch": 0, "step": 10, "time": 3.0}, {"event": "done", "time": 4.0}]
+    ev[0]["epochs"] = 1
+    done = training_progress(ev, "done", now=5.0)
+    assert done.epoch_shown == "1/1" and "epoch 1/1" in done.text

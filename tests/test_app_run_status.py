@@ -30,10 +30,30 @@ def test_resumable():
     assert not run_status.resumable(Path("/nowhere"), "interrupted")
 
 
+def test_a_damaged_run_is_damaged_not_an_exception(tmp_path):
+    path = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+    path.mkdir(parents=True)
+    (path / "status.json").write_text('{"state": "runn')
+    (runs,) = list_runs(tmp_path)
+    assert run_status.live_state(runs) == "damaged"
+    table = runs_view.runs_table([runs])
+    assert table["state"].tolist() == ["damaged"] and "corrupt" in table["problem"][0]
+    assert not run_status.is_active(runs) and not run_status.resumable(path)
+
+
+def test_running_epoch_is_the_one_being_trained(tmp_path):
+    path = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+    assert runs_view.epoch_text({"epochs": 2}, "running") == "1/2"  # no epoch completed yet
+    assert runs_view.epoch_text({"epochs": 2, "epoch": 0}, "running") == "2/2"
+    assert runs_view.epoch_text({"epochs": 2, "epoch": 1}, "done") == "2/2"
+    assert runs_view.epoch_text({"epoch": None, "epochs": None}, "running") == ""
+    assert path.name == "fold0"
+
+
 def test_check_checkpoint_fits():
     meta = {"label_names": ["NORM", "MI"], "sampling_rate": 100}
     run_status.check_checkpoint_fits(meta, ("NORM", "MI"), 100)
     with pytest.raises(CheckpointError, match="label set"):
         run_status.check_checkpoint_fits(meta, ("NORM",), 100)
-    with pytest.raises(CheckpointError, match="500 Hz"):
+    with pytest.raises(CheckpointError, match="sampling rate"):
         run_status.check_checkpoint_fits(meta, ("NORM", "MI"), 500)

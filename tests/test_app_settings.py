@@ -73,3 +73,15 @@ def test_good_settings_give_no_warning(monkeypatch, tmp_path):
     assert settings.read_settings() == ({}, None)
     settings.save_settings(data_root="/data/ptbxl", source="saved", other=[1])
     assert settings.read_settings() == ({"data_root": "/data/ptbxl", "source": "saved", "other": [1]}, None)
+
+
+def test_home_folder_hint_says_what_is_loaded():
+    from ecgcore.app.settings import home_folder_hint, source_words
+
+    assert "Real data is loaded now from the environment variable ECGCORE_DATA_ROOT (`/d`)" in home_folder_hint(
+        "env", "/d"
+    )
+    assert home_folder_hint("env", "/d", is_demo=True).startswith("Synthetic demo data is loaded now")
+    assert "empty" not in home_folder_hint("env", "/d") + home_folder_hint("saved", "/d")
+    assert "demo data is loaded now" in home_folder_hint("demo", None)
+    assert "ECGCORE_DATA_ROOT" in source_words("env") and source_words("demo") == "demo data (synthetic)"

@@ -14,8 +14,75 @@ def test_submit_training_refuses_a_finished_run_without_replace(demo_ds, tmp_pat
     root = tmp_path / "runs"
     shutil.copytree(trained_runs["cnn1d"], run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=root))
     write_json(run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=root) / "status.json", {"state": "done"})
-    out = submit.submit_training(
-        demo_ds, "cnn1d", [0], label_set="superclass", epochs=1, batch_size=16, lr=1e-3, root=root
-    )
+    recipe = submit.Recipe("cnn1d", epochs=1, batch_size=16, lr=1e-3)
+    out = submit.submit_training(demo_ds, recipe, [0], label_set="superclass", root=root)
     assert out[0].state is None and "already holds a done run" in out[0].message
     assert json.loads((out[0].path / "status.json").read_text())["state"] == "done"  # left alone
+
+
+def _capture(monkeypatch):
+    from ecgcore import jobs
+
+    queued = []
+    monkeypatch.setattr(jobs, "submit", lambda path, argv, root=None: queued.append((path, argv)) or "queued")
+    return queued
+
+
+def test_a_named_run_on_the_benchmark_plan_queues_its_argv(demo_ds, tmp_path, monkeypatch):
+    queued = _capture(monkeypatch)
+    recipe = submit.Recipe(
+        "cnn1d", 2, 32, 1e-3, plan="benchmark", run_name="crop", advanced={"crop_s": 2.5, "window_agg": "mean"}
+    )
+    out = submit.submit_training(demo_ds, recipe, [0], label_set="superclass", root=tmp_path)
+    assert out[0].state == "queued"
+    path, argv = queued[0]
+    assert path == run_dir(demo_ds.name, "superclass", "cnn1d", 0, "benchmark", tmp_path, "crop")
+    assert path.parent.name == "cnn1d@crop" and path.name == "benchmark-fold0"
+    text = " ".join(argv)
+    assert "--plan benchmark" in text and "--run_name crop" in text and "--epochs 2" in text
+    assert "--crop_s 2.5" in text and "--window_agg mean" in text
+
+
+def test_a_bad_recipe_is_refused_before_any_run_folder(demo_ds, tmp_path, monkeypatch):
+    queued = _capture(monkeypatch)
+    for recipe, words in (
+        (submit.Recipe("cnn1d", 1, 16, 1e-3, run_name="bad name!"), "run name"),
+        (submit.Recipe("cnn1d", 1, 16, 1e-3, advanced={"ema_decay": 1.5}), "--ema_decay"),
+        (submit.Recipe("cnn1d", 1, 16, 1e-3, advanced={"stride_s": 1.0}), "--stride_s"),
+    ):
+        out = submit.submit_training(demo_ds, recipe, [0, 1], label_set="superclass", root=tmp_path)
+        assert len(out) == 1 and out[0].state is None and words in out[0].message
+    assert queued == [] and not any(tmp_path.iterdir())
+
+
+def test_measured_speed_from_progress_events():
+    events = [
+        {"event": "start", "time": 100.0, "n_train": 1000, "config": {"model": "cnn1d"}},
+        {"event": "epoch_end", "epoch": 0, "time": 102.0},
+        {"event": "epoch_end", "epoch": 1, "time": 104.0},
+    ]
+    assert submit.measured_speed("cnn1d", [events]) == 500.0
+    assert submit.measured_speed("cnn2d", [events]) is None
+    assert submit.measured_speed("cnn1d", [events[:1]]) is None
+
+
+def test_estimate_cost_uses_the_defaults_without_runs_and_asks_above_three_minutes(demo_ds, tmp_path):
+    short = submit.estimate_cost(demo_ds, submit.Recipe("cnn2d", 1, 16, 1e-3), [0], root=tmp_path)
+    n = submit.training_size(demo_ds, "cv5", 0)
+    assert short.speed == 290.0 and "RESULTS.md" in short.source and short.n_train == n
+    assert abs(short.seconds - n / 290.0) < 1e-6 and not short.needs_confirmation
+    long = submit.estimate_cost(demo_ds, submit.Recipe("cnn2d", 200, 16, 1e-3), list(range(5)), root=tmp_path)
+    assert abs(long.seconds - 200 * n * 5 / 290.0) < 1e-6 and long.needs_confirmation
+
+
+def test_estimate_cost_measures_earlier_runs(demo_ds, tmp_path):
+    path = run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=tmp_path)
+    path.mkdir(parents=True)
+    write_json(path / "status.json", {"state": "done"})
+    lines = [
+        {"event": "start", "time": 0.0, "n_train": 100, "config": {"model": "cnn1d"}},
+        {"event": "epoch_end", "epoch": 0, "time": 1.0},
+    ]
+    (path / "progress.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    cost = submit.estimate_cost(demo_ds, submit.Recipe("cnn1d", 3, 16, 1e-3), [0, 1], root=tmp_path)
+    assert cost.speed == 100.0 and "measured" in cost.source and cost.folds == 2

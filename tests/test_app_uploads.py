@@ -1,4 +1,4 @@
-"""ecgcore.app.uploads (moved from tests/test_browse.py with its assertions) — tested without Streamlit."""
+"""ecgcore.app.uploads: the library's one reader and table, as the app calls them — tested without Streamlit."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def test_probability_table_and_csv():
     assert t["predicted"].tolist() == [True, True] and t["true label"].tolist() == [True, False]
     csv = uploads.predictions_csv(t, "rec1", "/runs/best.pt").decode()
     assert "not for diagnosis" in csv and "class,probability,threshold,predicted" in csv
-    assert uploads.saliency_target(np.array([0.1, 0.8, 0.3]), ["A", "B", "C"], ["C"]) == 2
-    assert uploads.saliency_target(np.array([0.1, 0.8, 0.3]), ["A", "B", "C"]) == 1
+    csv = uploads.predictions_csv(t, "rec1", "/runs/best.pt", ["units converted"]).decode()
+    assert "# note: units converted" in csv
 
 
 def test_read_upload_csv_round_trip(demo_ds):

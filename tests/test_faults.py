@@ -36,7 +36,7 @@ import pytest
 import torch
 from ptbxl_files import small_copy, write_record
 
-from ecgcore import jobs
+from ecgcore import jobs, processes
 from ecgcore.checkpoints import FORMAT, load_checkpoint, read_checkpoint, save_checkpoint
 from ecgcore.data import DEMO_MARKER, LEADS, load_ptbxl
 from ecgcore.errors import CheckpointError, DataError, ECGCoreError, ResultsError, RunError, UploadError
@@ -121,7 +121,7 @@ def runs_root(tmp_path, monkeypatch, demo_ds):
             except (ProcessLookupError, PermissionError):
                 pass
     deadline = time.time() + 10
-    while jobs._children and time.time() < deadline:
+    while processes._children and time.time() < deadline:
         jobs.reap()
         time.sleep(0.05)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgcore import jobs
+from ecgcore import jobs, processes
 from ecgcore.checkpoints import read_checkpoint
 from ecgcore.errors import RunError
 from ecgcore.runs import is_locked, list_runs, read_events, read_status, run_dir
@@ -36,7 +36,7 @@ def runs(tmp_path, monkeypatch, demo_ds):
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    for pid, proc in list(jobs._children.items()):  # and the ones this process started
+    for pid, proc in list(processes._children.items()):  # and the ones this process started
         if proc.poll() is None:
             try:
                 os.killpg(pid, signal.SIGKILL)

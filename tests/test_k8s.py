@@ -716,7 +716,7 @@ def test_image_runs_app_by_default_and_cli_as_non_root():
     # manifests only set `args`, so the entrypoint must just exec its arguments
     assert entrypoint and json.loads(entrypoint.group(1)) == ["/usr/bin/tini", "--"]
     assert "EXPOSE 8501" in text and "WORKDIR /app" in text and "PYTHONPATH=/app" in text
-    assert re.search(r"apt-get install .*\bwget\b", text), "the download Job needs wget"
+    assert re.search(r"apt-get install .*\bca-certificates\b", text), "the download Job fetches over HTTPS"
     for _, obj in workloads():
         for c in pod_spec(obj)["containers"]:
             assert "command" not in c, "set args only, so tini stays PID 1"

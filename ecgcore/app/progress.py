@@ -32,10 +32,19 @@ class TrainingProgress:
         return min(1.0, self.steps_done / self.steps_total) if self.steps_total else 0.0
 
     @property
+    def epoch_shown(self) -> str:
+        """'1/2': the epoch being trained while running (completed + 1), else the epochs completed —
+        the one epoch figure of the Epoch tile, the progress text and the runs table alike ('' if unknown)."""
+        if not self.epochs:
+            return ""
+        running = self.state == "running" and self.epoch < self.epochs
+        return f"{min(self.epoch + running, self.epochs)}/{self.epochs}"
+
+    @property
     def text(self) -> str:
         parts = [self.state]
         if self.epochs:
-            parts.append(f"epoch {min(self.epoch + (self.state == 'running'), self.epochs)}/{self.epochs}")
+            parts.append(f"epoch {self.epoch_shown}")
         if self.steps_total:
             parts.append(f"step {self.steps_done:,}/{self.steps_total:,}")
         if self.elapsed_s:
@@ -117,3 +126,29 @@ def log_tail(path: Path, lines: int = 40) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+def format_bytes(n: float | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} GB"
+
+
+def download_text(status) -> str:
+    """One line for a download's progress bar: state, files, bytes, rate and time left (a
+    ``ecgcore.download.DownloadStatus``)."""
+    parts = [status.state]
+    if status.files_total:
+        parts.append(f"{status.files_done:,}/{status.files_total:,} files")
+    if status.bytes_done:
+        total = f" of ~{format_bytes(status.bytes_total)}" if status.bytes_total else ""
+        parts.append(f"{format_bytes(status.bytes_done)}{total}")
+    if status.rate_bps and status.state == "running":
+        parts.append(f"{format_bytes(status.rate_bps)}/s")
+    if status.eta_s is not None and status.state == "running":
+        parts.append(f"about {format_duration(status.eta_s)} left")
+    return " · ".join(parts)

@@ -19,6 +19,83 @@ from ecgcore.errors import DataError
 from ecgcore.folds import patient_folds, strat_folds_of
 
 NO_LABEL = "(no label)"
+LANGUAGES = {"de": "German", "en": "English"}
+
+# Report search: PTB-XL reports mix German and English (and German spelled with or without umlauts).
+# Each row is one finding in both languages, normalised (lower case, ä → ae …); a query word or phrase
+# that matches any spelling of a row finds every spelling. The language of a spelling marks reports.
+SEARCH_TERMS: tuple[dict[str, tuple[str, ...]], ...] = (
+    {"en": ("infarct",), "de": ("infarkt",)},
+    {"en": ("ischaemi", "ischemi"), "de": ("ischaemie",)},
+    {"en": ("sinus rhythm",), "de": ("sinusrhythmus",)},
+    {"en": ("sinus bradycardia",), "de": ("sinusbradykardie",)},
+    {"en": ("sinus tachycardia",), "de": ("sinustachykardie",)},
+    {"en": ("bradycardi",), "de": ("bradykardie",)},
+    {"en": ("tachycardi",), "de": ("tachykardie",)},
+    {"en": ("left bundle branch block",), "de": ("linksschenkelblock",)},
+    {"en": ("right bundle branch block",), "de": ("rechtsschenkelblock",)},
+    {"en": ("bundle branch block",), "de": ("schenkelblock",)},
+    {"en": ("hypertrophy",), "de": ("hypertrophie",)},
+    {"en": ("left axis deviation",), "de": ("linkstyp",)},
+    {"en": ("right axis deviation",), "de": ("rechtstyp",)},
+    {"en": ("low voltage", "low limb lead voltage"), "de": ("niederspannung",)},
+    {"en": ("injury",), "de": ("myokardschaden", "schaden")},
+    {"en": ("atrial",), "de": ("vorhof",)},
+    {"en": ("unconfirmed",), "de": ("unbestaetigt",)},
+    {"en": ("normal ecg",), "de": ("normales ekg",)},
+    {"en": ("probably", "likely"), "de": ("wahrscheinlich",)},
+    {"en": ("conduction",), "de": ("leitung",)},
+    {"en": ("abnormal",), "de": ("abnormal", "abnorm")},
+)
+_GERMAN_ONLY = ("lagetyp", " und ", " oder ", "bericht", "ekg", "grades", "alter ", "sonst ", "moeglich", "verdacht")
+_ENGLISH_ONLY = (" and ", " or ", " with ", "ecg", "consistent", "possible", "suggest", "wave", "segment")
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def normalise(text: str) -> str:
+    """Lower case, umlauts spelled out ('ISCHÄMIE' → 'ischaemie'), runs of spaces as one."""
+    return " ".join(str(text).lower().translate(_UMLAUTS).split())
+
+
+def search_groups(query: str) -> list[tuple[str, ...]]:
+    """The query as groups of alternative spellings; a report matches when it holds one spelling of
+    every group ('infarkt anterior' → [(infarct, infarkt), (anterior,)])."""
+    text = f" {normalise(query)} "
+    groups: list[tuple[str, ...]] = []
+    for term in sorted(SEARCH_TERMS, key=lambda t: -max(len(v) for vs in t.values() for v in vs)):
+        spellings = tuple(v for vs in term.values() for v in vs)
+        for v in sorted(spellings, key=len, reverse=True):
+            if f" {v}" in text and " " in v:  # a phrase: taken out whole
+                groups.append(spellings)
+                text = text.replace(v, " ")
+                break
+    for word in text.split():
+        hits = [
+            t
+            for t in SEARCH_TERMS
+            if any(v.startswith(word) or word.startswith(v) for vs in t.values() for v in vs if " " not in v)
+        ]
+        spellings = tuple(v for t in hits for vs in t.values() for v in vs) if len(word) >= 4 else ()
+        groups.append((word, *spellings))
+    return groups
+
+
+def report_language(report: str) -> str:
+    """'de' or 'en' when the report's wording says so (see SEARCH_TERMS), else '' (not known)."""
+    text = f" {normalise(report)} "
+    score = {"de": 0, "en": 0}
+    for term in SEARCH_TERMS:
+        for lang, spellings in term.items():
+            other = "en" if lang == "de" else "de"
+            own = [v for v in spellings if v not in term.get(other, ())]
+            score[lang] += any(v in text for v in own)
+    score["de"] += sum(w in text for w in _GERMAN_ONLY)
+    score["en"] += sum(w in text for w in _ENGLISH_ONLY)
+    if score["de"] == score["en"]:
+        return ""
+    return "de" if score["de"] > score["en"] else "en"
+
+
 SEX_NAMES = {0: "male", 1: "female"}  # PTB-XL: 0 = male, 1 = female
 UNKNOWN = "unknown"
 
@@ -46,6 +123,7 @@ def record_table(ds: ECGDataset) -> pd.DataFrame:
             "strat_fold": pd.array(strat_folds_of(r), dtype="Int64"),
             "labels": label_strings(ds),
             "report": r["report"].astype(str),
+            "language": r["report"].astype(str).map(report_language),
         }
     )
 
@@ -56,7 +134,8 @@ class RecordFilter:
 
     labels: label names (and/or :data:`NO_LABEL`); ``label_mode`` "any" keeps records with at least
     one of them, "all" records with all of them. age: inclusive (lo, hi); records without an age are
-    kept when ``unknown_age``. text: words that must all occur in the report (case-insensitive).
+    kept when ``unknown_age``. text: words that must all occur in the report, in German or English
+    (case-insensitive, umlauts or not; see :data:`SEARCH_TERMS`).
     ids: numbers matched against ecg_id and patient_id.
     """
 
@@ -105,11 +184,13 @@ def filter_records(ds: ECGDataset, f: RecordFilter) -> np.ndarray:
         known = ~np.isnan(age)
         in_range = known & (age >= f.age[0]) & (age <= f.age[1])
         keep &= in_range | (~known & f.unknown_age)
-    words = (f.text or "").lower().split()
-    if words:
-        report = r["report"].astype(str).str.lower()
-        for w in words:
-            keep &= report.str.contains(w, regex=False).to_numpy()
+    if (f.text or "").strip():
+        report = r["report"].astype(str).map(lambda t: f" {normalise(t)} ")
+        for spellings in search_groups(f.text):
+            found = np.zeros(len(r), dtype=bool)
+            for v in spellings:
+                found |= report.str.contains(v, regex=False).to_numpy()
+            keep &= found
     ids = parse_ids(f.ids)
     if ids:
         keep &= (r["ecg_id"].isin(ids) | r["patient_id"].isin(ids)).to_numpy()
@@ -151,6 +232,63 @@ def record_details(ds: ECGDataset, i: int) -> dict:
         "report": str(r["report"]),
         "file": str(r["filename"]),
     }
+
+
+def likelihood_text(value) -> str:
+    """'15 %'; PTB-XL's 0 means the likelihood was not given (the statement holds, no figure)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return "not given"
+    return "0 (not given)" if value == 0 else f"{value:g} %"
+
+
+def code_rows(scp_codes: dict, statements: pd.DataFrame | None, label_set: str) -> list[dict]:
+    """One row per scp code of a record: the code, its likelihood, its meaning (scp_statements.csv's
+    description) and kind (diagnostic class / subclass, form, rhythm), and the label it gives in
+    ``label_set`` ('' for non-diagnostic codes such as flutter or an axis: they are shown as codes)."""
+    rows = []
+    for code, value in scp_codes.items():
+        known = statements is not None and code in statements.index
+        info = {k: v for k, v in statements.loc[code].items() if pd.notna(v)} if known else None
+        get = (info or {}).get
+        diagnostic = get("diagnostic") == 1
+        kinds = [k for k in ("form", "rhythm") if get(k) == 1]
+        if diagnostic:
+            kind = f"diagnostic ({get('diagnostic_class')} / {get('diagnostic_subclass')})"
+        else:
+            kind = " and ".join(kinds) or ("not in scp_statements.csv" if info is None else "other")
+        label = ""
+        if diagnostic:
+            label = {"superclass": get("diagnostic_class"), "subclass": get("diagnostic_subclass")}.get(label_set, code)
+        rows.append(
+            {
+                "code": code,
+                "likelihood": likelihood_text(value),
+                "meaning": str(get("description") or "—"),
+                "kind": kind,
+                "label": label or "",
+            }
+        )
+    return rows
+
+
+def label_sources(rows: list[dict]) -> dict[str, list[str]]:
+    """Per label of the record, the codes that gave it with their likelihood ('MI' → ['IMI 15 %'])."""
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        if row["label"]:
+            out.setdefault(row["label"], []).append(f"{row['code']} {row['likelihood']}")
+    return out
+
+
+def step_within(ids: Sequence[int], current: int | None, step: int) -> int | None:
+    """The id ``step`` places from ``current`` in ``ids`` (the filtered list), clamped to its ends;
+    the first id when ``current`` is not in it; None for an empty list."""
+    if not len(ids):
+        return None
+    ids = [int(x) for x in ids]
+    if current not in ids:
+        return ids[0]
+    return ids[min(max(ids.index(current) + step, 0), len(ids) - 1)]
 
 
 def patient_records(ds: ECGDataset, patient_id: int | float, table: pd.DataFrame | None = None) -> pd.DataFrame:

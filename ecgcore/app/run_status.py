@@ -1,6 +1,6 @@
 """Where a run stands as the pages see it, and what may be done with it (poll, resume, use its
-checkpoint here). Kept together in one module: the bodies are to become calls into the library's
-run-state module. No Streamlit import."""
+checkpoint here) — thin calls into :mod:`ecgcore.runs`, the one home of run state and its rules.
+No Streamlit import."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecgcore.errors import CheckpointError
-from ecgcore.runs import RunInfo, read_status
+from ecgcore.runs import ACTIVE, RunInfo, can_resume, checkpoint_fit_problem, run_state
 
-ACTIVE_STATES = ("queued", "starting", "running", "evaluating")
+ACTIVE_STATES = tuple(sorted(ACTIVE))  # the older name: states worth polling
 
 
 def live_state(run: RunInfo) -> str:
-    """The run's state as the jobs module sees it (a 'starting' run whose process died is failed)."""
-    from ecgcore.jobs import run_state
-
-    if not (run.path / "status.json").is_file():
-        return run.status.get("state", "unknown")
-    return run_state(run.path)
+    """The run's live state (``runs.run_state``: files, lock and process id); 'damaged' when its
+    status.json cannot be read."""
+    return str(run_state(run.path))
 
 
 def has_results(path: Path) -> bool:
@@ -27,30 +24,26 @@ def has_results(path: Path) -> bool:
 
 
 def is_evaluating(path: Path, status: dict | None = None) -> bool:
-    """Training finished ('done') but the test-part evaluation of the same process is still running."""
-    from ecgcore.jobs import pid_alive
-
-    status = status if status is not None else (read_status(path) or {})
-    if status.get("state") == "evaluating":
-        return pid_alive(status.get("pid"))
-    return status.get("state") == "done" and not has_results(path) and pid_alive(status.get("pid"))
+    """Training finished and the test-part evaluation of the same process is still running."""
+    return run_state(Path(path)) == "evaluating"
 
 
 def is_active(run: RunInfo) -> bool:
-    """Still worth polling: queued, starting, running, or evaluating after training."""
-    return live_state(run) in ACTIVE_STATES or is_evaluating(run.path, run.status)
+    """Still worth polling: queued, starting, running or evaluating."""
+    return run_state(run.path) in ACTIVE
 
 
-def resumable(path: Path, state: str) -> bool:
-    return state in ("interrupted", "cancelled", "failed") and (Path(path) / "last.pt").exists()
+def resumable(path: Path, state: str | None = None) -> bool:
+    """The run may continue from its last.pt now (``runs.can_resume``) and is not done or active."""
+    state = state if state is not None else str(run_state(Path(path)))
+    return state in ("interrupted", "cancelled", "failed") and can_resume(Path(path)) is None
 
 
 def check_checkpoint_fits(meta: dict, label_names: Sequence[str], sampling_rate: int, path: Path | str = "") -> None:
-    """CheckpointError unless the checkpoint predicts these labels at this sampling rate."""
-    if list(meta.get("label_names") or []) != list(label_names):
+    """CheckpointError unless the checkpoint predicts these labels at this sampling rate
+    (``runs.checkpoint_fit_problem``)."""
+    problem = checkpoint_fit_problem(meta, list(label_names), None, int(sampling_rate))
+    if problem:
         raise CheckpointError(
-            f"{path} predicts {', '.join(meta.get('label_names') or [])}, not this label set "
-            f"({', '.join(label_names)}); pick a checkpoint trained on the label set chosen in the sidebar."
+            f"{path} {problem}; pick a checkpoint trained on the label set and sampling rate chosen in the sidebar."
         )
-    if int(meta.get("sampling_rate") or 0) != int(sampling_rate):
-        raise CheckpointError(f"{path} was trained at {meta.get('sampling_rate')} Hz, not {sampling_rate} Hz.")

@@ -10,14 +10,47 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgcore.app.run_status import has_results, is_evaluating, live_state
+from ecgcore.app.run_status import has_results, live_state
 from ecgcore.data import ECGDataset
-from ecgcore.runs import RunInfo, list_runs
+from ecgcore.runs import DEFAULT_RUN, RunInfo, list_runs, recipe_of
+
+RECIPE_KEYS = ("epochs", "batch_size", "lr", "schedule", "augment", "crop_s", "window_s", "stride_s", "ema_decay")
+"""The recipe fields shown in one line (the full recipe is shown on demand)."""
 
 
 def run_label(run: RunInfo) -> str:
     plan = "" if run.plan == "cv5" else f" ({run.plan})"
-    return f"{run.model} · fold {run.fold}{plan} · {run.label_set}"
+    name = "" if run.run_name == DEFAULT_RUN else f" · run {run.run_name}"
+    return f"{run.model}{name} · fold {run.fold}{plan} · {run.label_set}"
+
+
+def recipe_line(recipe: Mapping | None) -> str:
+    """A run's recipe in one line ('epochs 40 · batch_size 16 · lr 0.003 · schedule onecycle · augment on');
+    the benchmark techniques only when set; '—' when the run does not say."""
+    if not recipe:
+        return "—"
+    parts = []
+    for key in RECIPE_KEYS:
+        value = recipe.get(key)
+        if value is None or (key in ("crop_s", "window_s", "stride_s", "ema_decay") and not value):
+            continue
+        if isinstance(value, bool):
+            value = "on" if value else "off"
+        elif key == "window_s" and recipe.get("window_agg"):
+            value = f"{value} ({recipe['window_agg']})"
+        parts.append(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}")
+    return " · ".join(parts) or "—"
+
+
+def epoch_text(status: Mapping, state: str) -> str:
+    """'2/4' — the epoch being trained while running (completed + 1), else the epochs completed;
+    '' when the run does not say (never 'None')."""
+    epochs, epoch = status.get("epochs"), status.get("epoch")
+    if not isinstance(epochs, int) or not epochs:
+        return ""
+    done = epoch + 1 if isinstance(epoch, int) else 0
+    shown = min(done + 1, epochs) if state == "running" and done < epochs else done
+    return f"{shown}/{epochs}"
 
 
 def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
@@ -26,22 +59,22 @@ def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
     for r in runs:
         s = r.status
         state = live_state(r)
-        if is_evaluating(r.path, s):
-            state = "evaluating"
-        epochs = s.get("epochs")
-        epoch = s.get("epoch")
         rows.append(
             {
                 "label set": r.label_set,
                 "model": r.model,
-                "fold": r.fold if r.plan == "cv5" else f"{r.plan}-{r.fold}",
+                "run": r.run_name,
+                "plan": r.plan,
+                "fold": r.fold,
                 "state": state,
-                "epoch": f"{epoch + 1}/{epochs}" if epoch is not None and epochs else "",
+                "epoch": epoch_text(s, state),
                 "val macro PR-AUC": s.get("val_macro_pr_auc"),
                 "test macro PR-AUC": s.get("test_macro_pr_auc"),
                 "test macro ROC-AUC": s.get("test_macro_roc_auc"),
                 "results": has_results(r.path),
                 "updated": pd.to_datetime(s["updated"], unit="s") if s.get("updated") else pd.NaT,
+                "recipe": recipe_line(recipe_of(r.path)),
+                "problem": s.get("damage") or "",
                 "path": str(r.path),
             }
         )
@@ -50,6 +83,8 @@ def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
         columns=[
             "label set",
             "model",
+            "run",
+            "plan",
             "fold",
             "state",
             "epoch",
@@ -58,24 +93,41 @@ def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
             "test macro ROC-AUC",
             "results",
             "updated",
+            "recipe",
+            "problem",
             "path",
         ],
     )
 
 
+def for_display(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The table with its numbers as text ('0.712') and a missing value as '—' — a dataframe shows a
+    missing number as 'None', which reads as a fault in a running row."""
+    out = table.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]) or out[column].map(lambda v: isinstance(v, float)).any():
+            out[column] = out[column].map(lambda v: "—" if v is None or pd.isna(v) else f"{v:.{digits}f}")
+        elif pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].map(lambda v: "" if pd.isna(v) else v.strftime("%Y-%m-%d %H:%M:%S"))
+        elif out[column].dtype == object:
+            out[column] = out[column].map(lambda v: "—" if v is None else v)
+    return out
+
+
 def trained_overview(runs: Sequence[RunInfo]) -> pd.DataFrame:
     """Per label set and model: folds trained, folds evaluated, test macro PR-AUC mean ± SD and best."""
     rows = []
-    keyed: dict[tuple[str, str, str], list[RunInfo]] = {}
+    keyed: dict[tuple[str, str, str, str], list[RunInfo]] = {}
     for r in runs:
-        keyed.setdefault((r.label_set, r.model, r.plan), []).append(r)
-    for (label_set, model, plan), group in sorted(keyed.items()):
+        keyed.setdefault((r.label_set, r.model, r.run_name, r.plan), []).append(r)
+    for (label_set, model, run_name, plan), group in sorted(keyed.items()):
         scores = [r.status.get("test_macro_pr_auc") for r in group if has_results(r.path)]
         scores = [s for s in scores if s is not None]
         rows.append(
             {
                 "label set": label_set,
                 "model": model,
+                "run": run_name,
                 "plan": plan,
                 "runs": len(group),
                 "folds done": sorted(r.fold for r in group if r.state == "done"),

@@ -99,3 +99,26 @@ def clear_signal_cache() -> int:
                 path.unlink(missing_ok=True)
                 removed += 1
     return removed
+
+
+def source_words(source: str, root: str | None = None) -> str:
+    """Where the data comes from, in words (no internal names): the sidebar's and Home's wording."""
+    if source == "env":
+        return "PTB-XL folder from the environment variable ECGCORE_DATA_ROOT"
+    if source == "saved":
+        return "PTB-XL folder set on the Home page"
+    return "demo data (synthetic)"
+
+
+def home_folder_hint(source: str, root: str | None, is_demo: bool = False) -> str:
+    """Home's line above the folder field: what is loaded now and how to change it — never 'leave it
+    empty for demo data' while real data is loaded (``is_demo``: the loaded folder is a demo set)."""
+    what = "Synthetic demo data is" if is_demo else "Real data is"
+    if source == "env":
+        return (
+            f"{what} loaded now from the environment variable ECGCORE_DATA_ROOT (`{root}`). Enter "
+            "another folder to use it instead, or switch to the demo data below or in the sidebar."
+        )
+    if source == "saved":
+        return f"{what} loaded now from the folder set here (`{root}`). Enter another folder to switch."
+    return "The synthetic demo data is loaded now. Enter a PTB-XL folder to use real data."

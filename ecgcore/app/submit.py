@@ -1,16 +1,23 @@
-"""Starting trainings from the Train page: one background job per fold (``jobs.submit``), with the
-refusals a user can act on. No Streamlit import."""
+"""Starting trainings from the Train page: the recipe checked (``train.check_config``) before anything
+is queued, one background job per fold (``jobs.submit``) with the refusals a user can act on, and what
+a training will cost (its duration from the recipe and a measured speed). No Streamlit import."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecgcore.app.run_status import ACTIVE_STATES
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
-from ecgcore.runs import read_status, run_dir
+from ecgcore.runs import ACTIVE, DEFAULT_RUN, list_runs, read_events, read_status, run_dir, run_state
+
+# Training samples per second on 1 CPU thread (RESULTS.md, "Throughput", loop samples/s, 1 thread);
+# resnet1d_wang has no 1-thread figure there: cnn1d's scaled by their H100 ratio (3,884 / 6,938).
+DEFAULT_SPEED = {"cnn1d": 500.0, "cnn2d": 290.0, "resnet1d_wang": 280.0}
+FALLBACK_SPEED = 250.0
+CONFIRM_OVER_S = 180.0  # ask before starting a training that would take longer than this
+ADVANCED = ("crop_s", "window_s", "stride_s", "window_agg", "ema_decay")  # the recipe's benchmark options
 
 
 @dataclass
@@ -21,38 +28,87 @@ class Submission:
     message: str = ""
 
 
+@dataclass
+class Recipe:
+    """What the Train page asks for (None: the model's default)."""
+
+    model: str
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int = 0
+    plan: str = "cv5"
+    run_name: str = DEFAULT_RUN
+    advanced: dict = field(default_factory=dict)  # crop_s, window_s, stride_s, window_agg, ema_decay
+
+    def config(self, fold: int = 0):
+        from ecgcore.recipes import default_config
+
+        extra = {k: v for k, v in self.advanced.items() if k in ADVANCED and v not in (None, "")}
+        return default_config(
+            self.model,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            seed=self.seed,
+            plan=self.plan,
+            fold=fold,
+            **extra,
+        )
+
+    def extra_argv(self) -> list[str]:
+        """``--crop_s 2.5 …`` for the advanced options that are set."""
+        out: list[str] = []
+        for key in ADVANCED:
+            value = self.advanced.get(key)
+            if value not in (None, ""):
+                out += [f"--{key}", f"{value:g}" if isinstance(value, float) else str(value)]
+        return out
+
+
+def check_recipe(recipe: Recipe) -> str | None:
+    """None if the recipe may be trained, else the one-line reason (``train.check_config``'s)."""
+    from ecgcore.errors import ECGCoreError
+    from ecgcore.recipes import check_config
+
+    try:
+        check_config(recipe.config(), recipe.run_name)
+    except ECGCoreError as e:
+        return str(e)
+    return None
+
+
 def submit_training(
     ds: ECGDataset,
-    model: str,
+    recipe: Recipe,
     folds: Iterable[int],
     *,
     label_set: str,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    seed: int = 0,
-    plan: str = "cv5",
     replace: bool = False,
     skip_bad: bool = False,
     root: Path | None = None,
 ) -> list[Submission]:
     """Queue one background training per fold (``jobs.submit``); never raises for one fold's refusal.
 
-    A fold whose run already finished or holds a completed epoch is refused unless ``replace``
-    (then it is trained again with ``--overwrite``); a duplicate of a queued or training run is
-    refused with the jobs module's RunError message.
+    The recipe is checked first (a bad one gives one refused Submission and no run folder). A fold
+    whose run already finished or holds a completed epoch is refused unless ``replace`` (then it is
+    trained again with ``--overwrite``); a duplicate of a queued or training run is refused with the
+    jobs module's RunError message.
     """
     from ecgcore import jobs
 
+    folds = list(folds)
+    problem = check_recipe(recipe)
+    if problem:
+        return [Submission(folds[0] if folds else 0, Path(), None, problem)]
     out = []
     for k in folds:
-        path = run_dir(ds.name, label_set, model, k, plan, root)
+        path = run_dir(ds.name, label_set, recipe.model, k, recipe.plan, root, recipe.run_name)
         status = read_status(path) or {}
         previous = status.get("state") if status else None
-        extra = ["--skip_bad"] if skip_bad else []
-        if (
-            previous in ("done", "failed", "cancelled", "interrupted") or (path / "last.pt").exists()
-        ) and jobs.run_state(path) not in ACTIVE_STATES:
+        extra = (["--skip_bad"] if skip_bad else []) + recipe.extra_argv()
+        held = previous in ("done", "failed", "cancelled", "interrupted", "damaged") or (path / "last.pt").exists()
+        if held and run_state(path) not in ACTIVE:
             if not replace:
                 what = previous or "previous"
                 out.append(
@@ -60,24 +116,25 @@ def submit_training(
                         k,
                         path,
                         None,
-                        f"fold {k}: already holds a {what} run — resume it below, "
-                        "or tick 'replace finished runs' to train it again.",
+                        f"fold {k}: already holds a {what} run — resume it below, tick 'replace finished runs' "
+                        "to train it again, or give this recipe another run name.",
                     )
                 )
                 continue
             extra.append("--overwrite")
         argv = jobs.train_argv(
             str(ds.root),
-            model,
+            recipe.model,
             k,
             label_set=label_set,
-            plan=plan,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed,
+            plan=recipe.plan,
+            epochs=recipe.epochs,
+            batch_size=recipe.batch_size,
+            lr=recipe.lr,
+            seed=recipe.seed,
             sampling_rate=ds.sampling_rate,
             extra=extra,
+            run_name=recipe.run_name,
         )
         try:
             state = jobs.submit(path, argv, root)
@@ -86,3 +143,67 @@ def submit_training(
             continue
         out.append(Submission(k, path, state, f"fold {k}: {state}"))
     return out
+
+
+# ----------------------------------------------------------------------------- cost
+
+
+@dataclass
+class CostEstimate:
+    seconds: float
+    speed: float  # training samples per second (validation included when measured)
+    source: str  # where the speed comes from, in words
+    n_train: int  # training records of one fold
+    folds: int
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.seconds > CONFIRM_OVER_S
+
+
+def measured_speed(model: str, events_of_runs: Sequence[Sequence[Mapping]]) -> float | None:
+    """Samples per second of earlier runs of ``model``, from their progress events: per training
+    segment (a ``start`` and the ``epoch_end`` events after it), epochs × n_train ÷ seconds up to the
+    last epoch end (validation included, as a run pays for it). None without a completed epoch."""
+    samples = seconds = 0.0
+    for events in events_of_runs:
+        start = None
+        for e in events:
+            kind = e.get("event")
+            if kind == "start":
+                config = e.get("config") if isinstance(e.get("config"), dict) else {}
+                start = e if config.get("model", model) == model else None
+                done, last = 0, None
+            elif kind == "epoch_end" and start is not None:
+                done, last = done + 1, e
+        if start is not None and last is not None:
+            t = float(last.get("time") or 0) - float(start.get("time") or 0)
+            n = float(start.get("n_train") or 0)
+            if t > 0 and n > 0:
+                samples += done * n
+                seconds += t
+    return samples / seconds if seconds > 0 else None
+
+
+def training_size(ds: ECGDataset, plan: str, fold: int) -> int:
+    """Records in the training part of ``fold`` of ``plan`` (labelled records only)."""
+    from ecgcore.folds import patient_folds
+
+    labelled = ds.labels.any(axis=1) if ds.labels.shape[1] else None
+    return len(patient_folds(ds.records, labelled, plan)[fold].train)
+
+
+def estimate_cost(ds: ECGDataset, recipe: Recipe, folds: Sequence[int], root: Path | None = None) -> CostEstimate:
+    """How long training ``folds`` with ``recipe`` will take: epochs × training records ÷ samples/s,
+    × folds. The speed is measured from earlier runs of the same model (any dataset) when there are
+    any, else RESULTS.md's 1-thread figure."""
+    runs = [r for r in list_runs(root) if r.model == recipe.model]
+    speed = measured_speed(recipe.model, [read_events(r.path) for r in runs])
+    if speed:
+        source = f"measured from {len(runs)} earlier run(s) of {recipe.model} on this machine"
+    else:
+        speed = DEFAULT_SPEED.get(recipe.model, FALLBACK_SPEED)
+        source = f"{recipe.model}'s typical speed on 1 CPU thread (RESULTS.md); no earlier run to measure"
+    n_train = training_size(ds, recipe.plan, folds[0] if folds else 0)
+    seconds = recipe.epochs * n_train / speed * max(1, len(folds))
+    return CostEstimate(seconds, speed, source, n_train, len(folds))

@@ -169,7 +169,10 @@ def test_train_shows_interrupted_and_damaged_runs(monkeypatch, demo_root, runs_c
     (damaged / "status.json").write_text('{"state": "runn')  # a damaged status file
     at = goto(start(monkeypatch, demo_root, runs_copy), "train")
     runs = next(d.value for d in at.dataframe if "state" in d.value.columns)
-    assert sorted(runs["state"]) == ["damaged", "interrupted"]  # issue 11: a damaged status.json is "damaged", not "failed"
+    assert sorted(runs["state"]) == [
+        "damaged",
+        "interrupted",
+    ]  # issue 11: a damaged status.json is "damaged", not "failed"
     at.selectbox(key="tr_follow").set_value(str(killed)).run()
     assert any("stopped without finishing" in w.value for w in at.warning)
     assert at.button(key="tr_resume").disabled is False and at.button(key="tr_cancel").disabled is True
