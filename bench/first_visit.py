@@ -25,52 +25,17 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("ECG_E2E_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-CONNECTED = '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the browser and server helpers of load_app
+from load_app import CHROMIUM, CHROMIUM_ARGS, CONNECTED, IDLE, PAGES, free_port, healthy  # noqa: E402
+
 TIMEOUT_MS = 600_000
-# name → (url path, sidebar label, heading)
-PAGES = {
-    "home": ("", "Home", "ECG explorer"),
-    "dataset": ("dataset", "Dataset", "Dataset"),
-    "train": ("train", "Train", "Train"),
-    "evaluate": ("evaluate", "Evaluate", "Evaluate"),
-    "saliency": ("saliency", "Saliency", "Saliency"),
-    "predict": ("predict", "Predict", "Predict"),
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 class Server:

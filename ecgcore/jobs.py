@@ -34,7 +34,6 @@ from ecgcore.runs import (
     parse_run_group,
     pid_alive,
     read_status,
-    run_dir,
     run_state,
     runs_root,
     write_status,
@@ -234,18 +233,6 @@ def delete(path: Path) -> None:
     clear_run(path)
 
 
-def run_path(
-    dataset: str,
-    label_set: str,
-    model: str,
-    fold: int,
-    plan: str = "cv5",
-    root: Path | None = None,
-    run_name: str = DEFAULT_RUN,
-) -> Path:
-    return run_dir(dataset, label_set, model, fold, plan, root, run_name)
-
-
 __all__ = [
     "FINAL_STATES",
     "cancel",
@@ -255,7 +242,6 @@ __all__ = [
     "pump",
     "reap",
     "resume",
-    "run_path",
     "run_state",
     "submit",
     "train_argv",

@@ -12,35 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore.runs import run_dir
+from tests.app.helpers import charts, page, table, texts
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "streamlit_app.py"
-
-
-def page(at: AppTest, name: str) -> AppTest:
-    at.switch_page(f"app_pages/{name}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def texts(at: AppTest) -> str:
-    parts = []
-    for kind in ("markdown", "caption", "info", "warning", "success", "error"):
-        parts += [str(e.value) for e in getattr(at, kind)]
-    return "\n".join(parts)
-
-
-def table(at: AppTest, *columns: str, without: tuple[str, ...] = ()):
-    """The first dataframe shown with all of ``columns`` and none of ``without``."""
-    for d in at.dataframe:
-        value = d.value
-        if all(c in value.columns for c in columns) and not any(c in value.columns for c in without):
-            return value
-    raise AssertionError(f"no table with columns {columns}")
 
 
 def test_evaluate_metrics_curves_and_downloads(app, trained_runs):

@@ -16,6 +16,7 @@ from ecgcore.app.records import record_parts
 from ecgcore.predict import predict_record
 from ecgcore.saliency import default_target
 from ecgcore.uploads import read_record_upload, signal_csv
+from tests.app.helpers import texts
 
 
 def page(at: AppTest, name: str = "predict") -> AppTest:
@@ -28,10 +29,6 @@ def upload(at: AppTest, files) -> AppTest:
     at.file_uploader(key="pr_files").set_value(files).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def texts(at: AppTest) -> str:
-    return "\n".join(str(e.value) for k in ("markdown", "caption", "info", "warning", "error") for e in getattr(at, k))
 
 
 def ecg_title(at: AppTest) -> str:

@@ -4,7 +4,6 @@ per-lead shares and signed maps; the fold ensemble; the class summary of the who
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 
@@ -15,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from ecgcore.app.explain import misclassified_ids
 from ecgcore.app.records import record_parts
 from ecgcore.outcomes import read_records_csv
+from tests.app.helpers import charts, texts
 
 
 def page(at: AppTest) -> AppTest:
@@ -23,16 +23,8 @@ def page(at: AppTest) -> AppTest:
     return at
 
 
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
 def titles(at: AppTest) -> list[str]:
     return [re.sub(r"<[^>]+>", " ", c["layout"].get("title", {}).get("text", "")) for c in charts(at)]
-
-
-def texts(at: AppTest) -> str:
-    return "\n".join(str(e.value) for k in ("markdown", "caption", "info", "warning", "error") for e in getattr(at, k))
 
 
 def offered(at: AppTest) -> list[int]:
