@@ -162,8 +162,10 @@ def test_evaluate_shows_roc_and_pr_curves(ui, fold0_run):
     assert "macro PR-AUC" in main and "synthetic demo data" in main
 
     roc = ui.chart("ev_roc", "ROC curves")
-    curves = [t for t in ui.traces(roc) if t["cls"]]
+    curves = [t for t in ui.traces(roc) if t["role"] == "curve"]
     assert len(curves) >= 3 and all(t["n"] >= 2 for t in curves), curves  # one per class with positives
+    marks = [t for t in ui.traces(roc) if t["role"] == "operating point"]
+    assert {t["cls"] for t in marks} <= {t["cls"] for t in curves} and all(t["n"] == 1 for t in marks), marks
     ui.shot("05_evaluate_roc")
 
     ui.page.get_by_role("tab", name="Precision–recall curves").click()
