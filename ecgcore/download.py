@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ecgcore.download_http import BACKOFF_S, CHUNK, Fetcher, _Missing, _short, _Stopped
 from ecgcore.errors import DownloadError
@@ -95,11 +95,21 @@ def parse_sums(text: str) -> dict[str, str]:
 
 
 def select(files: Iterable[str], sampling_rate: str = "100") -> list[str]:
-    """The files of ``files`` that a download of ``sampling_rate`` ("100", "500", "all") needs."""
+    """The files of ``files`` that a download of ``sampling_rate`` ("100", "500", "all") needs.
+
+    The names come from the source (SHA256SUMS.txt, the zip, the csv) and are written under ``--out``:
+    one that is absolute or climbs out (``..``, a backslash) is refused, never written."""
     if str(sampling_rate) not in RECORD_FOLDERS:
         raise DownloadError(f"--sampling_rate takes 100, 500 or all, not {sampling_rate!r}")
     folders = tuple(f + "/" for f in RECORD_FOLDERS[str(sampling_rate)])
-    return sorted(f for f in files if f in META_FILES or f.startswith(folders))
+    wanted = sorted(f for f in files if f in META_FILES or f.startswith(folders))
+    unsafe = [f for f in wanted if f.startswith("/") or "\\" in f or ".." in PurePosixPath(f).parts]
+    if unsafe:
+        raise DownloadError(
+            f"the source lists {len(unsafe)} file name(s) outside the release folder (e.g. {unsafe[0]!r}); "
+            "refusing to write them — check --base_url / --from_zip."
+        )
+    return wanted
 
 
 def sha256_file(path: Path) -> str:

@@ -418,3 +418,17 @@ def test_a_killed_background_download_shows_as_failed(mirror, tmp_path):
     os.killpg(os.getpgid(status.pid), signal.SIGKILL)
     failed = wait_for(out, ("failed",), timeout=10)
     assert "stopped before it finished" in failed.message and "start it again" in failed.message
+
+
+def test_file_names_that_climb_out_of_the_folder_are_refused():
+    """A source (SHA256SUMS.txt, a zip, the csv) naming ``records100/../../x`` is refused, never written."""
+    from ecgcore.download import select
+    from ecgcore.errors import DownloadError
+
+    assert select(["records100/00000/00001_lr.hea", "ptbxl_database.csv"]) == [
+        "ptbxl_database.csv",
+        "records100/00000/00001_lr.hea",
+    ]
+    for bad in ("records100/../../../tmp/evil.hea", "records100/00000/..\\x.hea"):
+        with pytest.raises(DownloadError, match="outside the release folder"):
+            select(["ptbxl_database.csv", bad])
