@@ -86,3 +86,21 @@ def test_estimate_cost_measures_earlier_runs(demo_ds, tmp_path):
     (path / "progress.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
     cost = submit.estimate_cost(demo_ds, submit.Recipe("cnn1d", 3, 16, 1e-3), [0, 1], root=tmp_path)
     assert cost.speed == 100.0 and "measured" in cost.source and cost.folds == 2
+
+
+def test_a_run_cancelled_before_its_first_epoch_may_start_again(demo_ds, tmp_path, monkeypatch):
+    """The page asks ecgcore.runs.can_start: a cancelled run with no last.pt holds nothing to keep or
+    resume, so it is queued again (no 'resume it below' for a run that cannot resume)."""
+    queued = _capture(monkeypatch)
+    path = run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=tmp_path)
+    write_json(path / "status.json", {"state": "cancelled"})
+    out = submit.submit_training(
+        demo_ds, submit.Recipe("cnn1d", 1, 16, 1e-3), [0], label_set="superclass", root=tmp_path
+    )
+    assert out[0].state == "queued" and "--overwrite" not in queued[0][1]
+    (path / "last.pt").write_bytes(b"x")  # a completed epoch: kept unless replaced, and resumable
+    write_json(path / "status.json", {"state": "interrupted"})
+    out = submit.submit_training(
+        demo_ds, submit.Recipe("cnn1d", 1, 16, 1e-3), [0], label_set="superclass", root=tmp_path
+    )
+    assert out[0].state is None and "resume it below" in out[0].message

@@ -10,7 +10,17 @@ from pathlib import Path
 
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
-from ecgcore.runs import ACTIVE, DEFAULT_RUN, list_runs, read_events, read_status, run_dir, run_state
+from ecgcore.runs import (
+    ACTIVE,
+    DEFAULT_RUN,
+    can_resume,
+    can_start,
+    list_runs,
+    read_events,
+    read_status,
+    run_dir,
+    run_state,
+)
 
 # Training samples per second on 1 CPU thread (RESULTS.md, "Throughput", loop samples/s, 1 thread);
 # resnet1d_wang has no 1-thread figure there: cnn1d's scaled by their H100 ratio (3,884 / 6,938).
@@ -107,16 +117,17 @@ def submit_training(
         status = read_status(path) or {}
         previous = status.get("state") if status else None
         extra = (["--skip_bad"] if skip_bad else []) + recipe.extra_argv()
-        held = previous in ("done", "failed", "cancelled", "interrupted", "damaged") or (path / "last.pt").exists()
-        if held and run_state(path) not in ACTIVE:
+        held = run_state(path) not in ACTIVE and can_start(path) is not None  # the one rule (ecgcore.runs)
+        if held:
             if not replace:
                 what = previous or "previous"
+                resume = "resume it below, " if can_resume(path) is None else ""
                 out.append(
                     Submission(
                         k,
                         path,
                         None,
-                        f"fold {k}: already holds a {what} run — resume it below, tick 'replace finished runs' "
+                        f"fold {k}: already holds a {what} run — {resume}tick 'replace finished runs' "
                         "to train it again, or give this recipe another run name.",
                     )
                 )
