@@ -39,7 +39,7 @@ from ecgcore.metrics import (
     summarize_folds,
 )
 from ecgcore.outcomes import write_records_csv
-from ecgcore.runs import model_dir, run_dir
+from ecgcore.runs import model_dir, run_dir, write_status
 
 
 def checkpoint_expectations(ds: ECGDataset) -> dict:
@@ -78,14 +78,17 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
 
     path = Path(path)
     model, meta = load_checkpoint(path / "best.pt", expect=checkpoint_expectations(ds))
-    if meta["dataset"]["fingerprint"] != ds.fingerprint:
+    trained_on = meta.get("dataset") or {}
+    if trained_on.get("fingerprint") != ds.fingerprint:
         raise CheckpointError(
-            f"{path / 'best.pt'} was trained on dataset {meta['dataset']['name']} "
-            f"({meta['dataset']['root']}), not on {ds.name}; evaluate it on that dataset."
+            f"{path / 'best.pt'} was trained on dataset {trained_on.get('name', '(not recorded)')} "
+            f"({trained_on.get('root', '?')}), not on {ds.name}; evaluate it on that dataset."
         )
     fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
     thresholds, source = decision_thresholds(meta, ds, model, device)  # chosen on validation, never on test
-    test_prob = predict_proba(model, ds.signals[fold.test], device)
+    # rounded once, here: the metrics, results.json, records.csv and the app's matrices all count the
+    # same stored probabilities, so no record within 5e-6 of a threshold flips between them
+    test_prob = np.round(predict_proba(model, ds.signals[fold.test], device), 5)
     y_test = ds.labels[fold.test]
     results = evaluate_predictions(y_test, test_prob, ds.label_names, thresholds, n_bootstrap=n_bootstrap)
     results |= {
@@ -98,14 +101,16 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
         "threshold_source": source,
         "checkpoint": str(path / "best.pt"),
         "best_epoch": meta["epoch"],
-        "dataset": meta["dataset"] | {"description": ds.description},
+        "dataset": trained_on | {"description": ds.description},
         "counts": {"train": len(fold.train), "val": len(fold.val), "test": len(fold.test)},
         "test_ecg_ids": ds.records["ecg_id"].iloc[fold.test].tolist(),
         "test_true": y_test.astype(int).tolist(),
-        "test_prob": np.round(test_prob, 5).tolist(),
+        "test_prob": test_prob.tolist(),
         "evaluated": time.time(),
     }
     write_json(path / "results.json", results)
+    if (path / "status.json").exists():  # the runs table reads the test scores from status.json
+        write_status(path, test_macro_pr_auc=results["macro_pr_auc"], test_macro_roc_auc=results["macro_roc_auc"])
     write_records_csv(path, ds.records)  # one row per test record: from a metric to its records
     matrices = {name: results["per_class"][name]["confusion"] for name in ds.label_names}
     confusion_png(matrices, dict(zip(ds.label_names, thresholds.tolist())), path / "confusion.png")

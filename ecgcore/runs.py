@@ -433,9 +433,13 @@ def can_cancel(path: Path) -> str | None:
 
 
 def can_delete(path: Path) -> str | None:
-    """None if the run's folder may be deleted (no process holds it), else why not."""
+    """None if the run's folder may be deleted (no process holds it, none is queued or starting for
+    it), else why not."""
     if is_locked(path):
         return f"{path} is training right now; cancel it first."
+    state = run_state(path)
+    if state in ACTIVE:
+        return f"{path} is {state.value}; cancel it first."
     return None
 
 

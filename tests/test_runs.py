@@ -186,3 +186,20 @@ def test_checkpoint_fit_problem():
 def test_runs_module_has_no_heavy_imports():
     source = Path(runs.__file__).read_text()
     assert "import torch" not in source and "sklearn" not in source and "ecgcore.metrics" not in source
+
+
+def test_a_queued_run_cannot_be_deleted(tmp_path):
+    """A queued (or starting) run holds no lock yet, but the queue will launch into its folder."""
+    from ecgcore.fileio import write_json
+    from ecgcore.runs import can_delete, clear_run
+
+    path = tmp_path / "demo" / "superclass" / "cnn1d" / "fold0"
+    write_json(path / "status.json", {"state": "queued", "queued": 1.0, "argv": ["train"]})
+    assert "queued" in can_delete(path)
+    with pytest.raises(RunError, match="cancel it first"):
+        clear_run(path)
+    assert path.is_dir()
+    write_json(path / "status.json", {"state": "cancelled"})
+    assert can_delete(path) is None
+    clear_run(path)
+    assert not path.exists()
