@@ -100,8 +100,13 @@ def ensemble_saliency(
 
 
 def training_parts_of(meta: dict, ds: ECGDataset) -> dict[str, set[int]]:
-    """{train, val, test: ecg_ids} of the member described by ``meta`` on ``ds`` (its own dataset)."""
-    fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
+    """{train, val, test: ecg_ids} of the member described by ``meta`` on ``ds`` (its own dataset).
+
+    The parts hold the records labelled in the member's label set. When ``ds`` is loaded with another
+    label set, which records that were is not known here, so every record of the part's strat folds
+    counts: a leakage warning may then be too cautious, never silently missing."""
+    labelled = ds.labels.any(axis=1) if meta.get("label_set") in (None, ds.label_set) else None
+    fold = get_fold(ds.records, labelled, meta["plan"], meta["fold"])
     ids = ds.records["ecg_id"].to_numpy()
     return {part: set(ids[getattr(fold, part)].tolist()) for part in ("train", "val", "test")}
 

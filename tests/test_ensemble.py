@@ -71,3 +71,20 @@ def test_leakage_by_id_and_by_signal(trained_runs, demo_ds):
     assert leakage([meta], demo_ds, signal=signal + 0.5) is None  # not a dataset record
     other = meta | {"dataset": meta["dataset"] | {"fingerprint": "elsewhere"}}
     assert leakage([other], demo_ds, ecg_id=train_id) is None  # trained on another dataset: not checked
+
+
+def test_leakage_with_another_label_set_errs_on_the_side_of_warning(demo_ds, trained_runs):
+    """A member trained on another label set: its parts are taken as every record of its strat folds,
+    so a record it may have trained on is never reported as unseen."""
+    from ecgcore.checkpoints import read_checkpoint
+
+    meta = read_checkpoint(trained_runs["cnn1d"] / "best.pt")["meta"]
+    other = meta | {"label_set": "subclass"}
+    parts = training_parts_of(other, demo_ds)
+    same = training_parts_of(meta, demo_ds)
+    assert same["train"] <= parts["train"] and same["val"] <= parts["val"]
+    unlabelled = demo_ds.records["ecg_id"].to_numpy()[~demo_ds.labels.any(axis=1)]
+    in_train = [i for i in unlabelled if i in parts["train"]]
+    assert in_train  # the demo set (seed 0) has unlabelled records in fold 0's training strat folds
+    assert leakage([other], demo_ds, ecg_id=int(in_train[0])) is not None  # flagged under the other label set
+    assert leakage([meta], demo_ds, ecg_id=int(in_train[0])) is None  # not trained on under its own
