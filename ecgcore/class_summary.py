@@ -99,12 +99,16 @@ def batch_attributions(
     method: SaliencyMethod | str = SaliencyMethod.integrated_gradients,
     n_steps: int = 32,
 ) -> np.ndarray:
-    """(B, 12, T) float32 attribution of class ``target`` for ``signals`` (B, 12, T) mV, one batch."""
+    """(B, 12, T) float32 attribution of class ``target`` for ``signals`` (B, 12, T) mV, one batch.
+
+    Batched through captum for a model applied to whole records; Grad-CAM, and a model whose recipe
+    aggregates sliding windows (``model.windows``), go record by record through
+    :func:`ecgcore.saliency.saliency_map`, so this view explains the same model as the per-record one."""
     from captum.attr import IntegratedGradients, Saliency
 
     method = SaliencyMethod(method)
-    if method is SaliencyMethod.grad_cam:
-        return np.stack([saliency_map(model, s, target, method).map for s in signals])
+    if method is SaliencyMethod.grad_cam or getattr(model, "windows", None) is not None:
+        return np.stack([saliency_map(model, s, target, method, n_steps).map for s in signals])
     model.eval()
     device = next(model.parameters()).device
     x = torch.tensor(np.array(signals, dtype=np.float32), device=device).requires_grad_(True)

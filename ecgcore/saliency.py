@@ -4,7 +4,9 @@ Methods (:class:`SaliencyMethod`):
 
 * ``gradient`` — |∂ logit_c / ∂ x| (captum ``Saliency``);
 * ``integrated_gradients`` — captum ``IntegratedGradients`` from a flat 0 mV baseline; signed, and its
-  sum equals logit_c(x) − logit_c(baseline) up to the integration error (completeness);
+  sum equals logit_c(x) − logit_c(baseline) up to the integration error (completeness) — per window,
+  for a model that aggregates sliding windows (its map is the windows' maps averaged, so the record's
+  sum no longer equals the aggregated logit);
 * ``grad_cam`` — captum ``LayerGradCam`` on the model's ``cam_layer`` (its last convolution), ReLU'd
   and upsampled to T. A 1D CNN's Grad-CAM has no lead axis: it is time-only and broadcast to all
   12 leads (``SaliencyResult.time_only``). For cnn2d the image-space map is mapped back through the
