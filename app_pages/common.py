@@ -370,12 +370,20 @@ def model(checkpoint: Path):
     return _model(str(checkpoint), mtime(checkpoint))
 
 
+@st.cache_resource(show_spinner=False)
+def _model_lock(path: str) -> threading.Lock:
+    """One lock per cached model: sessions share the model object, and captum attaches hooks to it
+    (Grad-CAM) while computing, so two sessions must not run it at once."""
+    return threading.Lock()
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def _probabilities(checkpoint: str, stamp: int, signal_key: str, _signal: np.ndarray) -> np.ndarray:
     from ecgcore.inference import predict_proba
 
     net, _ = _model(checkpoint, stamp)
-    return predict_proba(net, np.array(_signal, dtype=np.float32)[None], device="cpu")[0]
+    with _model_lock(checkpoint):
+        return predict_proba(net, np.array(_signal, dtype=np.float32)[None], device="cpu")[0]
 
 
 def probabilities(checkpoint: Path, signal: np.ndarray, signal_key: str) -> np.ndarray:
@@ -388,7 +396,8 @@ def _saliency(checkpoint: str, stamp: int, signal_key: str, _signal: np.ndarray,
     from ecgcore.saliency import saliency_map
 
     net, _ = _model(checkpoint, stamp)
-    result = saliency_map(net, np.array(_signal, dtype=np.float32), target, method)
+    with _model_lock(checkpoint):
+        result = saliency_map(net, np.array(_signal, dtype=np.float32), target, method)
     return {"map": result.map, "time_only": result.time_only, "logit": result.logit}
 
 
