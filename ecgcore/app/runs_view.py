@@ -12,7 +12,7 @@ import pandas as pd
 
 from ecgcore.app.run_status import has_results, live_state
 from ecgcore.data import ECGDataset
-from ecgcore.runs import DEFAULT_RUN, RunInfo, list_runs, recipe_of
+from ecgcore.runs import DEFAULT_RUN, RunInfo, RunState, list_runs, recipe_of, run_state
 
 RECIPE_KEYS = ("epochs", "batch_size", "lr", "schedule", "augment", "crop_s", "window_s", "stride_s", "ema_decay")
 """The recipe fields shown in one line (the full recipe is shown on demand)."""
@@ -130,7 +130,7 @@ def trained_overview(runs: Sequence[RunInfo]) -> pd.DataFrame:
                 "run": run_name,
                 "plan": plan,
                 "runs": len(group),
-                "folds done": sorted(r.fold for r in group if r.state == "done"),
+                "folds done": sorted(r.fold for r in group if run_state(r.path) == RunState.DONE),
                 "folds evaluated": sorted(r.fold for r in group if has_results(r.path)),
                 "test macro PR-AUC (mean)": float(np.mean(scores)) if scores else None,
                 "± SD": float(np.std(scores, ddof=1)) if len(scores) > 1 else None,
