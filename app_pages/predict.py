@@ -11,7 +11,7 @@ import streamlit as st
 from app_pages import common
 from ecgcore.app import explain, runs_view
 from ecgcore.data import LEADS
-from ecgcore.ensemble import NO_CV_NOTE
+from ecgcore.ensemble import NO_CV_NOTE, member_thresholds
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import (
     HOW_TO_READ_SALIENCY,
@@ -103,7 +103,7 @@ try:
     x = record.signal
     key = common.signal_key(x)
     probs = common.ensemble_probabilities(checkpoints, x, key)
-    thresholds, source = explain.member_thresholds(metas)
+    thresholds, source = member_thresholds(metas)
 except ECGCoreError as e:
     common.show_error(e)
     st.stop()

@@ -11,6 +11,7 @@ import streamlit as st
 from app_pages import common
 from ecgcore.app import explain, records, run_status, runs_view
 from ecgcore.class_summary import cached_class_summary, start_summary, summary_status
+from ecgcore.ensemble import member_thresholds
 from ecgcore.errors import ECGCoreError, ResultsError
 from ecgcore.figures import (
     HOW_TO_READ_SALIENCY,
@@ -191,7 +192,7 @@ try:
         run_status.check_checkpoint_fits(m, ds.label_names, ds.sampling_rate, c)
         metas.append(m)
     probs = common.ensemble_probabilities(checkpoints, signal, key)
-    thresholds, source = explain.member_thresholds(metas)
+    thresholds, source = member_thresholds(metas)
     target = default_target(probs, thresholds) if target_choice == AUTO else list(ds.label_names).index(target_choice)
     raw = common.ensemble_saliency(checkpoints, signal, key, method, target)
 except ECGCoreError as e:

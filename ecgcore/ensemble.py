@@ -86,6 +86,20 @@ def ensemble_thresholds(metas: Sequence[dict]) -> np.ndarray:
     return np.mean([decision_thresholds(m)[0] for m in metas], axis=0)
 
 
+def member_thresholds(metas: Sequence[dict]) -> tuple[np.ndarray, str]:
+    """The decision thresholds (C,) of one model or of a fold ensemble, and where they come from: one
+    model's :func:`ecgcore.evaluate.decision_thresholds`; for several, :func:`ensemble_thresholds` with
+    source "checkpoint" only when every member stored its validation thresholds (else the weakest
+    member's source, e.g. "default 0.5", so a fallback is never hidden in the mean)."""
+    from ecgcore.evaluate import decision_thresholds
+
+    if len(metas) == 1:
+        return decision_thresholds(metas[0])
+    sources = [decision_thresholds(m)[1] for m in metas]
+    source = next((s for s in sources if s != "checkpoint"), "checkpoint")
+    return ensemble_thresholds(metas), source
+
+
 def ensemble_saliency(
     models: Sequence[torch.nn.Module],
     signal: np.ndarray,

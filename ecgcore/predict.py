@@ -21,9 +21,8 @@ import torch
 
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.data import ECGDataset, load_ptbxl
-from ecgcore.ensemble import ensemble_proba, ensemble_thresholds, load_fold_models
+from ecgcore.ensemble import ensemble_proba, load_fold_models, member_thresholds
 from ecgcore.errors import RunError
-from ecgcore.evaluate import decision_thresholds
 from ecgcore.fileio import write_bytes_atomic
 from ecgcore.inference import predict_proba
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UploadedRecord, at_rate, read_record_file
@@ -139,13 +138,11 @@ def predict_record(
     if not isinstance(record, UploadedRecord):
         record = read_record_file(record)
     record = at_rate(record, int(meta["sampling_rate"]))
+    thresholds, source = member_thresholds(metas)
     if len(models) > 1:
-        thresholds, source = ensemble_thresholds(metas), "checkpoint"
         record = replace(
             record, notes=[*record.notes, f"fold ensemble: the mean of {len(models)} models' probabilities"]
         )
-    else:
-        thresholds, source = decision_thresholds(meta)
     if source != "checkpoint":
         note = f"{checkpoint} stores no validation thresholds; {source} used for 'predicted'."
         record = replace(record, notes=[*record.notes, note])

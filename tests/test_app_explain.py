@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from ecgcore.app import explain
+from ecgcore.ensemble import member_thresholds
 from ecgcore.errors import CheckpointError
 from ecgcore.runs import RunInfo
 
@@ -107,9 +108,9 @@ def test_members_must_answer_the_same_question():
     b = dict(a, sampling_rate=500)
     with pytest.raises(CheckpointError, match="sampling_rate"):
         explain.check_members([a, b], ["a.pt", "b.pt"])
-    thr, source = explain.member_thresholds([a, dict(a, thresholds=[0.4] * 5)])
+    thr, source = member_thresholds([a, dict(a, thresholds=[0.4] * 5)])
     assert source == "checkpoint" and np.allclose(thr, 0.3)
-    assert explain.member_thresholds([dict(a, thresholds=None)])[1] == "default 0.5"
+    assert member_thresholds([dict(a, thresholds=None)])[1] == "default 0.5"
 
 
 @pytest.mark.parametrize(

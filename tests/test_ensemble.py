@@ -88,3 +88,14 @@ def test_leakage_with_another_label_set_errs_on_the_side_of_warning(demo_ds, tra
     assert in_train  # the demo set (seed 0) has unlabelled records in fold 0's training strat folds
     assert leakage([other], demo_ds, ecg_id=int(in_train[0])) is not None  # flagged under the other label set
     assert leakage([meta], demo_ds, ecg_id=int(in_train[0])) is None  # not trained on under its own
+
+
+def test_member_thresholds_never_hide_a_fallback_in_the_mean(trained_runs):
+    from ecgcore.checkpoints import read_checkpoint
+    from ecgcore.ensemble import member_thresholds
+
+    meta = read_checkpoint(trained_runs["cnn1d"] / "best.pt")["meta"]
+    assert member_thresholds([meta, meta])[1] == "checkpoint"
+    thr, source = member_thresholds([meta, meta | {"thresholds": None}])
+    assert source == "default 0.5"  # one member had none: said, not averaged in silently
+    np.testing.assert_allclose(thr, (np.asarray(meta["thresholds"]) + 0.5) / 2)

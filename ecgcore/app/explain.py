@@ -309,15 +309,3 @@ def check_members(metas: Sequence[dict], paths: Sequence) -> list[dict]:
                     "an ensemble needs folds trained on the same labels and sampling rate — pick one fold."
                 )
     return list(metas)
-
-
-def member_thresholds(metas: Sequence[dict]) -> tuple[np.ndarray, str]:
-    """The decision thresholds of one model (``evaluate.decision_thresholds``: (C,), source) or of a
-    fold ensemble (the mean of the members' validation thresholds, ``ensemble.ensemble_thresholds``)."""
-    from ecgcore.evaluate import decision_thresholds
-
-    if len(metas) == 1:
-        return decision_thresholds(metas[0])
-    from ecgcore.ensemble import ensemble_thresholds
-
-    return ensemble_thresholds(metas), "checkpoint"
