@@ -364,9 +364,10 @@ def pair(demo_root) -> dict[str, bytes]:
 
 def upload(files: dict[str, bytes]):
     """What the Predict page does with the uploaded files."""
-    from ecgcore.app.uploads import read_upload
+    from ecgcore.uploads import read_record_upload
 
-    return read_upload(list(files.items()))
+    record = read_record_upload(list(files.items()))
+    return record.signal, record.fs, record.name
 
 
 def test_upload_faults_end_to_end(pair, upload_tmp, tmp_path):
@@ -442,7 +443,7 @@ def test_upload_faults_end_to_end(pair, upload_tmp, tmp_path):
     # the page keeps working: the good pair (sent with a browser's folder path) and a good CSV
     signal_, fs, name = upload({f"../../{k}" if k == hea_name else k: v for k, v in pair.items()})
     assert signal_.shape == (12, 1000) and fs == 100 and name == hea_name[:-4]
-    from ecgcore.app.uploads import signal_csv
+    from ecgcore.uploads import signal_csv
 
     again, fs2, _ = upload({"ecg.csv": signal_csv(signal_)})
     assert fs2 == 100 and np.allclose(again, signal_, atol=1e-4)

@@ -9,6 +9,8 @@ run_status   a run's live state, evaluating / active / resumable, checkpoint fit
 runs_view    runs table, per-model overview, runs with results or checkpoints
 progress     training progress, loss-curve events, log tail
 submit       queueing trainings from the Train page
-results      metric tables, confusion at thresholds, fold summary, 1D vs 2D, references
-uploads      reading an upload, example CSV, probability table, default class to explain
+results      metric tables with per-class CIs, confusion at thresholds, fold summary, references
+errors       the records behind a confusion cell (records.csv), links to Saliency
+comparison   two run groups fold by fold, their recipes and differences
+explain      Saliency and Predict: deep links, the record picker, the predicted set, ensemble members
 """

@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore.app.progress import log_tail
-from ecgcore.app.uploads import signal_csv
 from ecgcore.fileio import write_json
 from ecgcore.runs import read_events, read_status, run_dir
+from ecgcore.uploads import signal_csv
 from tests.app.helpers import charts, page, table, texts
 
 PAGES = ("home", "dataset", "train", "evaluate", "saliency", "predict")

@@ -1,36 +1,38 @@
-"""ecgcore.app.uploads: the library's one reader and table, as the app calls them — tested without Streamlit."""
+"""What the Predict page does with an upload, through the library: the one reader (ecgcore.uploads)
+and the prediction table and CSV (ecgcore.predict)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ecgcore.app import uploads
+from ecgcore import uploads
 from ecgcore.errors import UploadError
+from ecgcore.predict import predictions_csv, probability_table
 
 
 def test_probability_table_and_csv():
-    t = uploads.probability_table(np.array([0.9, 0.2]), ["NORM", "MI"], [0.5, 0.1], true_labels=["NORM"])
+    t = probability_table(np.array([0.9, 0.2]), ["NORM", "MI"], [0.5, 0.1], true_labels=["NORM"])
     assert t["predicted"].tolist() == [True, True] and t["true label"].tolist() == [True, False]
-    csv = uploads.predictions_csv(t, "rec1", "/runs/best.pt").decode()
+    csv = predictions_csv(t, "rec1", "/runs/best.pt").decode()
     assert "not for diagnosis" in csv and "class,probability,threshold,predicted" in csv
-    csv = uploads.predictions_csv(t, "rec1", "/runs/best.pt", ["units converted"]).decode()
+    csv = predictions_csv(t, "rec1", "/runs/best.pt", ["units converted"]).decode()
     assert "# note: units converted" in csv
 
 
 def test_read_upload_csv_round_trip(demo_ds):
-    signal, fs, name = uploads.read_upload([("rec.csv", uploads.signal_csv(demo_ds.signals[2]))])
-    assert fs == 100 and name == "rec" and signal.shape == (12, 1000)
-    np.testing.assert_allclose(signal, demo_ds.signals[2], atol=1e-4)
-    assert uploads.prepare_signal(signal, fs, 500).shape == (12, 5000)
+    record = uploads.read_record_upload([("rec.csv", uploads.signal_csv(demo_ds.signals[2]))])
+    assert record.fs == 100 and record.name == "rec" and record.signal.shape == (12, 1000)
+    np.testing.assert_allclose(record.signal, demo_ds.signals[2], atol=1e-4)
+    assert uploads.at_rate(record, 500).signal.shape == (12, 5000)
 
 
 def test_read_upload_wfdb(demo_root, demo_ds):
     stem = demo_root / demo_ds.records["filename"].iloc[0]
     files = [(p.name, p.read_bytes()) for p in (stem.with_suffix(".hea"), stem.with_suffix(".dat"))]
-    signal, fs, name = uploads.read_upload(files)
-    assert name == stem.name and fs == 100
-    np.testing.assert_allclose(signal, demo_ds.signals[0], atol=1e-3)
+    record = uploads.read_record_upload(files)
+    assert record.name == stem.name and record.fs == 100
+    np.testing.assert_allclose(record.signal, demo_ds.signals[0], atol=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -47,4 +49,4 @@ def test_read_upload_wfdb(demo_root, demo_ds):
 )
 def test_read_upload_refuses_junk(files, message):
     with pytest.raises(UploadError, match=message):
-        uploads.read_upload(files)
+        uploads.read_record_upload(files)
