@@ -436,7 +436,10 @@ def cmd_predict(args) -> int:
     from ecgcore.errors import RunError
     from ecgcore.predict import check_output_file, predict_folder, predict_record, predictions_csv, write_predictions
 
-    out = check_output_file(args.out)  # before any work: a bad --out must not cost a whole prediction
+    inputs = [p for p in (args.input, args.data_root, args.checkpoint) if p]
+    if args.input and Path(args.input).suffix.lower() == ".hea":
+        inputs.append(Path(args.input).with_suffix(".dat"))
+    out = check_output_file(args.out, inputs)  # before any work: a bad --out must not cost a whole prediction
     if args.input is not None and args.skip_bad:
         raise RunError("--skip_bad applies to a folder (--data_root), not to one --input file.")
     models = _predict_models(args)

@@ -34,10 +34,16 @@ __all__ = ["MAX_UPLOAD_BYTES", "check_output_file", "predict_folder", "predict_r
 # ----------------------------------------------------------------------------- predictions
 
 
-def check_output_file(path: str | os.PathLike) -> Path:
-    """Check, before any work, that a file can be written at ``path``: its folder exists and is
-    writable, and ``path`` is not a folder. Raises RunError with what to do."""
+PREDICTION_HEADS = (b"# ECG explorer prediction", b"ecg_id,")  # how a predictions CSV of ours starts
+
+
+def check_output_file(path: str | os.PathLike, keep: Sequence[str | os.PathLike] = ()) -> Path:
+    """Check, before any work, that a predictions CSV can be written at ``path``: its folder exists
+    and is writable, ``path`` is not a folder, not inside one of the ``keep`` folders or one of the
+    ``keep`` files (the input record, the dataset, the checkpoints), and an existing file there is a
+    predictions CSV written earlier (anything else would be lost). Raises RunError with what to do."""
     path = Path(path)
+    _check_not_overwriting(path, keep)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise RunError(f"--out {path} is a folder; give a file name, e.g. {path / 'predictions.csv'}.")
@@ -71,6 +77,25 @@ def _members(checkpoints: Checkpoints) -> tuple[list[torch.nn.Module], list[dict
 def _proba(models: Sequence[torch.nn.Module], signals: np.ndarray, device: str) -> np.ndarray:
     """(N, C) probabilities of one model, or the mean over a fold ensemble's members."""
     return predict_proba(models[0], signals, device) if len(models) == 1 else ensemble_proba(models, signals, device)[0]
+
+
+def _check_not_overwriting(path: Path, keep: Sequence[str | os.PathLike]) -> None:
+    """RunError when writing ``path`` would replace an input, a checkpoint, a dataset file or any
+    file that is not an earlier predictions CSV."""
+    target = path.resolve()
+    for item in keep:
+        item = Path(item).resolve()
+        if target == item or (item.is_dir() and item in target.parents):
+            raise RunError(f"--out {path} would overwrite {item} (an input of this prediction); choose another file.")
+    if target.suffix == ".pt":
+        raise RunError(f"--out {path} names a checkpoint file; choose a .csv file.")
+    if target.is_file():
+        with open(target, "rb") as f:
+            head = f.read(64)
+        if head and not head.startswith(PREDICTION_HEADS):
+            raise RunError(
+                f"--out {path} exists and is not a predictions CSV of ecgcore; choose another file (nothing was written)."
+            )
 
 
 def predict_folder(

@@ -151,3 +151,31 @@ def test_predict_uses_the_thresholds_evaluate_used(trained_runs, demo_ds):
         record = UploadedRecord(np.asarray(demo_ds.signals[0], dtype=np.float32), 100, "r")
         table, _ = predict_record(path / "best.pt", record, "cpu")
         np.testing.assert_allclose(table["threshold"], thresholds, atol=1e-4)
+
+
+def test_out_never_overwrites_an_input_a_checkpoint_or_a_foreign_file(trained_runs, demo_root, tmp_path, capsys):
+    """--out naming the input record, a file of the dataset folder, a checkpoint, or a file that is not
+    an earlier predictions CSV is refused (exit 2) and leaves that file as it was."""
+    import shutil
+
+    from ecgcore.uploads import signal_csv
+
+    src = tmp_path / "rec.csv"
+    src.write_bytes(signal_csv(np.sin(np.linspace(0, 60, 1000))[None].repeat(12, 0)))
+    ckpt = tmp_path / "best.pt"
+    shutil.copy(trained_runs["cnn1d"] / "best.pt", ckpt)
+    notes = tmp_path / "notes.csv"
+    notes.write_text("patient,comment\n1,keep me\n")
+    cases = [
+        (["--input", str(src)], src),
+        (["--data_root", str(demo_root)], demo_root / "ptbxl_database.csv"),
+        (["--input", str(src)], ckpt),
+        (["--input", str(src)], notes),
+    ]
+    for args, out in cases:
+        before = out.read_bytes()
+        assert predict_cli(ckpt, args, out) == 2, out
+        assert capsys.readouterr().err.startswith("error: --out")
+        assert out.read_bytes() == before
+    assert predict_cli(ckpt, ["--input", str(src)], tmp_path / "p.csv") == 0
+    assert predict_cli(ckpt, ["--input", str(src)], tmp_path / "p.csv") == 0  # an earlier prediction is replaced
