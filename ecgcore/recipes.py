@@ -14,10 +14,12 @@ import re
 from dataclasses import dataclass, field
 
 from ecgcore.errors import ModelError, RunError
+from ecgcore.records import DURATION_S
 from ecgcore.runs import DEFAULT_RUN, check_run_name
 
 SCHEDULES = ("constant", "onecycle")
-AGGREGATIONS = ("mean", "max")  # how sliding-window predictions are combined (ecgcore.windows)
+AGGREGATIONS = ("mean", "max")
+MIN_SPAN_S = 0.1  # the shortest crop, window or stride: 10 samples at 100 Hz  # how sliding-window predictions are combined (ecgcore.windows)
 
 
 @dataclass
@@ -139,18 +141,23 @@ def _technique_problems(cfg: TrainConfig) -> tuple[tuple[bool, str], ...]:
     def positive(value) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
+    def seconds(value) -> bool:  # a stretch of a 10 s record that a model can read: 0.1 s (10 samples) … 10 s
+        return positive(value) and MIN_SPAN_S <= value <= DURATION_S
+
+    span = f"use seconds from {MIN_SPAN_S:g} to {DURATION_S} (the record's length), e.g. 2.5"
     return (
+        (cfg.crop_s is not None and not seconds(cfg.crop_s), f"--crop_s {cfg.crop_s!r}: {span}"),
+        (cfg.window_s is not None and not seconds(cfg.window_s), f"--window_s {cfg.window_s!r}: {span}"),
         (
-            cfg.crop_s is not None and not positive(cfg.crop_s),
-            f"--crop_s {cfg.crop_s!r}: use seconds above 0, e.g. 2.5",
-        ),
-        (
-            cfg.window_s is not None and not positive(cfg.window_s),
-            f"--window_s {cfg.window_s!r}: use seconds above 0, e.g. 2.5",
-        ),
-        (
-            cfg.stride_s is not None and (cfg.window_s is None or not positive(cfg.stride_s)),
-            f"--stride_s {cfg.stride_s!r}: use seconds above 0, together with --window_s",
+            cfg.stride_s is not None
+            and (
+                cfg.window_s is None
+                or not positive(cfg.stride_s)
+                or cfg.stride_s < MIN_SPAN_S
+                or (positive(cfg.window_s) and cfg.stride_s > cfg.window_s)
+            ),
+            f"--stride_s {cfg.stride_s!r}: use seconds from {MIN_SPAN_S:g} up to --window_s (windows must cover "
+            "every sample), together with --window_s",
         ),
         (
             cfg.window_agg not in AGGREGATIONS,

@@ -93,20 +93,25 @@ def test_windowed_map_averages_overlaps():
 
 
 @pytest.mark.parametrize(
-    "field, value",
+    "fields",
     [
-        ("crop_s", 0),
-        ("crop_s", -1.0),
-        ("window_s", float("nan")),
-        ("stride_s", 1.0),
-        ("window_agg", "median"),
-        ("ema_decay", 1.0),
-        ("ema_decay", 0),
+        {"crop_s": 0},
+        {"crop_s": -1.0},
+        {"crop_s": 0.001},  # 0 samples at 100 Hz
+        {"crop_s": 20.0},  # longer than the 10 s record: no crop at all, but a recipe that says one
+        {"window_s": float("nan")},
+        {"window_s": 0.001},
+        {"window_s": 11.0},
+        {"stride_s": 1.0},  # without --window_s
+        {"window_s": 2.0, "stride_s": 5.0},  # gaps between windows: samples never seen
+        {"window_agg": "median"},
+        {"ema_decay": 1.0},
+        {"ema_decay": 0},
     ],
 )
-def test_bad_technique_options_are_refused(field, value):
-    with pytest.raises(RunError, match=field):
-        check_config(TrainConfig(**{field: value}))
+def test_bad_technique_options_are_refused(fields):
+    with pytest.raises(RunError, match=f"--{list(fields)[-1]}"):
+        check_config(TrainConfig(**fields))
 
 
 def test_crop_window_ema_run_trains_loads_and_explains(demo_ds, tmp_path):
