@@ -193,10 +193,16 @@ def _auto_resume(path: Path, args, pod_mode: bool) -> bool:
     return args.resume or (pod_mode and can_resume(path) is None and run_state(path) != RunState.DONE)
 
 
+def _num(value, digits: int = 4) -> str:
+    """A metric for printing: 'n/a' where it is undefined (no class with both positives and negatives)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def _print_test(results: dict, path: Path) -> None:
     print(
-        f"test: macro PR-AUC {results['macro_pr_auc']:.4f}  macro ROC-AUC {results['macro_roc_auc']:.4f}  "
-        f"F1 macro {results['f1_macro']:.4f}  → {path / 'results.json'}"
+        f"test: macro PR-AUC {_num(results['macro_pr_auc'])}  macro ROC-AUC {_num(results['macro_roc_auc'])}  "
+        f"F1 macro {_num(results['f1_macro'])}  → {path / 'results.json'}"
+        + ("" if results["macro_pr_auc"] is not None else "  (n/a: no class has both positives and negatives here)")
     )
 
 
@@ -263,10 +269,11 @@ def cmd_eval(args) -> int:
     for k in folds:
         path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
         r = evaluate_run(ds, path, args.device, args.n_bootstrap)
-        lo, hi = r["ci95"].get("macro_pr_auc") or (float("nan"), float("nan"))
+        lo, hi = r["ci95"].get("macro_pr_auc") or (None, None)
         print(
-            f"fold {k}: macro PR-AUC {r['macro_pr_auc']:.4f} [{lo:.3f}, {hi:.3f}]  micro PR-AUC {r['micro_pr_auc']:.4f}  "
-            f"macro ROC-AUC {r['macro_roc_auc']:.4f}  F1 macro {r['f1_macro']:.4f}  F1 micro {r['f1_micro']:.4f}"
+            f"fold {k}: macro PR-AUC {_num(r['macro_pr_auc'])} [{_num(lo, 3)}, {_num(hi, 3)}]  "
+            f"micro PR-AUC {_num(r['micro_pr_auc'])}  macro ROC-AUC {_num(r['macro_roc_auc'])}  "
+            f"F1 macro {_num(r['f1_macro'])}  F1 micro {_num(r['f1_micro'])}"
         )
         for name, c in r["per_class"].items():
             print(
@@ -283,6 +290,16 @@ def cmd_eval(args) -> int:
 
 
 def _compared_groups(args) -> tuple[str, str]:
+    """See :func:`_compared_group_names`; refuses a group compared with itself."""
+    from ecgcore.errors import RunError
+
+    a, b = _compared_group_names(args)
+    if a == b:
+        raise RunError(f"--a and --b are the same run group ({a}); compare two different runs or models.")
+    return a, b
+
+
+def _compared_group_names(args) -> tuple[str, str]:
     """The two run-group folders to compare: ``--a``/``--b`` (MODEL[:RUN]), else ``--models`` of one
     ``--run_name`` (today's 1D-vs-2D table when nothing is given)."""
     from ecgcore.errors import RunError
@@ -397,11 +414,16 @@ def cmd_interpret(args) -> int:
 def _interpret_summary(args, ds, folds: list[int], root: Path) -> int:
     """``interpret --summary``: per class, over the fold's test records that carry it, the lead
     importance and the beat-aligned profile, as JSON + PNG in ``<run>/summary/<method>/`` (cached)."""
+    import numpy as np
+
     from ecgcore.class_summary import summary_dir, write_class_summary
+    from ecgcore.errors import CheckpointError
     from ecgcore.runs import run_dir
 
     for k in folds:
         path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
+        if not (path / "best.pt").is_file():
+            raise CheckpointError(f"{path / 'best.pt'} does not exist; train that run first (python -m ecgcore train).")
         bar = _progress_bar(f"fold {k}: {args.method}")
         summary = write_class_summary(
             ds, path, args.method, args.classes, args.max_records, lambda done, total, name, bar=bar: bar(done, total)
@@ -409,10 +431,12 @@ def _interpret_summary(args, ds, folds: list[int], root: Path) -> int:
         for name, c in summary.items():
             top = sorted(zip(c["lead_names"], c["lead_share"]), key=lambda t: -t[1])[:3]
             windows = ", ".join(f"{w} {v:.2f}" for w, v in c["window_mean"].items())
+            leads = ", ".join(f"{lead} {share:.3f}" for lead, share in top)
+            if np.ptp(c["lead_share"]) < 1e-9:  # a time-only map (1D Grad-CAM): the same in every lead
+                leads = "n/a (this map has no lead axis)"
             print(
-                f"fold {k} {name:6s} n={c['n_records']:4d} beats={c['n_beats']:5d}  top leads "
-                + ", ".join(f"{lead} {share:.3f}" for lead, share in top)
-                + f"  | window means: {windows}"
+                f"fold {k} {name:6s} n={c['n_records']:4d} beats={c['n_beats']:5d}  top leads {leads}"
+                f"  | window means: {windows}"
             )
         print(f"→ {summary_dir(path, args.method)}")
     return 0
@@ -508,12 +532,14 @@ def cmd_download(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop after the chunks in flight; what is verified stays
         signal.signal(sig, lambda *_: stop.set())
+    if args.workers is not None and args.workers < 1:
+        raise DownloadError(f"--workers {args.workers}: use 1 or more parallel connections (default {dl.POOL_SIZE}).")
     out = Path(args.out).expanduser() if args.out else dl.default_out(args.version)
     print(f"PTB-XL {args.version} ({args.sampling_rate} Hz part) → {out}", flush=True)
     if args.from_zip:
         result = dl.extract_zip(args.from_zip, out, args.version, args.sampling_rate, _download_bar(), stop)
     else:
-        workers = args.workers or dl.POOL_SIZE
+        workers = args.workers if args.workers is not None else dl.POOL_SIZE
         verify = not args.no_verify
         result = dl.download_ptbxl(
             out, args.version, args.sampling_rate, args.base_url, verify, workers, _download_bar(), stop

@@ -80,7 +80,8 @@ def parse_scp_codes(text: str) -> dict[str, float]:
 
 def check_label_set(label_set: str) -> str:
     """Return ``label_set`` if it names a known label set, else raise :class:`LabelError`."""
-    if label_set in ("superclass", "subclass") or _TOPK.match(label_set):
+    top = _TOPK.match(label_set) if isinstance(label_set, str) else None
+    if label_set in ("superclass", "subclass") or (top and int(top.group(1)) >= 1):
         return label_set
     raise LabelError(f"unknown label set {label_set!r}; use {LABEL_SETS_HELP}")
 
@@ -102,11 +103,15 @@ def derive_labels(
         scp_codes: per record, the parsed ``scp_codes`` dict (code -> likelihood in %).
         statements: scp_statements.csv indexed by statement code.
         label_set: see the module docstring.
-        min_likelihood: keep only codes with likelihood >= this (None: keep all, as the benchmark).
+        min_likelihood: keep only codes with likelihood >= this, 0–100 (None: keep all, as the benchmark).
 
     Returns:
         labels: (N, C) uint8 multi-hot; names: the C label names in column order.
     """
+    if min_likelihood is not None and not (
+        isinstance(min_likelihood, int | float) and 0 <= min_likelihood <= 100
+    ):  # NaN fails both comparisons
+        raise LabelError(f"--min_likelihood {min_likelihood!r}: use a likelihood from 0 to 100 (PTB-XL's scale).")
     check_label_set(label_set)
     diag = diagnostic_statements(statements)
     if label_set == "superclass":

@@ -59,7 +59,16 @@ DEFAULT_RUN = "default"
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 REPAIR_HINT = "run `python -m ecgcore runs --repair` to rebuild it from the run's files"
 # files of a previous run removed by --overwrite (train.log is kept: a launcher may have opened it)
-RUN_FILES = ("best.pt", "last.pt", "progress.jsonl", "status.json", "results.json", "confusion.png", "cancel")
+RUN_FILES = (
+    "best.pt",
+    "last.pt",
+    "progress.jsonl",
+    "status.json",
+    "results.json",
+    "records.csv",
+    "confusion.png",
+    "cancel",
+)
 LAUNCH_FIELDS = ("state", "argv", "queued", "launched", "pid")  # status.json fields written by ecgcore.jobs
 _TIME_FIELDS = ("updated", "queued", "launched", "started", "finished")
 _NUMBER_FIELDS = _TIME_FIELDS + ("val_macro_pr_auc", "test_macro_pr_auc", "test_macro_roc_auc")
@@ -96,8 +105,8 @@ def parse_run_group(folder: str) -> tuple[str, str]:
 
 def parse_group_spec(spec: str) -> tuple[str, str]:
     """(model, run_name) of a command-line group ``MODEL[:RUN]`` (``cnn1d`` → run "default")."""
-    model, _, name = spec.partition(":")
-    if not model:
+    model, colon, name = spec.partition(":")
+    if not model or (colon and not name):
         raise RunError(f"{spec!r}: give a run group as MODEL or MODEL:RUN_NAME, e.g. cnn1d:long60.")
     return model, check_run_name(name or DEFAULT_RUN)
 
@@ -247,6 +256,8 @@ def read_status(directory: Path, live: bool = True) -> dict | None:
     (not UTF-8, not JSON, not an object, a folder, wrong-typed fields) gives ``{"state": "damaged",
     "damage": <message naming the file and what to do>, "error": <the same>}``."""
     path = Path(directory) / "status.json"
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or device would block the read
+        return _damaged(path, "it is not a regular file")
     try:
         status = read_json_file(path)
     except FileNotFoundError:
