@@ -38,12 +38,18 @@ def wilcoxon_p(diff: np.ndarray) -> float | None:
 
 
 def _check_same_task(a: Mapping[int, dict], b: Mapping[int, dict], names: tuple[str, str]) -> None:
-    for key in ("label_names", "plan"):
-        seen = {repr(r.get(key)) for r in [*a.values(), *b.values()] if r.get(key) is not None}
+    """ResultsError unless both groups were evaluated on the same plan, label set and dataset (two demo
+    sets share the run-folder name "demo": the fingerprint tells them apart)."""
+    for key, what in (("label_names", "label set"), ("plan", "plan"), ("fingerprint", "dataset")):
+        values = [
+            r.get(key) if key != "fingerprint" else (r.get("dataset") or {}).get(key)
+            for r in [*a.values(), *b.values()]
+        ]
+        seen = {repr(v) for v in values if v is not None}
         if len(seen) > 1:
             raise ResultsError(
-                f"{names[0]} and {names[1]} were not evaluated on the same {key.replace('_', ' ')} "
-                f"({' vs '.join(sorted(seen))}); compare runs of the same plan and label set."
+                f"{names[0]} and {names[1]} were not evaluated on the same {what} "
+                f"({' vs '.join(sorted(seen))}); compare runs of the same plan, label set and dataset."
             )
 
 

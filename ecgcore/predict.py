@@ -164,6 +164,9 @@ def predict_record(
         record = read_record_file(record)
     record = at_rate(record, int(meta["sampling_rate"]))
     thresholds, source = member_thresholds(metas)
+    if any((m.get("dataset") or {}).get("is_demo") for m in metas):
+        demo_note = "the model was trained on SYNTHETIC demo data: its probabilities say nothing about a real ECG"
+        record = replace(record, notes=[*record.notes, demo_note])
     if len(models) > 1:
         record = replace(
             record, notes=[*record.notes, f"fold ensemble: the mean of {len(models)} models' probabilities"]

@@ -58,3 +58,11 @@ def test_recipe_differences():
     b = {"epochs": 60, "lr": 0.003, "fold": 3, "device": "cpu", "augment": True}
     assert recipe_differences(a, b) == ["epochs: 40 vs 60"]
     assert recipe_differences(a, a) == []
+
+
+def test_groups_evaluated_on_different_datasets_are_not_paired():
+    """Two demo sets share the folder name "demo"; their results' fingerprints differ: refused, not paired."""
+    a = {k: {"macro_pr_auc": 0.7, "dataset": {"fingerprint": "aaa"}} for k in range(3)}
+    b = {k: {"macro_pr_auc": 0.6, "dataset": {"fingerprint": "bbb"}} for k in range(3)}
+    with pytest.raises(ResultsError, match="same dataset"):
+        compare_groups(a, b, ("x", "y"))

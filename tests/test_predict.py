@@ -60,6 +60,7 @@ def test_predict_input_csv(trained_runs, demo_ds, tmp_path, capsys):
     assert predict_cli(ckpt, ["--input", str(src)], out) == 0
     printed = capsys.readouterr().out
     assert "note: values looked like µV" in printed and "note: a CSV has no sampling rate" in printed
+    assert "note: the model was trained on SYNTHETIC demo data" in printed  # a demo model on an upload: said
     table = read_predictions(out)
     assert list(table.columns) == ["class", "probability", "threshold", "predicted"]
     model, meta = load_checkpoint(ckpt)
