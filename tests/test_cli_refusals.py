@@ -42,3 +42,12 @@ def test_a_fifo_status_file_is_damaged_not_a_hang(tmp_path, capsys):
     os.mkfifo(path / "status.json")
     assert main(["runs", "--runs_dir", str(tmp_path)]) == 0
     assert "damaged" in capsys.readouterr().out
+
+
+def test_undefined_macro_metrics_print_as_na(tmp_path, capsys):
+    """A test part too small for a macro metric (None in the results) prints n/a, not a traceback."""
+    from ecgcore.__main__ import _print_test
+
+    _print_test({"macro_pr_auc": None, "macro_roc_auc": None, "f1_macro": 0.5}, tmp_path)
+    out = capsys.readouterr().out
+    assert "macro PR-AUC n/a" in out and "no class has both positives and negatives" in out
