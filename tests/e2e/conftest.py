@@ -307,8 +307,19 @@ class UI:
     def select(self, key: str, option: str | re.Pattern) -> None:
         """Choose ``option`` (its shown text) in the selectbox ``key`` (a react-aria combobox: its
         button opens the list of options)."""
-        self.widget(key).locator('button[aria-haspopup="listbox"]').click()
-        self.page.locator('[role="option"]').filter(has_text=option).first.click()
+        self.settle()  # a rerun in flight can swallow the click that opens the list: open it when idle
+        wanted = self.page.locator('[role="option"]').filter(has_text=option).first
+        for attempt in range(3):
+            self.widget(key).locator('button[aria-haspopup="listbox"]').click()
+            try:
+                wanted.wait_for(timeout=15_000)
+                break
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
+                self.page.keyboard.press("Escape")
+                self.settle()
+        wanted.click()
         self.settle()
 
     def select_nth(self, key: str, n: int) -> str:

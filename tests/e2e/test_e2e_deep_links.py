@@ -14,6 +14,7 @@ import re
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +50,7 @@ def test_deep_link_with_a_record_preselects_it(fresh_ui, e2e_pages, deep_demo, n
         assert fresh_ui.selected("sal_ecg_id").startswith(f"ecg_id {ecg_id}")
         fresh_ui.chart("sal_ecg_only", f"ecg_id {ecg_id}")
     else:
-        assert fresh_ui.widget("ds_ecg_id").locator("input").input_value() == str(ecg_id)
+        # the box shows the linked record once the page's run has applied it (it may arrive after "ready")
+        expect(fresh_ui.widget("ds_ecg_id").locator("input")).to_have_value(str(ecg_id), timeout=30_000)
         fresh_ui.chart("ds_ecg", f"ecg_id {ecg_id} ·")
     assert f"ecg_id={ecg_id}" in fresh_ui.page.url  # the link stays shareable
