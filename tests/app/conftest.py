@@ -4,6 +4,7 @@ saved app settings; a fresh runs folder for the training test."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,14 @@ def app(app_env) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture
+def two_fold_root(trained_root, tmp_path, monkeypatch):
+    """The trained runs with cnn1d fold 0 copied as fold 1: a two-member fold ensemble."""
+    root = tmp_path / "runs"
+    shutil.copytree(trained_root, root)
+    fold0 = next(root.glob("*/*/cnn1d/fold0"))
+    shutil.copytree(fold0, fold0.parent / "fold1")
+    monkeypatch.setenv("ECGCORE_RUNS_DIR", str(root))
+    return root

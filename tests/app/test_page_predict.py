@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore.app.records import record_parts
@@ -102,16 +100,6 @@ def test_headerless_csv_note_is_shown(app, demo_ds):
     upload(at, [("bare.csv", body, "text/csv")])
     assert not at.error, [e.value for e in at.error]
     assert at.info, "the reader's notes are shown"
-
-
-@pytest.fixture
-def two_fold_root(trained_root, tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    shutil.copytree(trained_root, root)
-    fold0 = next(root.glob("*/*/cnn1d/fold0"))
-    shutil.copytree(fold0, fold0.parent / "fold1")
-    monkeypatch.setenv("ECGCORE_RUNS_DIR", str(root))
-    return root
 
 
 def test_fold_ensemble_by_default_says_how_many_voted(app, two_fold_root, demo_ds):

@@ -5,7 +5,6 @@ per-lead shares and signed maps; the fold ensemble; the class summary of the who
 from __future__ import annotations
 
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -89,16 +88,6 @@ def test_record_view_predicted_set_lead_bars_and_signed_map(app):
     assert np.nanmin(z) < 0 < np.nanmax(z)
     at.radio(key="sal_view").set_value("bands").run()
     assert not at.exception and any(t.strip().startswith("Leads ·") for t in titles(at))
-
-
-@pytest.fixture
-def two_fold_root(trained_root, tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    shutil.copytree(trained_root, root)
-    fold0 = next(root.glob("*/*/cnn1d/fold0"))
-    shutil.copytree(fold0, fold0.parent / "fold1")
-    monkeypatch.setenv("ECGCORE_RUNS_DIR", str(root))
-    return root
 
 
 def test_fold_ensemble_is_the_mean_of_the_folds(app, two_fold_root):
