@@ -386,3 +386,15 @@ def test_real_500hz_partial_download(ptbxl_root):
     assert ds.records["ecg_id"].max() <= 500
     table = pd.read_csv(ptbxl_root / "ptbxl_database.csv")
     np.testing.assert_array_equal(np.asarray(ds.signals[10]), rdsamp(ptbxl_root, table.filename_hr[10]))
+
+
+def test_worker_processes_read_what_this_process_reads(tmp_path, demo_root):
+    """Large sets are read by spawned workers (SERIAL_BELOW): same arrays and errors as in-process."""
+    root = small_copy(demo_root, tmp_path / "d", n=80)
+    names = filenames(root)
+    (root / f"{names[7]}.dat").write_bytes(b"\0" * 10)  # one unreadable record
+    serial, pooled = (np.zeros((len(names), 12, 1000), np.float32) for _ in range(2))
+    errors_serial = signal_cache.read_all_records(root, names, list(range(len(names))), 100, serial, workers=1)
+    errors_pooled = signal_cache.read_all_records(root, names, list(range(len(names))), 100, pooled, workers=2)
+    np.testing.assert_array_equal(serial, pooled)
+    assert errors_serial == errors_pooled and list(errors_pooled) == [7]

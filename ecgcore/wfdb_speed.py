@@ -1,0 +1,64 @@
+"""wfdb's header parser without its pandas cost: the one speed-up ecgcore makes inside wfdb.
+
+Measured (wfdb 4.3.1, pandas 3.1, one PTB-XL 100 Hz record, ``cProfile`` of ``wfdb.rdrecord``): 87 % of
+the time of reading a record is ``wfdb.io._header._parse_signal_lines`` looking up
+``SIGNAL_SPECS.loc[field, column]`` — 239 scalar ``DataFrame.loc`` lookups of ~30 µs each per
+12-lead header. Reading a record (header twice: the checks, then the samples) took ~6 ms, so a
+1,000-record signal cache took ~6 s of CPU and the 21,837-record one ~2 minutes.
+
+:func:`install` swaps that table for the same table whose scalar ``.loc[row, column]`` lookups are a
+dict lookup returning the very same cell objects (wfdb compares some with ``is``). Every other use —
+``.index``, ``.copy()``, list or slice lookups — goes to pandas unchanged, so wfdb reads and writes
+exactly as before; ``tests/test_wfdb_speed.py`` checks that on real and demo records. If a later wfdb
+no longer has the table, nothing is changed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+class _ScalarFirstLoc:
+    """``.loc`` of a :class:`_SpecTable`: ``[row, column]`` from the dict, anything else from pandas."""
+
+    def __init__(self, table: _SpecTable):
+        self._table = table
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple) and len(key) == 2:
+            try:
+                return self._table._cells[key]
+            except (KeyError, TypeError):  # not a scalar lookup of a known cell (a list, a slice, …)
+                pass
+        return pd.DataFrame.loc.fget(self._table)[key]
+
+
+class _SpecTable(pd.DataFrame):
+    """A wfdb field-spec table with a dict behind its scalar ``.loc`` lookups (read-only use)."""
+
+    _metadata = ["_cells"]
+
+    @property
+    def loc(self):  # noqa: D401 — pandas' own name
+        return _ScalarFirstLoc(self)
+
+
+def _fast_table(table: pd.DataFrame) -> _SpecTable:
+    fast = _SpecTable(table)
+    fast._cells = {(row, column): table.at[row, column] for row in table.index for column in table.columns}
+    return fast
+
+
+def install() -> bool:
+    """Put the fast table in place of ``wfdb.io._header.SIGNAL_SPECS`` (once; idempotent).
+
+    Returns True when the fast table is in place, False when this wfdb has no such table (nothing done)."""
+    from wfdb.io import _header
+
+    table = getattr(_header, "SIGNAL_SPECS", None)
+    if isinstance(table, _SpecTable):
+        return True
+    if not isinstance(table, pd.DataFrame):
+        return False
+    _header.SIGNAL_SPECS = _fast_table(table)
+    return True
