@@ -20,6 +20,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from ecgcore.bootstrap import macro_samples, percentile_interval
 from ecgcore.errors import ResultsError
 from ecgcore.fileio import read_json_file
 
@@ -162,20 +163,18 @@ def evaluate_predictions(
 def bootstrap_ci(
     y_true: np.ndarray, y_prob: np.ndarray, thresholds: np.ndarray, n: int = N_BOOTSTRAP, seed: int = 0
 ) -> dict[str, list[float] | None]:
-    """95 % percentile bootstrap intervals (records resampled with replacement) of the macro figures."""
-    rng = np.random.default_rng(seed)
-    samples: dict[str, list[float]] = {k: [] for k in MACRO_METRICS}
-    pred = (y_prob >= thresholds).astype(np.int64)
-    for _ in range(n):
-        idx = rng.integers(0, len(y_true), len(y_true))
-        yt = y_true[idx]
-        if len(_valid_classes(yt)) == 0:
-            continue
-        for k, v in ranking_metrics(yt, y_prob[idx]).items():
-            samples[k].append(v)
-        samples["f1_macro"].append(f1_score(yt, pred[idx], average="macro", zero_division=0))
-        samples["f1_micro"].append(f1_score(yt, pred[idx], average="micro", zero_division=0))
-    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None for k, v in samples.items()}
+    """95 % percentile bootstrap intervals (records resampled with replacement) of the macro figures.
+
+    Args:
+        y_true: (N, C) {0, 1}; y_prob: (N, C); thresholds: (C,) (predicted: y_prob >= thresholds);
+        n: resamples; seed: of ``np.random.default_rng``.
+    Returns:
+        {MACRO_METRICS key: [lo, hi] | None}: a resample in which no class has both outcomes is
+        skipped; AUC-type figures average the classes with both outcomes in that resample, F1 all.
+        All resamples are scored at once (:mod:`ecgcore.bootstrap`), as scikit-learn scores each one.
+    """
+    samples = macro_samples(y_true, y_prob, thresholds, n, seed)
+    return {k: percentile_interval(samples[k]) for k in MACRO_METRICS}
 
 
 def summarize_folds(results: list[dict]) -> dict[str, dict[str, float]]:

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from ecgcore.bootstrap import per_class_intervals
 from ecgcore.metrics import MACRO_METRICS, N_BOOTSTRAP, per_class_rates, read_json, summarize_folds
 
 METRIC_NAMES = {
@@ -55,25 +56,11 @@ def per_class_ci(
     exactly as :func:`ecgcore.metrics.bootstrap_ci` does for the macro figures (same generator, seed
     and draws); a resample in which the class lacks positives or negatives is skipped for that class.
 
+    All resamples are scored at once (:func:`ecgcore.bootstrap.per_class_intervals`).
+
     Returns {class: {"ap": [lo, hi] | None, "roc_auc": [lo, hi] | None}}.
     """
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    rng = np.random.default_rng(seed)
-    samples = {name: {"ap": [], "roc_auc": []} for name in names}
-    n_rec = len(y_true)
-    for _ in range(n if n_rec else 0):
-        idx = rng.integers(0, n_rec, n_rec)
-        yt, yp = y_true[idx], y_prob[idx]
-        pos = yt.sum(axis=0)
-        for c, name in enumerate(names):
-            if 0 < pos[c] < n_rec:
-                samples[name]["ap"].append(average_precision_score(yt[:, c], yp[:, c]))
-                samples[name]["roc_auc"].append(roc_auc_score(yt[:, c], yp[:, c]))
-    return {
-        name: {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None for k, v in s.items()}
-        for name, s in samples.items()
-    }
+    return per_class_intervals(y_true, y_prob, names, n, seed)
 
 
 def per_class_table(results: dict, ci: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
