@@ -40,8 +40,6 @@ page = st.navigation(
         ],
     }
 )
-common.app_frame()  # the shared sidebar, dataset line and notice; loads the dataset
-try:
+with common.page_run():  # at the end of the server's first run: the background warm-up of the other pages
+    common.app_frame()  # the shared sidebar, dataset line and notice; loads the dataset
     page.run()
-finally:
-    common.warm_up()  # once per server: import the other pages' heavy modules in the background

@@ -21,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,10 +222,11 @@ def _banner(frame: Frame) -> None:
 
 # ----------------------------------------------------------------------------- warm-up
 
-# What the other pages import (torch, plotly, captum, the trainer): several seconds on a fresh server.
-WARM_MODULES = (
+# What the other pages import (torch, sklearn, captum, the trainer): ~2.3 s on a fresh 2-core server.
+WARM_MODULES = (  # in the order of the sidebar's pages: Dataset, Train, Evaluate, Saliency, Predict
     "ecgcore.figures",
     "ecgcore.jobs",
+    "ecgcore.metrics",
     "ecgcore.models",
     "ecgcore.train",
     "ecgcore.checkpoints",
@@ -232,12 +235,44 @@ WARM_MODULES = (
     "ecgcore.evaluate",
     "ecgcore.predict",
 )
+# The warm-up imports only after no page has been drawn for this long: an import running while a
+# page is drawn slows that page (one GIL). Measured with bench/first_visit.py (1,000 demo records):
+# importing right after the first page made that page 0.8 s and the next one 1.1 s slower.
+QUIET_S = 0.6
+
+_runs = {"active": 0, "ended": 0.0}
+_runs_lock = threading.Lock()
+
+
+@contextmanager
+def page_run() -> Iterator[None]:
+    """Wrap one script run (streamlit_app.py): the warm-up waits while any page is being drawn; at
+    the end of the first run it starts (once per server process)."""
+    with _runs_lock:
+        _runs["active"] += 1
+    try:
+        yield
+    finally:
+        with _runs_lock:
+            _runs["active"] -= 1
+            _runs["ended"] = time.monotonic()
+        warm_up()
+
+
+def _wait_until_quiet() -> None:
+    while True:
+        with _runs_lock:
+            quiet_for = time.monotonic() - _runs["ended"] if _runs["active"] == 0 else -1.0
+        if quiet_for >= QUIET_S:
+            return
+        time.sleep(max(QUIET_S - quiet_for, 0.05) if quiet_for >= 0 else 0.05)
 
 
 def _import_all(names: tuple[str, ...]) -> None:
     import importlib
 
     for name in names:
+        _wait_until_quiet()
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 — a page that needs the module will report it
@@ -247,8 +282,8 @@ def _import_all(names: tuple[str, ...]) -> None:
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Import the heavy modules of the other pages in a background thread, once per server process,
-    after the first page has been drawn: the first visit of Train, Evaluate or Saliency then finds
-    torch and plotly loaded instead of paying for them."""
+    one module at a time whenever no page has been drawn for :data:`QUIET_S`: the first visit of
+    Train, Evaluate or Saliency then finds torch and plotly loaded instead of paying for them."""
     thread = threading.Thread(target=_import_all, args=(WARM_MODULES,), name="ecg-warm-up", daemon=True)
     thread.start()
     return thread

@@ -40,9 +40,9 @@ def cache_root() -> Path:
 # ----------------------------------------------------------------------------- reading
 
 
-# Reading a record takes ~1.3 ms (wfdb, with ecgcore.wfdb_speed); starting spawned workers costs
-# about a second (each imports numpy, pandas and wfdb). Measured on 2 cores: 1,000 demo records in
-# 1.2 s serially, 1.2-1.8 s with 2 workers. Smaller sets are read in this process.
+# Reading a record takes ~0.6 ms (wfdb, with ecgcore.wfdb_speed); starting spawned workers costs
+# more than that saves on small sets (each imports numpy, pandas and wfdb). Measured on 2 cores
+# (bench/read_records.py): 1,000 demo records in 0.6 s in this process, 0.9 s with 2 workers.
 SERIAL_BELOW = 2000
 
 

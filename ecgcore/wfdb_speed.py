@@ -1,12 +1,11 @@
 """wfdb's header parser without its pandas cost: the one speed-up ecgcore makes inside wfdb.
 
 Measured (wfdb 4.3.1, pandas 3.1, one PTB-XL 100 Hz record, ``cProfile`` of ``wfdb.rdrecord``): 87 % of
-the time of reading a record is ``wfdb.io._header._parse_signal_lines`` looking up
-``SIGNAL_SPECS.loc[field, column]`` — 239 scalar ``DataFrame.loc`` lookups of ~30 µs each per
-12-lead header. Reading a record (header twice: the checks, then the samples) took ~6 ms, so a
+the time of reading a record is wfdb's header parser looking up ``SIGNAL_SPECS.loc[field, column]``
+(and ``RECORD_SPECS``) — ~250 scalar ``DataFrame.loc`` lookups of ~30 µs each per 12-lead header. Reading a record (header twice: the checks, then the samples) took ~6 ms, so a
 1,000-record signal cache took ~6 s of CPU and the 21,837-record one ~2 minutes.
 
-:func:`install` swaps that table for the same table whose scalar ``.loc[row, column]`` lookups are a
+:func:`install` swaps those tables for the same tables whose scalar ``.loc[row, column]`` lookups are a
 dict lookup returning the very same cell objects (wfdb compares some with ``is``). Every other use —
 ``.index``, ``.copy()``, list or slice lookups — goes to pandas unchanged, so wfdb reads and writes
 exactly as before; ``tests/test_wfdb_speed.py`` checks that on real and demo records. If a later wfdb
@@ -45,20 +44,24 @@ class _SpecTable(pd.DataFrame):
 
 def _fast_table(table: pd.DataFrame) -> _SpecTable:
     fast = _SpecTable(table)
+    fast.index = pd.Index(list(table.index), dtype=object)  # wfdb iterates it per signal: plain str, not arrow
     fast._cells = {(row, column): table.at[row, column] for row in table.index for column in table.columns}
     return fast
 
 
-def install() -> bool:
-    """Put the fast table in place of ``wfdb.io._header.SIGNAL_SPECS`` (once; idempotent).
+TABLES = ("SIGNAL_SPECS", "RECORD_SPECS")  # the tables the header parser looks up per field
 
-    Returns True when the fast table is in place, False when this wfdb has no such table (nothing done)."""
+
+def install() -> bool:
+    """Put fast tables in place of ``wfdb.io._header.SIGNAL_SPECS`` and ``RECORD_SPECS`` (idempotent).
+
+    Returns True when they are in place, False when this wfdb lacks them (then nothing is changed)."""
     from wfdb.io import _header
 
-    table = getattr(_header, "SIGNAL_SPECS", None)
-    if isinstance(table, _SpecTable):
-        return True
-    if not isinstance(table, pd.DataFrame):
+    tables = {name: getattr(_header, name, None) for name in TABLES}
+    if not all(isinstance(t, pd.DataFrame) for t in tables.values()):
         return False
-    _header.SIGNAL_SPECS = _fast_table(table)
+    for name, table in tables.items():
+        if not isinstance(table, _SpecTable):
+            setattr(_header, name, _fast_table(table))
     return True

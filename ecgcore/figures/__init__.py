@@ -63,3 +63,4 @@ __all__ = [
     "saliency_figure",
     "saliency_png",
 ]
+
