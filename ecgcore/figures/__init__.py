@@ -63,4 +63,3 @@ __all__ = [
     "saliency_figure",
     "saliency_png",
 ]
-
