@@ -80,15 +80,25 @@ def search_groups(query: str) -> list[tuple[str, ...]]:
     return groups
 
 
+def _own_spellings() -> list[tuple[str, tuple[str, ...]]]:
+    """(language, the spellings of one term found only in that language) for every term and language."""
+    pairs = []
+    for term in SEARCH_TERMS:
+        for lang, spellings in term.items():
+            other = "en" if lang == "de" else "de"
+            pairs.append((lang, tuple(v for v in spellings if v not in term.get(other, ()))))
+    return pairs
+
+
+_OWN_SPELLINGS = _own_spellings()
+
+
 def report_language(report: str) -> str:
     """'de' or 'en' when the report's wording says so (see SEARCH_TERMS), else '' (not known)."""
     text = f" {normalise(report)} "
     score = {"de": 0, "en": 0}
-    for term in SEARCH_TERMS:
-        for lang, spellings in term.items():
-            other = "en" if lang == "de" else "de"
-            own = [v for v in spellings if v not in term.get(other, ())]
-            score[lang] += any(v in text for v in own)
+    for lang, own in _OWN_SPELLINGS:
+        score[lang] += any(v in text for v in own)
     score["de"] += sum(w in text for w in _GERMAN_ONLY)
     score["en"] += sum(w in text for w in _ENGLISH_ONLY)
     if score["de"] == score["en"]:
@@ -110,6 +120,12 @@ def label_strings(ds: ECGDataset) -> list[str]:
     return [", ".join(names[row.astype(bool)]) for row in ds.labels] if len(names) else [""] * len(ds.records)
 
 
+def _languages(reports: pd.Series) -> pd.Series:
+    """:func:`report_language` of each report, worked out once per distinct text (reports repeat)."""
+    unique = reports.unique()
+    return reports.map(dict(zip(unique, map(report_language, unique))))
+
+
 def record_table(ds: ECGDataset) -> pd.DataFrame:
     """The records as shown to a user: ecg_id, patient_id, age, sex, strat_fold, labels, report
     (row i is record i of the dataset)."""
@@ -123,7 +139,7 @@ def record_table(ds: ECGDataset) -> pd.DataFrame:
             "strat_fold": pd.array(strat_folds_of(r), dtype="Int64"),
             "labels": label_strings(ds),
             "report": r["report"].astype(str),
-            "language": r["report"].astype(str).map(report_language),
+            "language": _languages(r["report"].astype(str)),
         }
     )
 
