@@ -13,7 +13,8 @@ generated once there and reused, the 21,837-record one takes about a minute):
    request), and at every size with the signal cache built beforehand.
 2. **first visits**: a new server; ``--sessions`` browser contexts one after the other (each a new
    Streamlit session) open ``/`` by URL, then every page through the sidebar, each timed from the
-   click to interactive.
+   click to interactive (``--pause S``: S seconds between a page being interactive and the next
+   click, as a user reading it; default 0: clicks as fast as the pages allow).
 
 Prints a markdown table per size (and writes them to ``--out`` if given). Not a test: timings depend
 on the machine. Uses Debian's Chromium through Playwright's ``executable_path`` (ECG_E2E_CHROMIUM).
@@ -145,7 +146,7 @@ def first_page(browser, app: Path, env: dict, log: Path) -> float | None:
         server.stop()
 
 
-def measure(app: Path, work: Path, n: int, sessions: int, train: bool) -> str:
+def measure(app: Path, work: Path, n: int, sessions: int, train: bool, pause: float = 0.0) -> str:
     from playwright.sync_api import sync_playwright
 
     env = prepare(work, n, train)
@@ -167,6 +168,7 @@ def measure(app: Path, work: Path, n: int, sessions: int, train: bool) -> str:
                     page, seconds = open_url(browser, server.url)
                     rows.append((f"session {s}: home" + (" (server's first page)" if s == 1 else ""), "url", seconds))
                     for name in [*list(PAGES)[1:], "home"]:
+                        time.sleep(pause)  # a user reading the page before the next click
                         step = f"session {s}: {name}" + (" (again)" if name == "home" else "")
                         rows.append((step, "sidebar", sidebar(page, name)))
                     page.context.close()
@@ -177,7 +179,12 @@ def measure(app: Path, work: Path, n: int, sessions: int, train: bool) -> str:
     lines = [
         f"## {n:,} demo records — {app}",
         "",
-        f"{os.cpu_count()} cores; headless Chromium; {'with' if train else 'without'} a trained cnn1d run.",
+        f"{os.cpu_count()} cores; headless Chromium; {'with' if train else 'without'} a trained cnn1d run; "
+        + (
+            f"{pause:g} s pause before each sidebar click."
+            if pause
+            else "each sidebar click as soon as the page is interactive."
+        ),
         "",
         "| step | how | s to interactive |",
         "|---|---|---:|",
@@ -191,6 +198,9 @@ def main() -> None:
     p.add_argument("--app", type=Path, default=PROJECT / "streamlit_app.py", help="the app's entry script")
     p.add_argument("--records", type=int, nargs="+", default=[1000, 21837], help="demo dataset sizes")
     p.add_argument("--sessions", type=int, default=2, help="browser sessions, one after the other")
+    p.add_argument(
+        "--pause", type=float, default=0.0, help="seconds between a page being interactive and the next click"
+    )
     p.add_argument("--train", action="store_true", help="train a 1-epoch cnn1d fold-0 run first")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ecg_first_visit")
     p.add_argument("--out", type=Path, help="also write the tables here (markdown)")
@@ -198,7 +208,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     tables = []
     for n in args.records:
-        tables.append(measure(args.app.resolve(), args.work, n, args.sessions, args.train))
+        tables.append(measure(args.app.resolve(), args.work, n, args.sessions, args.train, args.pause))
         print(tables[-1], flush=True)
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
