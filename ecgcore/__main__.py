@@ -114,29 +114,31 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _recipe_args(args) -> dict:
+    """The recipe fields of ``train`` as given on the command line (None: not given, the model's default)."""
+    return {
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+        "augment": args.augment,
+        "aug_lead_dropout": args.aug_lead_dropout,
+        "seed": args.seed,
+        "patience": args.patience,
+        "model_config": {"image": args.image} if args.image else None,
+        "crop_s": args.crop_s,
+        "window_s": args.window_s,
+        "stride_s": args.stride_s,
+        "window_agg": args.window_agg,
+        "ema_decay": args.ema_decay,
+    }
+
+
 def _train_config(args, fold: int):
     from ecgcore.train import default_config
 
     return default_config(
-        args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        augment=args.augment,
-        aug_lead_dropout=args.aug_lead_dropout,
-        seed=args.seed,
-        plan=args.plan,
-        fold=fold,
-        device=args.device,
-        patience=args.patience,
-        model_config={"image": args.image} if args.image else None,
-        crop_s=args.crop_s,
-        window_s=args.window_s,
-        stride_s=args.stride_s,
-        window_agg=args.window_agg,
-        ema_decay=args.ema_decay,
+        args.model, epochs=args.epochs, plan=args.plan, fold=fold, device=args.device, **_recipe_args(args)
     )
 
 
@@ -211,7 +213,7 @@ def cmd_train(args) -> int:
     from ecgcore import jobs
     from ecgcore.folds import n_folds
     from ecgcore.inference import pick_device
-    from ecgcore.recipes import check_config
+    from ecgcore.recipes import check_config, resume_conflicts
     from ecgcore.runs import RunError, RunState, is_locked, recipe_of, run_dir
     from ecgcore.service import run_fold
 
@@ -231,6 +233,14 @@ def cmd_train(args) -> int:
         if not is_locked(path):
             stop.flag.unlink(missing_ok=True)
         resume, cfg = _auto_resume(path, args, pod_mode), configs[k]
+        if resume and (conflicts := resume_conflicts(recipe_of(path) or {}, _recipe_args(args))):
+            print(
+                f"error: {path}: {conflicts} — --resume continues the run's recorded recipe; drop the "
+                "option(s), or train a new run (--run_name NAME) or again from scratch (--overwrite).",
+                file=sys.stderr,
+            )
+            refused += 1
+            continue
         if resume and args.epochs is None:  # continue to the run's own length, not today's default
             cfg.epochs = (recipe_of(path) or {}).get("epochs") or cfg.epochs
         try:

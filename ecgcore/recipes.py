@@ -85,6 +85,24 @@ def default_config(model: str, **overrides) -> TrainConfig:
     return TrainConfig(**{"model": model, **RECIPES.get(model, {}), **given})
 
 
+def resume_conflicts(recorded: dict, given: dict) -> str | None:
+    """What a resumed run would silently ignore: the recipe fields ``given`` now (None: not given) that
+    differ from the ``recorded`` recipe of the run (``epochs`` and ``device`` may change on resume and
+    are not compared). Returns e.g. ``"--lr 0.01 (the run has 0.003)"``, or None when nothing differs."""
+    differ = [
+        f"--{'image' if key == 'model_config' else key} {_shown(value, key)} (the run has {_shown(recorded.get(key), key)})"
+        for key, value in given.items()
+        if value is not None and recorded.get(key) != value
+    ]
+    return ", ".join(differ) or None
+
+
+def _shown(value, key: str):
+    if key == "model_config":
+        return (value or {}).get("image", "stacked")
+    return "none" if value is None else value
+
+
 def check_config(cfg: TrainConfig, run_name: str = DEFAULT_RUN) -> TrainConfig:
     """Check a training config before any work (before the data loads, before a run folder exists).
 

@@ -885,6 +885,9 @@ def test_disk_full_during_checkpoint_save(demo_root, demo_ds, tmp_path, monkeypa
     assert not [p.name for p in path.iterdir() if ".tmp" in p.name]
 
     monkeypatch.undo()  # space freed
+    rc, err = cli([*argv, "--resume", "--lr", "0.01", "--batch_size", "32"], capsys)  # not what the run was
+    assert_user_error(rc, err, "--lr 0.01 (the run has", "--batch_size 32 (the run has 64)", "--overwrite")
+    assert load_checkpoint(path / "last.pt")[1]["epoch"] == 0  # untouched
     rc, err = cli([*argv, "--resume"], capsys)
     assert rc == 0, err
     assert load_checkpoint(path / "last.pt")[1]["epoch"] == 1 and read_status(path)["state"] == "done"

@@ -1,0 +1,21 @@
+"""ecgcore.recipes: what --resume would silently ignore."""
+
+from ecgcore.recipes import resume_conflicts
+
+RECORDED = {"model": "cnn2d", "lr": 0.003, "batch_size": 64, "crop_s": None, "model_config": {"image": "stacked"}}
+
+
+def test_nothing_given_or_the_same_is_no_conflict():
+    assert resume_conflicts(RECORDED, {"lr": None, "batch_size": None, "crop_s": None}) is None
+    assert resume_conflicts(RECORDED, {"lr": 0.003, "batch_size": 64, "model_config": {"image": "stacked"}}) is None
+
+
+def test_every_differing_option_is_named_with_the_recorded_value():
+    given = {"lr": 0.01, "batch_size": 64, "crop_s": 2.5, "model_config": {"image": "spectrogram"}}
+    assert resume_conflicts(RECORDED, given) == (
+        "--lr 0.01 (the run has 0.003), --crop_s 2.5 (the run has none), --image spectrogram (the run has stacked)"
+    )
+
+
+def test_a_run_without_a_recorded_recipe_names_what_was_given():
+    assert resume_conflicts({}, {"lr": 0.01}) == "--lr 0.01 (the run has none)"
