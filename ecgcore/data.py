@@ -233,15 +233,18 @@ def _check_filenames(table: pd.DataFrame, csv: Path, column: str) -> None:
 
 
 def _parse_codes(table: pd.DataFrame, csv: Path) -> list[dict[str, float]]:
-    codes = []
+    """Each row's scp_codes as a dict (each distinct cell parsed once: PTB-XL's cells repeat a lot)."""
+    codes, parsed = [], {}
     for ecg_id, text in zip(table["ecg_id"], table.get("scp_codes", [None] * len(table))):
         if text is None or (isinstance(text, float) and np.isnan(text)):
             codes.append({})
             continue
-        try:
-            codes.append(parse_scp_codes(text))
-        except LabelError as e:
-            raise DataError(f"{csv}, ecg_id {ecg_id}: {e}. Fix or remove that row.") from e
+        if text not in parsed:
+            try:
+                parsed[text] = parse_scp_codes(text)
+            except LabelError as e:
+                raise DataError(f"{csv}, ecg_id {ecg_id}: {e}. Fix or remove that row.") from e
+        codes.append(dict(parsed[text]))
     return codes
 
 
