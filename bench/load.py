@@ -80,7 +80,7 @@ def main() -> None:
             ref = naive_load(root, args.sampling_rate)
             naive = time.perf_counter() - t0
             assert np.array_equal(ref, np.asarray(ds.signals)), "cached signals differ from wfdb.rdsamp"
-        print(f"{'way':34s} {'seconds':>9s} {'vs naive':>9s}")
+        print(f"{'way':40s} {'seconds':>9s} {'vs naive':>9s}")
         rows = [
             ("naive: wfdb.rdsamp per record", naive),
             ("cold: read (wfdb_speed) + cache write", cold),
@@ -89,7 +89,7 @@ def main() -> None:
         for name, sec in rows:
             if sec is not None:
                 ratio = f"{naive / sec:8.1f}x" if naive else "-"
-                print(f"{name:34s} {sec:9.3f} {ratio:>9s}")
+                print(f"{name:40s} {sec:9.3f} {ratio:>9s}")
 
 
 if __name__ == "__main__":
