@@ -485,9 +485,11 @@ def cmd_predict(args) -> int:
         predicted = ", ".join(table["class"][table["predicted"]]) or "none"
         print(f"{record.name}: predicted {predicted} → {out}")
         return 0
-    table, ds = predict_folder(models, args.data_root, args.skip_bad, args.device)
+    table, ds, notes = predict_folder(models, args.data_root, args.skip_bad, args.device)
     write_predictions(out, table.to_csv(index=False, float_format="%.5f").encode())
     print(f"{len(table)} records of {ds.description} → {out}")
+    for note in notes:
+        print(f"note: {note}")
     for s in ds.skipped:
         print(f"  skipped ecg_id {s.ecg_id}: {s.reason}")
     return 0

@@ -125,6 +125,20 @@ def training_parts_of(meta: dict, ds: ECGDataset) -> dict[str, set[int]]:
     return {part: set(ids[getattr(fold, part)].tolist()) for part in ("train", "val", "test")}
 
 
+def seen_in_training(metas: Sequence[dict], ds: ECGDataset) -> dict[int, list[int]]:
+    """{ecg_id: folds} of the records of ``ds`` that were in the training or validation part of some
+    member (``metas``) trained on ``ds`` itself (same fingerprint; a member without one counts, as in
+    :func:`leakage`): their predictions are not estimates on unseen data."""
+    seen: dict[int, list[int]] = {}
+    for meta in metas:
+        if meta.get("dataset", {}).get("fingerprint") not in (None, ds.fingerprint):
+            continue
+        parts = training_parts_of(meta, ds)
+        for ecg_id in sorted(parts["train"] | parts["val"]):
+            seen.setdefault(ecg_id, []).append(meta["fold"])
+    return seen
+
+
 def find_record(ds: ECGDataset, signal: np.ndarray, atol: float = 1e-3, chunk: int = 2048) -> int | None:
     """ecg_id of the dataset record whose signal equals ``signal`` (12, T) mV within ``atol``, else None."""
     signal = np.asarray(signal, dtype=np.float32)

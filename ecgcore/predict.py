@@ -21,7 +21,7 @@ import torch
 
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.data import ECGDataset, load_ptbxl
-from ecgcore.ensemble import ensemble_proba, load_fold_models, member_thresholds
+from ecgcore.ensemble import ensemble_proba, load_fold_models, member_thresholds, seen_in_training
 from ecgcore.errors import RunError
 from ecgcore.fileio import write_bytes_atomic
 from ecgcore.inference import predict_proba
@@ -100,12 +100,13 @@ def _check_not_overwriting(path: Path, keep: Sequence[str | os.PathLike]) -> Non
 
 def predict_folder(
     checkpoint: Checkpoints, root: str | os.PathLike, skip_bad: bool = False, device: str = "auto"
-) -> tuple[pd.DataFrame, ECGDataset]:
+) -> tuple[pd.DataFrame, ECGDataset, list[str]]:
     """Probabilities for every record of a dataset folder, from one checkpoint or the mean of several
     (a fold ensemble: ``checkpoint`` a list of best.pt paths or run folders).
 
     Returns:
-        table with columns ecg_id, <label 1>, …, <label C> (probabilities), and the dataset read.
+        table with columns ecg_id, <label 1>, …, <label C> (probabilities); the dataset read; notes for
+        the user (records the models saw in training: their probabilities are not estimates on unseen data).
     """
     models, metas = _members(checkpoint)
     meta = metas[0]
@@ -113,7 +114,20 @@ def predict_folder(
     probs = _proba(models, ds.signals, device)
     table = pd.DataFrame(probs, columns=meta["label_names"])
     table.insert(0, "ecg_id", ds.records["ecg_id"].to_numpy())
-    return table, ds
+    return table, ds, _seen_notes(seen_in_training(metas, ds), len(table))
+
+
+def _seen_notes(seen: dict[int, list[int]], n_records: int) -> list[str]:
+    if not seen:
+        return []
+    ids = list(seen)
+    shown = ", ".join(map(str, ids[:10])) + (f" … ({len(ids) - 10:,} more)" if len(ids) > 10 else "")
+    folds = sorted({f for fs in seen.values() for f in fs})
+    return [
+        f"{len(ids):,} of {n_records:,} records were in the training or validation part of these models "
+        f"(fold(s) {', '.join(map(str, folds))}): their probabilities are not estimates on unseen data "
+        f"(ecg_id {shown}). Score a model on its own test part with `python -m ecgcore eval`."
+    ]
 
 
 def probability_table(

@@ -21,7 +21,8 @@ def test_predict_folder(trained_runs, demo_root, demo_ds, tmp_path):
         (folder / f).parent.mkdir(parents=True, exist_ok=True)
         for ext in (".hea", ".dat"):
             shutil.copy(demo_root / f"{f}{ext}", folder / f"{f}{ext}")
-    predictions, ds = predict_folder(trained_runs["cnn2d"] / "best.pt", folder, device="cpu")
+    predictions, ds, notes = predict_folder(trained_runs["cnn2d"] / "best.pt", folder, device="cpu")
+    assert notes == []  # another dataset (its own csv): nothing the model saw in training
     assert list(predictions.columns) == ["ecg_id", *demo_ds.label_names]
     assert predictions["ecg_id"].tolist() == table.ecg_id.tolist()
     assert ds.labels.shape == (5, 0) and not ds.is_demo
@@ -32,6 +33,24 @@ def test_predict_folder(trained_runs, demo_root, demo_ds, tmp_path):
     np.testing.assert_allclose(
         predictions.iloc[:, 1:].to_numpy(), predict_proba(model, demo_ds.signals[:5], "cpu"), atol=1e-6
     )
+
+
+def test_predicting_the_training_records_says_so(trained_runs, demo_root, demo_ds, tmp_path, capsys):
+    """Predicting the folder a model was trained on: a note counts and names the records of its training
+    and validation parts (their probabilities are not estimates on unseen data)."""
+    from ecgcore.__main__ import main
+    from ecgcore.checkpoints import load_checkpoint
+    from ecgcore.ensemble import training_parts_of
+
+    ckpt = trained_runs["cnn1d"] / "best.pt"
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--checkpoint", str(ckpt), "--data_root", str(demo_root), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    parts = training_parts_of(load_checkpoint(ckpt)[1], demo_ds)
+    n_seen = len(parts["train"] | parts["val"])
+    assert 0 < n_seen < len(demo_ds.records)
+    assert f"note: {n_seen:,} of {len(demo_ds.records):,} records were in the training or validation part" in said
+    assert list(pd.read_csv(out).columns) == ["ecg_id", *demo_ds.label_names]  # the CSV is as before
 
 
 # ----------------------------------------------------------------------------- one record: predict --input
