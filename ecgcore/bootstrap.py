@@ -156,6 +156,15 @@ def _f1_scores(y_true: np.ndarray, pred: np.ndarray, w: np.ndarray) -> tuple[np.
     return per_class.mean(axis=1), micro
 
 
+def _checked(y_true: np.ndarray, y_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(y as int64, probabilities as float64); ValueError for NaN or infinite probabilities, as
+    scikit-learn raises for them (an interval of a broken prediction must not look like a number)."""
+    p = np.asarray(y_prob, dtype=np.float64)
+    if not np.isfinite(p).all():
+        raise ValueError("the probabilities contain NaN or infinite values")
+    return np.asarray(y_true).astype(np.int64), p
+
+
 def macro_samples(
     y_true: np.ndarray, y_prob: np.ndarray, thresholds: np.ndarray | float, n: int, seed: int
 ) -> dict[str, np.ndarray]:
@@ -168,8 +177,7 @@ def macro_samples(
         {macro_pr_auc, micro_pr_auc, macro_roc_auc, f1_macro, f1_micro: (K,)} over the K resamples in
         which at least one class has both outcomes; AUC-type figures over those classes only, F1 over all.
     """
-    y = np.asarray(y_true).astype(np.int64)
-    p = np.asarray(y_prob, dtype=np.float64)
+    y, p = _checked(y_true, y_prob)
     pred = (p >= thresholds).astype(np.int64)
     weights = resample_counts(len(y), n, seed).astype(np.float64)  # exact: small integer counts
     positives = weights @ y
@@ -201,8 +209,7 @@ def per_class_intervals(
     Returns:
         {class: {"ap": [lo, hi] | None, "roc_auc": [lo, hi] | None}}.
     """
-    y = np.asarray(y_true).astype(np.int64)
-    p = np.asarray(y_prob, dtype=np.float64)
+    y, p = _checked(y_true, y_prob)
     weights = resample_counts(len(y), n if len(y) else 0, seed).astype(np.float64)  # exact: integer counts
     out = {}
     for c, name in enumerate(names):

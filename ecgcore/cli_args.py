@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride_s", type=float, default=None, help="window stride in seconds (default: half a window)")
     p.add_argument("--window_agg", choices=("max", "mean"), default=None, help="aggregate windows by max or mean")
     p.add_argument("--ema_decay", type=float, default=None, help="validate and keep a moving average of the weights")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a finished run")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from last.pt")
     p.add_argument("--no_eval", action="store_true", help="do not evaluate on the test part afterwards")

@@ -120,7 +120,7 @@ def predict_folder(
 def _seen_notes(seen: dict[int, list[int]], n_records: int) -> list[str]:
     if not seen:
         return []
-    ids = list(seen)
+    ids = sorted(seen)
     shown = ", ".join(map(str, ids[:10])) + (f" … ({len(ids) - 10:,} more)" if len(ids) > 10 else "")
     folds = sorted({f for fs in seen.values() for f in fs})
     return [

@@ -88,11 +88,13 @@ def default_config(model: str, **overrides) -> TrainConfig:
 def resume_conflicts(recorded: dict, given: dict) -> str | None:
     """What a resumed run would silently ignore: the recipe fields ``given`` now (None: not given) that
     differ from the ``recorded`` recipe of the run (``epochs`` and ``device`` may change on resume and
-    are not compared). Returns e.g. ``"--lr 0.01 (the run has 0.003)"``, or None when nothing differs."""
+    are not compared). A field an older run did not record counts as TrainConfig's default, as the
+    resume itself fills it in. Returns e.g. ``"--lr 0.01 (the run has 0.003)"``, or None."""
+    recorded = {**dataclasses.asdict(TrainConfig()), **recorded}
     differ = [
         f"--{'image' if key == 'model_config' else key} {_shown(value, key)} (the run has {_shown(recorded.get(key), key)})"
         for key, value in given.items()
-        if value is not None and recorded.get(key) != value
+        if value is not None and _shown(recorded.get(key), key) != _shown(value, key)
     ]
     return ", ".join(differ) or None
 

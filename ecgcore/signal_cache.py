@@ -42,7 +42,8 @@ def cache_root() -> Path:
 
 # Reading a record takes ~0.6 ms (wfdb, with ecgcore.wfdb_speed); starting spawned workers costs
 # more than that saves on small sets (each imports numpy, pandas and wfdb). Measured on 2 cores
-# (bench/read_records.py): 1,000 demo records in 0.6 s in this process, 0.9 s with 2 workers.
+# (bench/read_records.py): 1,000 demo records in 0.6 s in this process, 0.9 s with 2 workers; a
+# 500 Hz record takes ~1.1 ms, so at 500 Hz the limit is a fifth (scaled by the samples read).
 SERIAL_BELOW = 2000
 
 
@@ -68,12 +69,13 @@ def read_all_records(
     workers: int | None = None,
 ) -> dict[int, str]:
     """Read the records ``filenames[rows]`` into ``out[rows]`` ((N, 12, T) float32, mV); ``workers``
-    processes (default: this process below :data:`SERIAL_BELOW` records, else one per core, at most 8).
+    processes (default: this process below :data:`SERIAL_BELOW` records at 100 Hz, a fifth of that at
+    500 Hz; else one per core, at most 8).
 
     Returns {row: error message} for the records that could not be read.
     """
-    if workers is None:
-        workers = 1 if len(rows) < SERIAL_BELOW else min(os.cpu_count() or 1, 8)
+    if workers is None:  # SERIAL_BELOW records of 100 Hz: at 500 Hz a fifth of that
+        workers = 1 if len(rows) * sampling_rate < SERIAL_BELOW * 100 else min(os.cpu_count() or 1, 8)
     chunk = 64
     starts = range(0, len(rows), chunk)
     jobs = [([str(root / filenames[i]) for i in rows[s : s + chunk]], sampling_rate) for s in starts]

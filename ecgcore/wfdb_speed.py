@@ -2,8 +2,10 @@
 
 Measured (wfdb 4.3.1, pandas 3.1, one PTB-XL 100 Hz record, ``cProfile`` of ``wfdb.rdrecord``): 87 % of
 the time of reading a record is wfdb's header parser looking up ``SIGNAL_SPECS.loc[field, column]``
-(and ``RECORD_SPECS``) — ~250 scalar ``DataFrame.loc`` lookups of ~30 µs each per 12-lead header. Reading a record (header twice: the checks, then the samples) took ~6 ms, so a
-1,000-record signal cache took ~6 s of CPU and the 21,837-record one ~2 minutes.
+(and ``RECORD_SPECS``) — ~250 scalar ``DataFrame.loc`` lookups of ~30 µs each per 12-lead header.
+Reading a record (header twice: the checks, then the samples) took 5.7 ms, so a 1,000-record signal
+cache took ~6 s of CPU and the 21,837-record one ~2 minutes; with this, 0.63 ms (9×;
+``bench/read_records.py``).
 
 :func:`install` swaps those tables for the same tables whose scalar ``.loc[row, column]`` lookups are a
 dict lookup returning the very same cell objects (wfdb compares some with ``is``). Every other use —

@@ -17,5 +17,15 @@ def test_every_differing_option_is_named_with_the_recorded_value():
     )
 
 
-def test_a_run_without_a_recorded_recipe_names_what_was_given():
-    assert resume_conflicts({}, {"lr": 0.01}) == "--lr 0.01 (the run has none)"
+def test_a_run_without_a_recorded_recipe_is_compared_with_the_defaults():
+    assert resume_conflicts({}, {"lr": 0.01}) == "--lr 0.01 (the run has 0.001)"
+
+
+def test_what_an_older_run_did_not_record_counts_as_the_default():
+    """Fields an older run lacks are TrainConfig's defaults (the resume fills them in the same way),
+    and a cnn2d run recorded with no model_config is the stacked image."""
+    old_run = {"model": "cnn2d", "lr": 0.01, "model_config": {}}
+    assert resume_conflicts(old_run, {"window_agg": "max", "aug_lead_dropout": 0.0, "seed": 0}) is None
+    assert resume_conflicts(old_run, {"model_config": {"image": "stacked"}}) is None
+    assert resume_conflicts(old_run, {"lr": 1e-2}) is None  # 1e-2 == 0.01
+    assert resume_conflicts(old_run, {"seed": 1}) == "--seed 1 (the run has 0)"
