@@ -1,5 +1,5 @@
-"""Bootstrap intervals: seconds of the former per-resample scikit-learn loops (copied below; only
-``metrics._valid_classes`` written inline) against ecgcore.bootstrap (all resamples at once as count weights), on the same random data.
+"""Bootstrap intervals: seconds of the former per-resample scikit-learn loops (the oracle of
+tests/test_bootstrap.py) against ecgcore.bootstrap (all resamples at once as count weights), on the same random data.
 
     python bench/bootstrap.py                      # B = 200; N = 200 and 4400 records, C = 5 classes
     python bench/bootstrap.py --cases 4400x23 --resamples 200
@@ -18,48 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from test_bootstrap import loop_bootstrap_ci, loop_per_class_ci  # noqa: E402  the former loops, kept as the tests' oracle
+
 from ecgcore.app.results import per_class_ci  # noqa: E402
-from ecgcore.metrics import MACRO_METRICS, bootstrap_ci, ranking_metrics  # noqa: E402
-
-
-def loop_bootstrap_ci(y_true, y_prob, thresholds, n=200, seed=0):
-    """ecgcore.metrics.bootstrap_ci before ecgcore.bootstrap."""
-    rng = np.random.default_rng(seed)
-    samples: dict[str, list[float]] = {k: [] for k in MACRO_METRICS}
-    pred = (y_prob >= thresholds).astype(np.int64)
-    for _ in range(n):
-        idx = rng.integers(0, len(y_true), len(y_true))
-        yt = y_true[idx]
-        pos = yt.sum(axis=0)
-        if not ((pos > 0) & (pos < len(yt))).any():
-            continue
-        for k, v in ranking_metrics(yt, y_prob[idx]).items():
-            samples[k].append(v)
-        samples["f1_macro"].append(f1_score(yt, pred[idx], average="macro", zero_division=0))
-        samples["f1_micro"].append(f1_score(yt, pred[idx], average="micro", zero_division=0))
-    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None for k, v in samples.items()}
-
-
-def loop_per_class_ci(y_true, y_prob, names, n=200, seed=0):
-    """ecgcore.app.results.per_class_ci before ecgcore.bootstrap."""
-    rng = np.random.default_rng(seed)
-    samples = {name: {"ap": [], "roc_auc": []} for name in names}
-    n_rec = len(y_true)
-    for _ in range(n if n_rec else 0):
-        idx = rng.integers(0, n_rec, n_rec)
-        yt, yp = y_true[idx], y_prob[idx]
-        pos = yt.sum(axis=0)
-        for c, name in enumerate(names):
-            if 0 < pos[c] < n_rec:
-                samples[name]["ap"].append(average_precision_score(yt[:, c], yp[:, c]))
-                samples[name]["roc_auc"].append(roc_auc_score(yt[:, c], yp[:, c]))
-    return {
-        name: {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None for k, v in s.items()}
-        for name, s in samples.items()
-    }
+from ecgcore.metrics import bootstrap_ci  # noqa: E402
 
 
 def interval_ends(result: dict) -> np.ndarray:
