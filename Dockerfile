@@ -63,4 +63,6 @@ USER 1000:1000
 EXPOSE 8501
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["streamlit", "run", "streamlit_app.py", "--server.port", "8501", "--server.address", "0.0.0.0"]
+# `python -m ecgcore app` = `streamlit run streamlit_app.py`, with torch & co. imported before the server
+# listens (ecgcore/app_server.py): the readiness probe passes once no first visit waits for an import.
+CMD ["python", "-m", "ecgcore", "app", "--server.port", "8501", "--server.address", "0.0.0.0"]

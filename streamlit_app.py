@@ -1,4 +1,4 @@
-"""ECG explorer — the Streamlit app: ``streamlit run streamlit_app.py``.
+"""ECG explorer — the Streamlit app: ``python -m ecgcore app`` (or ``streamlit run streamlit_app.py``).
 
 Navigation (st.navigation over the page files in ``app_pages/``) and the shared frame of every page:
 the sidebar with the dataset choice, sampling rate and label set, the dataset line with a DEMO badge,

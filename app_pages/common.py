@@ -34,6 +34,7 @@ import streamlit as st
 from ecgcore.app import records as app_records
 from ecgcore.app import settings as app_settings
 from ecgcore.app import summary as app_summary
+from ecgcore.app_server import WARM_MODULES, preload
 from ecgcore.data import ECGDataset, default_demo_root, ensure_demo_dataset, load_ptbxl
 from ecgcore.errors import ECGCoreError
 from ecgcore.runs import DEFAULT_RUN, RunInfo
@@ -195,6 +196,8 @@ def _draw_frame() -> Frame:
         frame.root = str(frame.ds.root)
     except ECGCoreError as e:
         frame.error = str(e)
+    else:
+        _warm_dataset_tables(ds_key(frame.ds), frame.ds)
     _banner(frame)
     return frame
 
@@ -222,19 +225,6 @@ def _banner(frame: Frame) -> None:
 
 # ----------------------------------------------------------------------------- warm-up
 
-# What the other pages import (torch, sklearn, captum, the trainer): ~2.3 s on a fresh 2-core server.
-WARM_MODULES = (  # in the order of the sidebar's pages: Dataset, Train, Evaluate, Saliency, Predict
-    "ecgcore.figures",
-    "ecgcore.jobs",
-    "ecgcore.metrics",
-    "ecgcore.models",
-    "ecgcore.train",
-    "ecgcore.checkpoints",
-    "ecgcore.inference",
-    "ecgcore.saliency",
-    "ecgcore.evaluate",
-    "ecgcore.predict",
-)
 # The warm-up imports only after no page has been drawn for this long: an import running while a
 # page is drawn slows that page (one GIL). Measured with bench/first_visit.py (1,000 demo records):
 # importing right after the first page made that page 0.8 s and the next one 1.1 s slower.
@@ -269,14 +259,9 @@ def _wait_until_quiet() -> None:
 
 
 def _import_all(names: tuple[str, ...]) -> None:
-    import importlib
-
     for name in names:
         _wait_until_quiet()
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 — a page that needs the module will report it
-            pass
+        preload([name])
 
 
 @st.cache_resource(show_spinner=False)
@@ -284,7 +269,29 @@ def warm_up() -> threading.Thread:
     """Import the heavy modules of the other pages in a background thread, once per server process,
     one module at a time whenever no page has been drawn for :data:`QUIET_S`: the first visit of
     Train, Evaluate or Saliency then finds torch and plotly loaded instead of paying for them."""
-    thread = threading.Thread(target=_import_all, args=(WARM_MODULES,), name="ecg-warm-up", daemon=True)
+    thread = threading.Thread(target=_import_all, args=(WARM_MODULES,), name="ecg-warm-up", daemon=True)  # no-ops when
+    # the server was started by `python -m ecgcore app` (ecgcore/app_server.py), which imported them before listening
+    thread.start()
+    return thread
+
+
+def _compute_dataset_tables(ds: ECGDataset, key: tuple) -> None:
+    _wait_until_quiet()
+    try:
+        record_table(ds, key)
+        dataset_facts(ds, key)
+        fold_summary(ds, key, "cv5")
+        patient_overlap(ds, key, "cv5")
+    except Exception:  # noqa: BLE001 — only a speed-up: the page computes and reports them itself
+        pass
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _warm_dataset_tables(key: tuple, _ds: ECGDataset) -> threading.Thread:
+    """Once per loaded dataset, compute the cached tables of Home and Dataset in a background thread
+    when no page is being drawn (:data:`QUIET_S`): at 21,837 records the Dataset page's first visit
+    otherwise computes its record table (~0.3 s) and fold summaries itself."""
+    thread = threading.Thread(target=_compute_dataset_tables, args=(_ds, key), name="ecg-warm-tables", daemon=True)
     thread.start()
     return thread
 

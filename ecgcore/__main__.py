@@ -575,6 +575,13 @@ def cmd_download(args) -> int:
     return 0
 
 
+def cmd_app(args) -> int:
+    """Serve the app with its heavy modules imported before the server listens (ecgcore/app_server.py)."""
+    from ecgcore.app_server import serve
+
+    return serve(args.options)
+
+
 COMMANDS = {
     "info": cmd_info,
     "demo-data": cmd_demo_data,
@@ -586,13 +593,18 @@ COMMANDS = {
     "predict": cmd_predict,
     "runs": cmd_runs,
     "download": cmd_download,
+    "app": cmd_app,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     from ecgcore.errors import USER_ERRORS
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "app":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.options = unknown  # `app`: the options of streamlit run, in their order
     try:
         return COMMANDS[args.command](args)
     except USER_ERRORS as e:

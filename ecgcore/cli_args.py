@@ -174,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild each damaged status.json from the run's files (results, last.pt); checkpoints are kept",
     )
 
+    p = sub.add_parser(
+        "app", help="serve the app: streamlit run streamlit_app.py, with torch & co. imported before it listens"
+    )
+    p.set_defaults(options=[])  # every other argument goes to streamlit run, e.g. --server.port 8501 (see main)
+
     p = sub.add_parser("download", help="download PTB-XL from PhysioNet (resumable, every file verified)")
     p.add_argument("--out", default=None, help="target folder (default: $XDG_DATA_HOME/ecgcore/ptb-xl-<version>)")
     p.add_argument("--version", default="1.0.3", help="PTB-XL release (default 1.0.3)")

@@ -544,9 +544,10 @@ def test_app_deployment_and_service():
     assert deploy["spec"]["replicas"] == 1
     container = only_container(deploy)
     assert argv(container) == [
-        "streamlit",
-        "run",
-        "streamlit_app.py",
+        "python",
+        "-m",
+        "ecgcore",
+        "app",
         "--server.port",
         "8501",
         "--server.address",
