@@ -1,6 +1,6 @@
 """Test-time window aggregation alone: re-score trained fold checkpoints with sliding windows.
 
-    python bench/windows_eval.py --data_root ../shared/ptbxl --runs RUNS/seed0 [--window_s 2.5 --stride_s 1.25]
+    python bench/windows_eval.py --data_root ../shared/ptbxl --runs RUNS/MODEL-cv5/seed0 [--window_s 2.5 --stride_s 1.25]
 
 For each fold folder under ``--runs`` (fold0 … fold4, each with best.pt, as ``bench/cv.py --runs_dir``
 leaves them), scores the test part three ways with thresholds chosen on the validation part — the whole
@@ -55,7 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     print(f"# {ds.description}; windows {args.window_s} s every {args.stride_s} s")
     print(f"{'fold':>4} " + " ".join(f"{k:>8}" for k in specs) + "   ms/record " + " ".join(f"{k:>6}" for k in specs))
-    for fold_dir in sorted(Path(args.runs).glob("fold*")):
+    fold_dirs = sorted(Path(args.runs).glob("fold*"))
+    if not fold_dirs:
+        raise SystemExit(
+            f"error: no fold folders under {args.runs} (bench/cv.py --runs_dir R writes R/MODEL-PLAN/seedS/foldK)"
+        )
+    for fold_dir in fold_dirs:
         model, meta = load_checkpoint(fold_dir / "best.pt")
         fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
         out = {k: score(model, ds, fold, spec) for k, spec in specs.items()}
