@@ -29,17 +29,17 @@ PLAN_NAMES = {
 
 
 def _advanced() -> dict:
-    """The benchmark techniques of the recipe (off unless set)."""
+    """The benchmark techniques of the recipe, filled in from the model's default recipe (0: off)."""
     with st.expander("Advanced: crops, sliding windows, weight averaging"):
         a1, a2, a3, a4, a5 = st.columns(5)
-        crop = a1.number_input("Crop (s)", 0.0, 10.0, 0.0, 0.5, key="tr_crop_s", help="0: off. Train on random crops.")
+        crop = a1.number_input("Crop (s)", 0.0, 10.0, step=0.5, key="tr_crop_s", help="0: off. Train on random crops.")
         window = a2.number_input(
-            "Window (s)", 0.0, 10.0, 0.0, 0.5, key="tr_window_s", help="0: off. Predict over windows."
+            "Window (s)", 0.0, 10.0, step=0.5, key="tr_window_s", help="0: off. Predict over windows."
         )
-        stride = a3.number_input("Stride (s)", 0.0, 10.0, 0.0, 0.5, key="tr_stride_s", help="0: half a window.")
+        stride = a3.number_input("Stride (s)", 0.0, 10.0, step=0.5, key="tr_stride_s", help="0: half a window.")
         agg = a4.selectbox("Window aggregate", ["max", "mean"], key="tr_window_agg")
-        ema = a5.number_input("EMA decay", 0.0, 0.99999, 0.0, 0.001, format="%.4f", key="tr_ema", help="0: off.")
-    out = {"crop_s": crop or None, "window_s": window or None, "stride_s": stride or None, "ema_decay": ema or None}
+        ema = a5.number_input("EMA decay", 0.0, 0.99999, step=0.001, format="%.4f", key="tr_ema", help="0: off.")
+    out = {"crop_s": crop, "window_s": window, "stride_s": stride or None, "ema_decay": ema}  # 0 turns it off
     if window:
         out["window_agg"] = agg
     return out
@@ -75,6 +75,13 @@ def _new_training() -> None:
     if st.session_state.get("tr_recipe_of") != model or "tr_epochs" not in st.session_state:
         st.session_state.update(
             tr_recipe_of=model, tr_epochs=defaults.epochs, tr_batch=defaults.batch_size, tr_lr=defaults.lr
+        )
+        st.session_state.update(
+            tr_crop_s=float(defaults.crop_s or 0.0),
+            tr_window_s=float(defaults.window_s or 0.0),
+            tr_stride_s=float(defaults.stride_s or 0.0),
+            tr_window_agg=defaults.window_agg,
+            tr_ema=float(defaults.ema_decay or 0.0),
         )
     c5, c6, c7, c8 = st.columns(4)
     epochs = c5.number_input("Epochs", 1, 500, key="tr_epochs")

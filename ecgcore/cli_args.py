@@ -108,13 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aug_lead_dropout", type=float, default=None)
     p.add_argument("--patience", type=int, default=None, help="early stopping after n epochs without gain")
     p.add_argument("--image", default=None, help="cnn2d image: stacked (default) or spectrogram")
-    p.add_argument("--crop_s", type=float, default=None, help="train on random crops of this many seconds (e.g. 2.5)")
     p.add_argument(
-        "--window_s", type=float, default=None, help="predict over sliding windows of this many seconds (e.g. 2.5)"
+        "--crop_s", type=float, default=None, help="train on random crops of this many seconds (e.g. 2.5; 0: off)"
+    )
+    p.add_argument(
+        "--window_s",
+        type=float,
+        default=None,
+        help="predict over sliding windows of this many seconds (e.g. 2.5; 0: off)",
     )
     p.add_argument("--stride_s", type=float, default=None, help="window stride in seconds (default: half a window)")
     p.add_argument("--window_agg", choices=("max", "mean"), default=None, help="aggregate windows by max or mean")
-    p.add_argument("--ema_decay", type=float, default=None, help="validate and keep a moving average of the weights")
+    p.add_argument(
+        "--ema_decay", type=float, default=None, help="validate and keep a moving average of the weights (0: off)"
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a finished run")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from last.pt")

@@ -89,9 +89,14 @@ RECIPES: dict[str, dict] = {
 
 
 def default_config(model: str, **overrides) -> TrainConfig:
-    """The model's default recipe (:data:`RECIPES`) with ``overrides`` (None values ignored)."""
+    """The model's default recipe (:data:`RECIPES`) with ``overrides`` (None values ignored; 0 for one of
+    :data:`SWITCHABLE` turns that technique off, whatever the model's default: ``--crop_s 0``)."""
     given = {k: v for k, v in overrides.items() if v is not None}
+    given |= {k: None for k in SWITCHABLE if k in given and given[k] == 0}
     return TrainConfig(**{"model": model, **RECIPES.get(model, {}), **given})
+
+
+SWITCHABLE = ("crop_s", "window_s", "ema_decay")  # techniques a default recipe may have on: 0 turns them off
 
 
 def resume_conflicts(recorded: dict, given: dict) -> str | None:

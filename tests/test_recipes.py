@@ -1,6 +1,6 @@
 """ecgcore.recipes: what --resume would silently ignore."""
 
-from ecgcore.recipes import resume_conflicts
+from ecgcore.recipes import check_config, default_config, resume_conflicts
 
 RECORDED = {"model": "cnn2d", "lr": 0.003, "batch_size": 64, "crop_s": None, "model_config": {"image": "stacked"}}
 
@@ -29,3 +29,10 @@ def test_what_an_older_run_did_not_record_counts_as_the_default():
     assert resume_conflicts(old_run, {"model_config": {"image": "stacked"}}) is None
     assert resume_conflicts(old_run, {"lr": 1e-2}) is None  # 1e-2 == 0.01
     assert resume_conflicts(old_run, {"seed": 1}) == "--seed 1 (the run has 0)"
+
+
+def test_0_turns_a_technique_of_the_default_recipe_off():
+    cfg = check_config(default_config("cnn1d", crop_s=0, ema_decay=0.0))
+    assert cfg.crop_s is None and cfg.ema_decay is None and cfg.epochs == 40  # the rest stays the default
+    assert default_config("cnn1d").crop_s == 2.5 and default_config("cnn1d", crop_s=None).crop_s == 2.5
+    assert default_config("resnet1d_wang", window_s=0).window_s is None

@@ -57,6 +57,24 @@ def test_a_named_run_on_the_benchmark_split_queues_its_command(train_page):
     assert '"crop_s": 2.5' in " ".join(j.value for j in at.json)  # the full recipe is shown
 
 
+def test_the_advanced_inputs_show_the_models_recipe_and_0_turns_a_technique_off(train_page):
+    """cnn1d's default recipe has crops and EMA on: the inputs say so (not "0: off"), and 0 turns one off."""
+    at, queued, _ = train_page
+    assert at.number_input(key="tr_crop_s").value == 2.5 and at.number_input(key="tr_ema").value == 0.999
+    at.number_input(key="tr_epochs").set_value(2)
+    at.selectbox(key="tr_fold").set_value(0)
+    at.number_input(key="tr_crop_s").set_value(0.0).run()
+    recipe = " ".join(j.value for j in at.json)
+    assert '"crop_s": null' in recipe and '"ema_decay": 0.999' in recipe, recipe
+    at.button(key="tr_start").click().run()
+    assert not at.exception and not at.error, _texts(at)
+    ((_, argv),) = queued
+    text = " ".join(argv)
+    assert "--crop_s 0" in text and "--ema_decay 0.999" in text
+    at.selectbox(key="tr_model").set_value("cnn2d").run()  # another model: its own recipe, no crops
+    assert at.number_input(key="tr_crop_s").value == 0.0 and at.number_input(key="tr_ema").value == 0.0
+
+
 def test_a_bad_run_name_is_refused_with_one_line_and_no_folder(train_page):
     at, queued, root = train_page
     at.text_input(key="tr_run_name").set_value("my run!").run()
