@@ -105,6 +105,7 @@ def resume_conflicts(recorded: dict, given: dict) -> str | None:
     are not compared). A field an older run did not record counts as TrainConfig's default, as the
     resume itself fills it in. Returns e.g. ``"--lr 0.01 (the run has 0.003)"``, or None."""
     recorded = {**dataclasses.asdict(TrainConfig()), **recorded}
+    given = {k: ("off" if k in SWITCHABLE and v == 0 else v) for k, v in given.items()}  # --crop_s 0: off
     differ = [
         f"--{'image' if key == 'model_config' else key} {_shown(value, key)} (the run has {_shown(recorded.get(key), key)})"
         for key, value in given.items()
@@ -116,6 +117,8 @@ def resume_conflicts(recorded: dict, given: dict) -> str | None:
 def _shown(value, key: str):
     if key == "model_config":
         return (value or {}).get("image", "stacked")
+    if key in SWITCHABLE and value in (None, "off"):
+        return "off"
     return "none" if value is None else value
 
 

@@ -13,7 +13,7 @@ def test_nothing_given_or_the_same_is_no_conflict():
 def test_every_differing_option_is_named_with_the_recorded_value():
     given = {"lr": 0.01, "batch_size": 64, "crop_s": 2.5, "model_config": {"image": "spectrogram"}}
     assert resume_conflicts(RECORDED, given) == (
-        "--lr 0.01 (the run has 0.003), --crop_s 2.5 (the run has none), --image spectrogram (the run has stacked)"
+        "--lr 0.01 (the run has 0.003), --crop_s 2.5 (the run has off), --image spectrogram (the run has stacked)"
     )
 
 
@@ -36,3 +36,9 @@ def test_0_turns_a_technique_of_the_default_recipe_off():
     assert cfg.crop_s is None and cfg.ema_decay is None and cfg.epochs == 40  # the rest stays the default
     assert default_config("cnn1d").crop_s == 2.5 and default_config("cnn1d", crop_s=None).crop_s == 2.5
     assert default_config("resnet1d_wang", window_s=0).window_s is None
+
+
+def test_0_on_resume_matches_a_run_trained_with_the_technique_off():
+    """The app sends --crop_s 0 for "off"; the run records crop_s None: no conflict on resume."""
+    assert resume_conflicts({"model": "cnn1d", "crop_s": None, "ema_decay": 0.999}, {"crop_s": 0.0}) is None
+    assert resume_conflicts({"model": "cnn1d", "crop_s": 2.5}, {"crop_s": 0.0}) == "--crop_s off (the run has 2.5)"
