@@ -3,6 +3,7 @@ evaluates the test parts (thresholds from validation), prints a per-fold table w
 writes the results JSON.
 
     python bench/cv.py --data_root ../shared/ptbxl --model cnn1d                 # the default recipe
+    python bench/cv.py --data_root ../shared/ptbxl --model cnn1d --crop_s 0 --ema_decay 0   # … with crops and EMA off
     python bench/cv.py --data_root ../shared/ptbxl --model cnn1d --plain         # the plain reference
     python bench/cv.py --data_root ../shared/ptbxl --model resnet1d_wang --seeds 0 1 2 --ensemble
     python bench/cv.py --plan benchmark …                                        # = bench/benchmark_split.py
@@ -29,6 +30,7 @@ from ecgcore.checkpoints import load_checkpoint  # noqa: E402
 from ecgcore.folds import get_fold, n_folds  # noqa: E402
 from ecgcore.inference import predict_proba  # noqa: E402
 from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, summarize_folds  # noqa: E402
+from ecgcore.recipes import SWITCHABLE  # noqa: E402
 from ecgcore.service import run_fold  # noqa: E402
 from ecgcore.sources import load_ptbxl  # noqa: E402
 from ecgcore.train import RECIPES, TrainConfig  # noqa: E402
@@ -41,7 +43,7 @@ def recipe_from_args(args) -> dict:
     recipe = {} if args.plain else dict(RECIPES.get(args.model, {}))
     for key, value in vars(args).items():
         if key in fields and value is not None:
-            recipe[key] = value
+            recipe[key] = None if key in SWITCHABLE and value == 0 else value  # --crop_s 0: off, as in train
     if args.image:
         recipe["model_config"] = {"image": args.image}
     if args.width:

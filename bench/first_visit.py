@@ -16,8 +16,8 @@ generated once there and reused, the 21,837-record one takes about a minute):
    click to interactive (``--pause S``: S seconds between a page being interactive and the next
    click, as a user reading it; default 0: clicks as fast as the pages allow).
 
-``--launch ecgcore`` starts every server with ``python -m ecgcore app`` (the checkout of ``--app``), which
-imports torch & co. before it listens; the table then also says how long a server took to be healthy.
+``--launch ecgcore`` starts every server with ``python -m ecgcore app`` (in the folder of ``--app``), which
+imports torch & co. before it listens. The table also says how long a fresh server took to be healthy.
 
 Prints a markdown table per size (and writes them to ``--out`` if given). Not a test: timings depend
 on the machine. Uses Debian's Chromium through Playwright's ``executable_path`` (ECG_E2E_CHROMIUM).

@@ -62,6 +62,9 @@ def serve(options: Sequence[str]) -> int:
     )
     try:
         cli.main(args=["run", str(APP_SCRIPT), *options], prog_name="streamlit")
-    except SystemExit as e:  # click ends the command this way
-        return e.code if isinstance(e.code, int) else 0
+    except SystemExit as e:  # click ends the command this way; a message (a refused option) is an error
+        if e.code is None or isinstance(e.code, int):
+            return e.code or 0
+        print(f"error: {e.code}", file=sys.stderr)
+        return 1
     return 0

@@ -182,7 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
-        "app", help="serve the app: streamlit run streamlit_app.py, with torch & co. imported before it listens"
+        "app",
+        help="serve the app: streamlit run streamlit_app.py, with torch & co. imported before it listens",
+        description="Serve the app: `streamlit run streamlit_app.py` with the pages' heavy modules imported first. "
+        "Every other argument goes to streamlit run (see `streamlit run --help`), e.g. --server.port 8501.",
     )
     p.set_defaults(options=[])  # every other argument goes to streamlit run, e.g. --server.port 8501 (see main)
 

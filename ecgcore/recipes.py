@@ -64,7 +64,7 @@ class TrainConfig:
 # cnn1d then gained the PTB-XL benchmark's random 2.5 s crops and a moving average of the weights: 5-fold
 # CV on CPU 0.731 ± 0.020 → 0.763 ± 0.020, better on 5 of 5 folds (bench/cv.py; RESULTS.md, "Closing the
 # model gap"). resnet1d_wang gained the crops alone: 0.745 ± 0.019 → 0.762 ± 0.015, better on 5 of 5 folds
-# (its 20 epochs are ~900 optimiser steps, shorter than EMA 0.999's ~1,000-step memory: EMA lost 0.115).
+# (its 20 epochs are ~900 optimiser steps, shorter than EMA 0.999's ~1,000-step memory: crops + EMA lost 0.115).
 # A default changes only where the paired difference is positive on at least 4 of 5 folds.
 RECIPES: dict[str, dict] = {
     "cnn1d": {
@@ -181,7 +181,7 @@ def _technique_problems(cfg: TrainConfig) -> tuple[tuple[bool, str], ...]:
     def seconds(value) -> bool:  # a stretch of a 10 s record that a model can read: 0.1 s (10 samples) … 10 s
         return positive(value) and MIN_SPAN_S <= value <= DURATION_S
 
-    span = f"use seconds from {MIN_SPAN_S:g} to {DURATION_S} (the record's length), e.g. 2.5"
+    span = f"use seconds from {MIN_SPAN_S:g} to {DURATION_S} (the record's length), e.g. 2.5, or 0 for off"
     return (
         (cfg.crop_s is not None and not seconds(cfg.crop_s), f"--crop_s {cfg.crop_s!r}: {span}"),
         (cfg.window_s is not None and not seconds(cfg.window_s), f"--window_s {cfg.window_s!r}: {span}"),
@@ -202,6 +202,6 @@ def _technique_problems(cfg: TrainConfig) -> tuple[tuple[bool, str], ...]:
         ),
         (
             cfg.ema_decay is not None and not (positive(cfg.ema_decay) and cfg.ema_decay < 1),
-            f"--ema_decay {cfg.ema_decay!r}: use a number between 0 and 1, e.g. 0.999",
+            f"--ema_decay {cfg.ema_decay!r}: use a number between 0 and 1, e.g. 0.999, or 0 for off",
         ),
     )

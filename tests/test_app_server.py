@@ -38,6 +38,19 @@ def test_serve_preloads_then_runs_the_app_script_with_the_options(monkeypatch):
     )
 
 
+def test_an_option_streamlit_refuses_is_an_error_not_a_silent_exit(monkeypatch, capsys):
+    from streamlit.web import cli
+
+    monkeypatch.setattr(app_server, "preload", lambda names=app_server.WARM_MODULES: [])
+
+    def refuse(args, prog_name):
+        raise SystemExit("Setting 'server.cookieSecret' option using the CLI flag is not allowed.")
+
+    monkeypatch.setattr(cli, "main", refuse)
+    assert app_server.serve(["--server.cookieSecret", "x"]) == 1
+    assert "error: Setting 'server.cookieSecret'" in capsys.readouterr().err
+
+
 def test_preload_imports_every_warm_module_and_names_the_failures():
     assert app_server.preload(["ecgcore.figures", "ecgcore.no_such_module"]) == ["ecgcore.no_such_module"]
     assert "ecgcore.figures" in sys.modules
