@@ -15,7 +15,7 @@ query parameters included, goes through this script from the first request on.
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, warm_up
 
 st.set_page_config(
     page_title="ECG explorer",
@@ -40,6 +40,6 @@ page = st.navigation(
         ],
     }
 )
-with common.page_run():  # at the end of the server's first run: the background warm-up of the other pages
+with warm_up.page_run():  # at the end of the server's first run: the background warm-up of the other pages
     common.app_frame()  # the shared sidebar, dataset line and notice; loads the dataset
     page.run()

@@ -21,9 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +29,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages import warm_up
 from ecgcore.app import records as app_records
 from ecgcore.app import settings as app_settings
 from ecgcore.app import summary as app_summary
-from ecgcore.app_server import WARM_MODULES, preload
 from ecgcore.data import ECGDataset, default_demo_root, ensure_demo_dataset, load_ptbxl
 from ecgcore.errors import ECGCoreError
 from ecgcore.runs import DEFAULT_RUN, RunInfo
@@ -197,7 +195,7 @@ def _draw_frame() -> Frame:
     except ECGCoreError as e:
         frame.error = str(e)
     else:
-        _warm_dataset_tables(ds_key(frame.ds), frame.ds)
+        warm_up.dataset_tables(ds_key(frame.ds), frame.ds)
     _banner(frame)
     return frame
 
@@ -221,83 +219,6 @@ def _banner(frame: Frame) -> None:
     st.caption(f":material/info: {NOTICE}")
     if frame.settings_warning:
         st.warning(frame.settings_warning, icon=":material/settings_alert:")
-
-
-# ----------------------------------------------------------------------------- warm-up
-
-# The warm-up imports only after no page has been drawn for this long: an import running while a
-# page is drawn slows that page (one GIL). Measured with bench/first_visit.py (1,000 demo records):
-# importing right after the first page made that page 0.8 s and the next one 1.1 s slower.
-QUIET_S = 0.6
-
-_runs = {"active": 0, "ended": 0.0}
-_runs_lock = threading.Lock()
-
-
-@contextmanager
-def page_run() -> Iterator[None]:
-    """Wrap one script run (streamlit_app.py): the warm-up waits while any page is being drawn; at
-    the end of the first run it starts (once per server process)."""
-    with _runs_lock:
-        _runs["active"] += 1
-    try:
-        yield
-    finally:
-        with _runs_lock:
-            _runs["active"] -= 1
-            _runs["ended"] = time.monotonic()
-        warm_up()
-
-
-def _wait_until_quiet() -> None:
-    while True:
-        with _runs_lock:
-            quiet_for = time.monotonic() - _runs["ended"] if _runs["active"] == 0 else -1.0
-        if quiet_for >= QUIET_S:
-            return
-        time.sleep(max(QUIET_S - quiet_for, 0.05) if quiet_for >= 0 else 0.05)
-
-
-def _import_all(names: tuple[str, ...]) -> None:
-    for name in names:
-        _wait_until_quiet()
-        preload([name])
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up() -> threading.Thread:
-    """Import the heavy modules of the other pages in a background thread, once per server process,
-    one module at a time whenever no page has been drawn for :data:`QUIET_S`: the first visit of
-    Train, Evaluate or Saliency then finds torch and plotly loaded instead of paying for them."""
-    thread = threading.Thread(target=_import_all, args=(WARM_MODULES,), name="ecg-warm-up", daemon=True)  # no-ops when
-    # the server was started by `python -m ecgcore app` (ecgcore/app_server.py), which imported them before listening
-    thread.start()
-    return thread
-
-
-def _compute_dataset_tables(ds: ECGDataset, key: tuple) -> None:
-    tables = (
-        record_table,
-        dataset_facts,
-        lambda d, k: fold_summary(d, k, "cv5"),
-        lambda d, k: patient_overlap(d, k, "cv5"),
-    )
-    for table in tables:
-        _wait_until_quiet()  # before each: together they take ~1 s at 21,837 records
-        try:
-            table(ds, key)
-        except Exception:  # noqa: BLE001 — only a speed-up: the page computes and reports them itself
-            return
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _warm_dataset_tables(key: tuple, _ds: ECGDataset) -> threading.Thread:
-    """Once per loaded dataset, compute the cached tables of Home and Dataset in a background thread
-    when no page is being drawn (:data:`QUIET_S`): at 21,837 records the Dataset page's first visit
-    otherwise computes its record table (~0.3 s) and fold summaries itself."""
-    thread = threading.Thread(target=_compute_dataset_tables, args=(_ds, key), name="ecg-warm-tables", daemon=True)
-    thread.start()
-    return thread
 
 
 # ----------------------------------------------------------------------------- the dataset
