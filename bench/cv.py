@@ -30,7 +30,7 @@ from ecgcore.checkpoints import load_checkpoint  # noqa: E402
 from ecgcore.folds import get_fold, n_folds  # noqa: E402
 from ecgcore.inference import predict_proba  # noqa: E402
 from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, summarize_folds  # noqa: E402
-from ecgcore.recipes import SWITCHABLE  # noqa: E402
+from ecgcore.recipes import with_overrides  # noqa: E402
 from ecgcore.service import run_fold  # noqa: E402
 from ecgcore.sources import load_ptbxl  # noqa: E402
 from ecgcore.train import RECIPES, TrainConfig  # noqa: E402
@@ -40,10 +40,8 @@ def recipe_from_args(args) -> dict:
     """The model's default recipe (``--plain``: TrainConfig's plain defaults) with the fields given
     on the command line."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    recipe = {} if args.plain else dict(RECIPES.get(args.model, {}))
-    for key, value in vars(args).items():
-        if key in fields and value is not None:
-            recipe[key] = None if key in SWITCHABLE and value == 0 else value  # --crop_s 0: off, as in train
+    given = {key: value for key, value in vars(args).items() if key in fields}
+    recipe = with_overrides({} if args.plain else RECIPES.get(args.model, {}), given)  # as train does
     if args.image:
         recipe["model_config"] = {"image": args.image}
     if args.width:

@@ -135,7 +135,7 @@ def seen_in_training(metas: Sequence[dict], ds: ECGDataset) -> dict[int, list[in
         if (meta.get("dataset") or {}).get("fingerprint") != ds.fingerprint:
             continue
         parts = training_parts_of(meta, ds)
-        for ecg_id in sorted(parts["train"] | parts["val"]):
+        for ecg_id in parts["train"] | parts["val"]:
             seen.setdefault(ecg_id, []).append(meta["fold"])
     return seen
 

@@ -88,15 +88,19 @@ RECIPES: dict[str, dict] = {
 }
 
 
-def default_config(model: str, **overrides) -> TrainConfig:
-    """The model's default recipe (:data:`RECIPES`) with ``overrides`` (None values ignored; 0 for one of
-    :data:`SWITCHABLE` turns that technique off, whatever the model's default: ``--crop_s 0``)."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    given |= {k: None for k in SWITCHABLE if k in given and given[k] == 0}
-    return TrainConfig(**{"model": model, **RECIPES.get(model, {}), **given})
-
-
 SWITCHABLE = ("crop_s", "window_s", "ema_decay")  # techniques a default recipe may have on: 0 turns them off
+
+
+def with_overrides(recipe: dict, overrides: dict) -> dict:
+    """``recipe`` with ``overrides`` applied: None values ignored (not given), 0 for one of
+    :data:`SWITCHABLE` turns that technique off whatever the recipe says (``--crop_s 0``)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return {**recipe, **given} | {k: None for k in SWITCHABLE if k in given and given[k] == 0}
+
+
+def default_config(model: str, **overrides) -> TrainConfig:
+    """The model's default recipe (:data:`RECIPES`) with ``overrides`` (:func:`with_overrides`)."""
+    return TrainConfig(**{"model": model, **with_overrides(RECIPES.get(model, {}), overrides)})
 
 
 def resume_conflicts(recorded: dict, given: dict) -> str | None:
@@ -105,7 +109,6 @@ def resume_conflicts(recorded: dict, given: dict) -> str | None:
     are not compared). A field an older run did not record counts as TrainConfig's default, as the
     resume itself fills it in. Returns e.g. ``"--lr 0.01 (the run has 0.003)"``, or None."""
     recorded = {**dataclasses.asdict(TrainConfig()), **recorded}
-    given = {k: ("off" if k in SWITCHABLE and v == 0 else v) for k, v in given.items()}  # --crop_s 0: off
     differ = [
         f"--{'image' if key == 'model_config' else key} {_shown(value, key)} (the run has {_shown(recorded.get(key), key)})"
         for key, value in given.items()
@@ -117,7 +120,7 @@ def resume_conflicts(recorded: dict, given: dict) -> str | None:
 def _shown(value, key: str):
     if key == "model_config":
         return (value or {}).get("image", "stacked")
-    if key in SWITCHABLE and value in (None, "off"):
+    if key in SWITCHABLE and value in (None, 0):  # --crop_s 0 and a recorded null both mean off
         return "off"
     return "none" if value is None else value
 
