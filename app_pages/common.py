@@ -35,7 +35,9 @@ from ecgcore.app import settings as app_settings
 from ecgcore.app import summary as app_summary
 from ecgcore.data import ECGDataset, default_demo_root, ensure_demo_dataset, load_ptbxl
 from ecgcore.errors import ECGCoreError
-from ecgcore.runs import DEFAULT_RUN, RunInfo
+from ecgcore.folds import DEFAULT_PLAN
+from ecgcore.run_paths import DEFAULT_RUN
+from ecgcore.runs import RunInfo
 
 NOTICE = "Research and education only — not for diagnosis or any clinical decision."
 LABEL_SETS = ("superclass", "subclass")
@@ -276,14 +278,14 @@ def record_table(_ds: ECGDataset, key: tuple) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def fold_summary(_ds: ECGDataset, key: tuple, plan: str = "cv5") -> pd.DataFrame:
+def fold_summary(_ds: ECGDataset, key: tuple, plan: str = DEFAULT_PLAN) -> pd.DataFrame:
     from ecgcore.folds import fold_summary as summary
 
     return summary(_ds.records, _ds.labels, _ds.label_names, plan)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def patient_overlap(_ds: ECGDataset, key: tuple, plan: str = "cv5") -> pd.DataFrame:
+def patient_overlap(_ds: ECGDataset, key: tuple, plan: str = DEFAULT_PLAN) -> pd.DataFrame:
     return app_summary.patient_overlap(_ds, plan)
 
 
@@ -387,7 +389,7 @@ def signal_key(signal: np.ndarray) -> str:
 def fold_label(plan_fold: tuple[str, int]) -> str:
     """'fold 2', or 'fold 0 (benchmark)' for a run of another plan than cv5."""
     plan, fold = plan_fold
-    return f"fold {fold}" + ("" if plan == "cv5" else f" ({plan})")
+    return f"fold {fold}" + ("" if plan == DEFAULT_PLAN else f" ({plan})")
 
 
 def run_choice(run: RunInfo) -> str:

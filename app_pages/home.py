@@ -10,7 +10,9 @@ from ecgcore.app import runs_view
 from ecgcore.app import settings as app_settings
 from ecgcore.download import default_out
 from ecgcore.errors import ECGCoreError
-from ecgcore.runs import list_runs, runs_root
+from ecgcore.folds import DEFAULT_PLAN
+from ecgcore.run_paths import runs_root
+from ecgcore.runs import list_runs
 
 frame = common.page_frame()
 st.title("ECG explorer")
@@ -194,7 +196,7 @@ with left:
     )
 with right:
     st.subheader("Folds (5-fold patient CV)")
-    folds = common.fold_summary(ds, key, "cv5")
+    folds = common.fold_summary(ds, key, DEFAULT_PLAN)
     st.dataframe(folds, hide_index=True, height=300)
     st.caption(
         "Fold k tests on strat folds {2k+1, 2k+2}, validates on strat fold 10 (or 1), trains on the rest. "

@@ -21,6 +21,7 @@ from ecgcore.figures import (
     probabilities_figure,
 )
 from ecgcore.predict import predictions_csv, probability_table
+from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import default_target, display_map
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES, at_rate, read_record_upload, signal_csv
 
@@ -69,7 +70,7 @@ member_choice = c3.selectbox(
     help="By default every trained fold of the run votes (mean probability); or pick one fold's model.",
 )
 chosen = members if member_choice == ALL else [m for m in members if m.fold == member_choice]
-checkpoints = [m.path / "best.pt" for m in chosen]
+checkpoints = [RunPaths(m.path).best for m in chosen]
 if frame.ds is not None:
     example_id = int(frame.ds.records["ecg_id"].iloc[0])
     c2.download_button(

@@ -21,6 +21,7 @@ from ecgcore.figures import (
     probabilities_figure,
     saliency_figure,
 )
+from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import SaliencyMethod, default_target, display_map
 
 NAMES = {"integrated_gradients": "Integrated gradients", "gradient": "Gradient (saliency)", "grad_cam": "Grad-CAM"}
@@ -184,7 +185,7 @@ signed = signed and method == "integrated_gradients"
 
 # ----------------------------------------------------------------------------- compute
 key = common.record_key(ds, ecg_id)
-checkpoints = [m.path / "best.pt" for m in members]
+checkpoints = [RunPaths(m.path).best for m in members]
 try:
     metas = []
     for c in checkpoints:
@@ -274,7 +275,7 @@ with here:
     else:
         cols = st.columns(2)
         for col, name in zip(cols, ("cnn1d", "cnn2d")):
-            ckpt = pair[name].path / "best.pt"
+            ckpt = RunPaths(pair[name].path).best
             try:
                 _, m = common.model(ckpt)
                 run_status.check_checkpoint_fits(m, ds.label_names, ds.sampling_rate, ckpt)

@@ -8,41 +8,48 @@ from app_pages import common
 from ecgcore import jobs
 from ecgcore.app import progress as run_progress
 from ecgcore.app import run_status, runs_view, submit
+from ecgcore.app.words import PLAN_NAMES
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import loss_curves_figure
-from ecgcore.folds import PLANS
-from ecgcore.recipes import RECIPES, default_config
-from ecgcore.runs import can_cancel, can_delete, list_runs, read_events, read_status, recipe_of, runs_root
+from ecgcore.folds import DEFAULT_PLAN, PLANS
+from ecgcore.model_specs import model_names
+from ecgcore.recipes import DECAY, default_config, fields_in
+from ecgcore.run_paths import runs_root
+from ecgcore.runs import can_cancel, can_delete, list_runs, read_events, read_status, recipe_of
 
 POLL_S = 2
 
 frame = common.page_frame()
 ds = common.require_dataset(frame)
 st.title("Train")
-models = list(RECIPES)  # every registered model has a recipe (tests/test_imports.py); no torch needed
+models = model_names()  # from the model specs: no torch needed
 
 # ----------------------------------------------------------------------------- new training
-PLAN_NAMES = {
-    "cv5": "5-fold patient CV (test strat folds {2k+1, 2k+2}, val 10 or 1)",
-    "benchmark": "PTB-XL benchmark split (train 1–8, val 9, test 10)",
-}
 
 
-def _advanced() -> dict:
-    """The benchmark techniques of the recipe, filled in from the model's default recipe (0: off)."""
-    with st.expander("Advanced: crops, sliding windows, weight averaging"):
-        a1, a2, a3, a4, a5 = st.columns(5)
-        crop = a1.number_input("Crop (s)", 0.0, 10.0, step=0.5, key="tr_crop_s", help="0: off. Train on random crops.")
-        window = a2.number_input(
-            "Window (s)", 0.0, 10.0, step=0.5, key="tr_window_s", help="0: off. Predict over windows."
-        )
-        stride = a3.number_input("Stride (s)", 0.0, 10.0, step=0.5, key="tr_stride_s", help="0: half a window.")
-        agg = a4.selectbox("Window aggregate", ["max", "mean"], key="tr_window_agg")
-        ema = a5.number_input("EMA decay", 0.0, 0.99999, step=0.001, format="%.4f", key="tr_ema", help="0: off.")
-    out = {"crop_s": crop, "window_s": window, "stride_s": stride or None, "ema_decay": ema}  # 0 turns it off
-    if window:
-        out["window_agg"] = agg
+def _advanced(defaults) -> dict:
+    """The recipe's Advanced fields (``recipes.fields_in("advanced")``), filled in from the model's
+    default recipe; 0 turns a technique off."""
+    fields = fields_in("advanced")
+    out = {}
+    with st.expander("Advanced: " + ", ".join(f.label.lower() for f in fields)):
+        for column, f in zip(st.columns(len(fields)), fields):
+            key = f"tr_{f.name}"
+            if f.choices:
+                out[f.name] = column.selectbox(f.label, list(f.choices), key=key, help=f.help)
+                continue
+            value = column.number_input(
+                f.label, 0.0, step=0.0005 if f.rule is DECAY else 0.5, format="%.4g", key=key, help=f.help
+            )
+            out[f.name] = None if value == 0 and f.optional and not f.off_when_zero else value
     return out
+
+
+def _advanced_defaults(defaults) -> dict:
+    return {
+        f"tr_{f.name}": getattr(defaults, f.name) if f.choices else float(getattr(defaults, f.name) or 0.0)
+        for f in fields_in("advanced")
+    }
 
 
 def _new_training() -> None:
@@ -68,7 +75,7 @@ def _new_training() -> None:
     fold = st.selectbox(
         "Fold",
         [-1, *range(n)] if n > 1 else [0],
-        key="tr_fold" if plan == "cv5" else f"tr_fold_{plan}",
+        key="tr_fold" if plan == DEFAULT_PLAN else f"tr_fold_{plan}",
         format_func=lambda k: f"all {n} folds (one run each, in turn)" if k < 0 else f"fold {k}",
     )
     defaults = default_config(model)  # the model's tuned recipe (RESULTS.md), refilled when the model changes
@@ -76,13 +83,7 @@ def _new_training() -> None:
         st.session_state.update(
             tr_recipe_of=model, tr_epochs=defaults.epochs, tr_batch=defaults.batch_size, tr_lr=defaults.lr
         )
-        st.session_state.update(
-            tr_crop_s=float(defaults.crop_s or 0.0),
-            tr_window_s=float(defaults.window_s or 0.0),
-            tr_stride_s=float(defaults.stride_s or 0.0),
-            tr_window_agg=defaults.window_agg,
-            tr_ema=float(defaults.ema_decay or 0.0),
-        )
+        st.session_state.update(_advanced_defaults(defaults))
     c5, c6, c7, c8 = st.columns(4)
     epochs = c5.number_input("Epochs", 1, 500, key="tr_epochs")
     batch_size = c6.selectbox("Batch size", [8, 16, 32, 64, 128, 256], key="tr_batch")
@@ -98,7 +99,7 @@ def _new_training() -> None:
     )
     seed = c8.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed")
     recipe = submit.Recipe(
-        model, int(epochs), int(batch_size), float(lr), int(seed), plan, run_name.strip(), _advanced()
+        model, int(epochs), int(batch_size), float(lr), int(seed), plan, run_name.strip(), _advanced(defaults)
     )
     replace = st.checkbox(
         "Replace finished runs of these folds",

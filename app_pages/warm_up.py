@@ -20,6 +20,7 @@ import streamlit as st
 
 from ecgcore.app_server import WARM_MODULES, preload
 from ecgcore.data import ECGDataset
+from ecgcore.folds import DEFAULT_PLAN
 
 # Measured with bench/first_visit.py (1,000 demo records): importing right after the first page made
 # that page 0.8 s and the next one 1.1 s slower.
@@ -75,8 +76,8 @@ def _compute_dataset_tables(ds: ECGDataset, key: tuple) -> None:
     tables = (
         common.record_table,
         common.dataset_facts,
-        lambda d, k: common.fold_summary(d, k, "cv5"),
-        lambda d, k: common.patient_overlap(d, k, "cv5"),
+        lambda d, k: common.fold_summary(d, k, DEFAULT_PLAN),
+        lambda d, k: common.patient_overlap(d, k, DEFAULT_PLAN),
     )
     for table in tables:
         wait_until_quiet()  # before each: together they take ~1 s at 21,837 records

@@ -227,7 +227,8 @@ def main() -> int:
         from ecgcore import jobs
         from ecgcore.data import load_ptbxl
         from ecgcore.demo import make_demo_dataset
-        from ecgcore.runs import read_status, run_dir
+        from ecgcore.run_paths import RunPaths
+        from ecgcore.runs import read_status
 
         data_root = make_demo_dataset(tmp / "demo", n_records=args.records, seed=0)
         ds = load_ptbxl(data_root)  # builds the signal cache once, for the server and the training
@@ -236,7 +237,7 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
         log_path = tmp / "server.log"
         server = None
-        run = run_dir(ds.name, ds.label_set, "cnn1d", 0)
+        run = RunPaths.of(ds.name, ds.label_set, "cnn1d", 0).folder
         try:
             with open(log_path, "w") as log:
                 server = subprocess.Popen(
@@ -273,7 +274,7 @@ def main() -> int:
             )
             deadline = time.time() + 120
             while jobs.run_state(run) != "running":
-                if time.time() > deadline or jobs.run_state(run) in jobs.FINAL_STATES:
+                if time.time() > deadline or jobs.run_state(run) in jobs.FINAL:
                     raise SystemExit(
                         f"the training did not start: {jobs.run_state(run)}\n{(run / 'train.log').read_text()[-2000:]}"
                     )

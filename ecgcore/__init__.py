@@ -5,12 +5,12 @@ The small public API::
 
     ds = load_ptbxl("path/to/ptbxl")                      # or no path: the demo dataset
     model = create_model("cnn1d", n_classes=5)
-    path = run_dir(ds.name, ds.label_set, "cnn1d", 0, run_name="default")
+    path = RunPaths.of(ds.name, ds.label_set, "cnn1d", 0, run_name="default").folder
     run_fold(ds, TrainConfig(model="cnn1d", fold=0), path)  # lock, train, evaluate, status (the CLI's way)
     train_fold(ds, TrainConfig(model="cnn1d", fold=0), path)  # the training alone
     evaluate_run(ds, path)                                # results.json + confusion.png
     run_state(path)                                       # RunState.DONE, …
-    model, meta = load_checkpoint(run_path / "best.pt")
+    model, meta = load_checkpoint(RunPaths(path).best)
     saliency_map(model, ds.signals[i], target=0, method="integrated_gradients")
 """
 
@@ -25,11 +25,11 @@ _API = {
     "patient_folds": "ecgcore.folds",
     "create_model": "ecgcore.models",
     "list_models": "ecgcore.models",
-    "TrainConfig": "ecgcore.train",
-    "check_config": "ecgcore.train",
+    "TrainConfig": "ecgcore.recipes",
+    "check_config": "ecgcore.recipes",
     "run_fold": "ecgcore.service",
     "RunState": "ecgcore.runs",
-    "run_dir": "ecgcore.runs",
+    "RunPaths": "ecgcore.run_paths",
     "run_state": "ecgcore.runs",
     "list_runs": "ecgcore.runs",
     "train_fold": "ecgcore.train",

@@ -71,7 +71,7 @@ def _load(args, require_labels: bool = True):
 
 
 def _runs_root(args) -> Path:
-    from ecgcore.runs import runs_root
+    from ecgcore.run_paths import runs_root
 
     return Path(args.runs_dir) if getattr(args, "runs_dir", None) else runs_root()
 
@@ -114,47 +114,18 @@ def cmd_models(args) -> int:
     return 0
 
 
-def _recipe_args(args) -> dict:
-    """The recipe fields of ``train`` as given on the command line (None: not given, the model's default)."""
-    return {
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "weight_decay": args.weight_decay,
-        "schedule": args.schedule,
-        "augment": args.augment,
-        "aug_lead_dropout": args.aug_lead_dropout,
-        "seed": args.seed,
-        "patience": args.patience,
-        "model_config": {"image": args.image} if args.image else None,
-        "crop_s": args.crop_s,
-        "window_s": args.window_s,
-        "stride_s": args.stride_s,
-        "window_agg": args.window_agg,
-        "ema_decay": args.ema_decay,
-    }
-
-
-def _train_config(args, fold: int):
-    from ecgcore.train import default_config
-
-    return default_config(
-        args.model, epochs=args.epochs, plan=args.plan, fold=fold, device=args.device, **_recipe_args(args)
-    )
-
-
 class _StopRequest:
-    """should_stop for the trainer: a SIGTERM, or the run's cancel flag file."""
+    """should_stop for the trainer: a SIGTERM (the run's cancel flag is the service's)."""
 
     def __init__(self):
         self.signalled = False
-        self.flag: Path | None = None
         signal.signal(signal.SIGTERM, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:
         self.signalled = True
 
     def __call__(self) -> bool:
-        return self.signalled or (self.flag is not None and self.flag.exists())
+        return self.signalled
 
 
 def _epoch_printer(bar_holder: dict):
@@ -187,14 +158,6 @@ def _epoch_printer(bar_holder: dict):
     return on_event
 
 
-def _auto_resume(path: Path, args, pod_mode: bool) -> bool:
-    """--resume, or a retried Kubernetes Indexed-Job pod whose fold's run has a completed epoch and did
-    not finish (it continues instead of starting again)."""
-    from ecgcore.runs import RunState, can_resume, run_state
-
-    return args.resume or (pod_mode and can_resume(path) is None and run_state(path) != RunState.DONE)
-
-
 def _num(value, digits: int = 4) -> str:
     """A metric for printing: 'n/a' where it is undefined (no class with both positives and negatives)."""
     return "n/a" if value is None else f"{value:.{digits}f}"
@@ -209,60 +172,42 @@ def _print_test(results: dict, path: Path) -> None:
 
 
 def cmd_train(args) -> int:
-    """Check every argument, load the data, then :func:`ecgcore.service.run_fold` per fold."""
-    from ecgcore import jobs
+    """Check every argument, load the data, then train each fold (:func:`ecgcore.service.train_request`)."""
     from ecgcore.folds import n_folds
-    from ecgcore.inference import pick_device
-    from ecgcore.recipes import check_config, resume_conflicts
-    from ecgcore.runs import RunError, RunState, is_locked, recipe_of, run_dir
-    from ecgcore.service import run_fold
+    from ecgcore.recipes import overrides_from
+    from ecgcore.runs import RunError, RunState
+    from ecgcore.service import TrainRequest, check_request, train_request
 
-    root = _runs_root(args)
     # a retried Kubernetes Indexed-Job pod (fold from JOB_COMPLETION_INDEX) continues its fold's run
     pod_mode = args.fold is None and os.environ.get("JOB_COMPLETION_INDEX") not in (None, "")
-    folds = resolve_folds(args.fold, "train", n_folds(args.plan))
-    configs = {k: check_config(_train_config(args, k), args.run_name) for k in folds}  # before any work
-    pick_device(args.device)  # …including a GPU asked for where there is none
+    request = TrainRequest(
+        args.model,
+        resolve_folds(args.fold, "train", n_folds(args.plan)),
+        overrides_from(args),
+        args.plan,
+        args.device,
+        args.run_name,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        evaluate=not args.no_eval,
+        pod_mode=pod_mode,
+    )
+    check_request(request)  # before the data loads
     stop = _StopRequest()
     ds = _load(args)
-    refused = 0
-    for k in folds:
-        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
+
+    def announce(k: int, path: Path) -> None:
         print(f"\n== {args.model} fold {k} ({args.plan}, run {args.run_name}) → {path}", flush=True)
-        stop.flag = path / jobs.CANCEL_FLAG
-        if not is_locked(path):
-            stop.flag.unlink(missing_ok=True)
-        resume, cfg = _auto_resume(path, args, pod_mode), configs[k]
-        if resume and (conflicts := resume_conflicts(recipe_of(path) or {}, _recipe_args(args))):
-            print(
-                f"error: {path}: {conflicts} — --resume continues the run's recorded recipe; drop the "
-                "option(s), or train a new run (--run_name NAME) or again from scratch (--overwrite).",
-                file=sys.stderr,
-            )
+
+    refused = 0
+    for _, path, outcome in train_request(ds, request, _runs_root(args), [_epoch_printer({})], stop, announce):
+        if isinstance(outcome, RunError):  # refused (locked, already trained, a resume conflict): files left alone
+            print(f"error: {outcome}", file=sys.stderr)
             refused += 1
-            continue
-        if resume and args.epochs is None:  # continue to the run's own length, not today's default
-            cfg.epochs = (recipe_of(path) or {}).get("epochs") or cfg.epochs
-        try:
-            outcome = run_fold(
-                ds,
-                cfg,
-                path,
-                resume=resume,
-                overwrite=args.overwrite,
-                evaluate=not args.no_eval,
-                callbacks=[_epoch_printer({})],
-                should_stop=stop,
-                run_name=args.run_name,
-            )
-        except RunError as e:  # refused (locked, already trained …): that run's files are left alone
-            print(f"error: {e}", file=sys.stderr)
-            refused += 1
-            continue
-        if outcome.state == RunState.CANCELLED:
+        elif outcome.state == RunState.CANCELLED:
             print("cancelled; what was saved is kept (resume with --resume)")
             return 130
-        if outcome.results is not None:
+        elif outcome.results is not None:
             _print_test(outcome.results, path)
     return 2 if refused else 0
 
@@ -270,14 +215,14 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from ecgcore.evaluate import evaluate_run, summarize_model
     from ecgcore.folds import n_folds
-    from ecgcore.runs import check_run_name, run_dir, run_group
+    from ecgcore.run_paths import RunPaths, check_run_name, group_folder
 
     root = _runs_root(args)
     folds = resolve_folds(args.fold, "eval", n_folds(args.plan))
     check_run_name(args.run_name)
     ds = _load(args)
     for k in folds:
-        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
+        path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
         r = evaluate_run(ds, path, args.device, args.n_bootstrap)
         lo, hi = r["ci95"].get("macro_pr_auc") or (None, None)
         print(
@@ -291,7 +236,7 @@ def cmd_eval(args) -> int:
                 f"sens {c['sensitivity'] or 0:.2f}  spec {c['specificity'] or 0:.2f}  PPV {c['ppv'] or 0:.2f}  (n={c['support']})"
             )
     if len(folds) > 1:
-        summary = summarize_model(ds, run_group(args.model, args.run_name), folds, args.plan, root)
+        summary = summarize_model(ds, group_folder(args.model, args.run_name), folds, args.plan, root)
         print(
             "mean ± std over folds: "
             + ", ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in summary["summary"].items())
@@ -313,14 +258,14 @@ def _compared_group_names(args) -> tuple[str, str]:
     """The two run-group folders to compare: ``--a``/``--b`` (MODEL[:RUN]), else ``--models`` of one
     ``--run_name`` (today's 1D-vs-2D table when nothing is given)."""
     from ecgcore.errors import RunError
-    from ecgcore.runs import check_run_name, parse_group_spec, run_group
+    from ecgcore.run_paths import check_run_name, group_folder, parse_group_spec
 
     if (args.a is None) != (args.b is None):
         raise RunError("give both --a and --b (MODEL[:RUN] each), or neither for --models.")
     if args.a is not None:
-        return tuple(run_group(*parse_group_spec(spec)) for spec in (args.a, args.b))
+        return tuple(group_folder(*parse_group_spec(spec)) for spec in (args.a, args.b))
     check_run_name(args.run_name)
-    return tuple(run_group(m, args.run_name) for m in args.models)  # e.g. cnn1d@exp: the folder of that run
+    return tuple(group_folder(m, args.run_name) for m in args.models)  # e.g. cnn1d@exp: the folder of that run
 
 
 def cmd_compare(args) -> int:
@@ -384,7 +329,7 @@ def cmd_interpret(args) -> int:
     from ecgcore.figures import saliency_png
     from ecgcore.folds import get_fold, n_folds
     from ecgcore.inference import predict_proba
-    from ecgcore.runs import check_run_name, run_dir
+    from ecgcore.run_paths import RunPaths, check_run_name
     from ecgcore.saliency import default_target, display_map, saliency_map
 
     _check_interpret_args(args)
@@ -395,8 +340,8 @@ def cmd_interpret(args) -> int:
     if getattr(args, "summary", False):
         return _interpret_summary(args, ds, folds, root)
     for k in folds:
-        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
-        model, meta = load_checkpoint(path / "best.pt", expect=checkpoint_expectations(ds))
+        path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
+        model, meta = load_checkpoint(RunPaths(path).best, expect=checkpoint_expectations(ds))
         fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
         rows = _interpret_rows(ds, fold, k, args)
         out = Path(args.out) if args.out else path / "saliency"
@@ -428,11 +373,11 @@ def _interpret_summary(args, ds, folds: list[int], root: Path) -> int:
 
     from ecgcore.class_summary import summary_dir, write_class_summary
     from ecgcore.errors import CheckpointError
-    from ecgcore.runs import run_dir
+    from ecgcore.run_paths import RunPaths
 
     for k in folds:
-        path = run_dir(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name)
-        if not (path / "best.pt").is_file():
+        path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
+        if not RunPaths(path).best.is_file():
             raise CheckpointError(f"{path / 'best.pt'} does not exist; train that run first (python -m ecgcore train).")
         bar = _progress_bar(f"fold {k}: {args.method}")
         summary = write_class_summary(
@@ -456,14 +401,15 @@ def _predict_models(args):
     """``--checkpoint`` as given, or the best.pt of every trained fold of ``--run MODEL[:RUN]`` (a fold
     ensemble; its size is printed, and no cross-validated figure exists for it: every record is in
     some fold's training part)."""
-    from ecgcore.runs import parse_group_spec, trained_folds
+    from ecgcore.run_paths import RunPaths, parse_group_spec
+    from ecgcore.runs import trained_folds
 
     if args.checkpoint:
         return args.checkpoint
     model, name = parse_group_spec(args.run)
     folds = trained_folds(model, name, args.plan, _runs_root(args), args.dataset)
     print(f"fold ensemble of {args.run}: {len(folds)} model(s) vote ({', '.join(p.name for p in folds)})")
-    return [p / "best.pt" for p in folds]
+    return [RunPaths(p).best for p in folds]
 
 
 def cmd_predict(args) -> int:
@@ -498,7 +444,8 @@ def cmd_predict(args) -> int:
 def cmd_runs(args) -> int:
     """One line per run: state, folder and test macro PR-AUC; a damaged run says what is wrong and
     what to do (``--repair`` rebuilds damaged status files first)."""
-    from ecgcore.runs import RunState, check_run_name, list_runs, repair_status, run_state
+    from ecgcore.run_paths import check_run_name
+    from ecgcore.runs import RunState, list_runs, repair_status, run_state
 
     if args.run_name:
         check_run_name(args.run_name)

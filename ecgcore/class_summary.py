@@ -44,12 +44,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecgcore.checkpoints import load_checkpoint
+from ecgcore.checkpoints import load_checkpoint, read_checkpoint
 from ecgcore.data import LEADS, ECGDataset
 from ecgcore.errors import CheckpointError, ECGCoreError, ResultsError
 from ecgcore.fileio import read_json_file, write_json, write_with
 from ecgcore.folds import get_fold
 from ecgcore.processes import spawn_detached
+from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import SaliencyMethod, saliency_map
 
 BEAT_WINDOW_S = (-0.25, 0.45)
@@ -183,7 +184,7 @@ def _test_records_by_class(ds: ECGDataset, meta: dict, max_records: int | None) 
 
 
 def _load_run_model(ds: ECGDataset, run_path: Path) -> tuple[torch.nn.Module, dict]:
-    ckpt = run_path / "best.pt"
+    ckpt = RunPaths(run_path).best
     model, meta = load_checkpoint(ckpt, expect={"label_names": list(ds.label_names), "sampling_rate": ds.sampling_rate})
     if meta.get("dataset", {}).get("fingerprint") not in (None, ds.fingerprint):
         raise CheckpointError(
@@ -256,7 +257,7 @@ def summary_dir(run_path: str | Path, method: SaliencyMethod | str) -> Path:
 
 
 def _cache_key(run_path: Path, method: str, max_records: int | None, n_steps: int) -> dict:
-    st = (run_path / "best.pt").stat()
+    st = RunPaths(run_path).best.stat()
     return {"checkpoint_mtime_ns": st.st_mtime_ns, "checkpoint_size": st.st_size, "method": method} | {
         "max_records": max_records,
         "n_steps": n_steps,
@@ -410,7 +411,6 @@ def start_summary(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m ecgcore.class_summary``: write the summary of a run, keeping progress.json current."""
-    from ecgcore.checkpoints import read_checkpoint
     from ecgcore.data import load_ptbxl
 
     p = argparse.ArgumentParser(prog="python -m ecgcore.class_summary", description=__doc__.split("\n")[0])
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         report("running", done=0, total=None, message="loading the dataset")
-        meta = read_checkpoint(Path(args.run) / "best.pt")["meta"]
+        meta = read_checkpoint(RunPaths(args.run).best)["meta"]
         ds = load_ptbxl(
             args.data_root or meta["dataset"]["root"], meta["sampling_rate"], meta.get("label_set", "superclass")
         )

@@ -8,6 +8,11 @@ from __future__ import annotations
 import argparse
 import os
 
+from ecgcore.folds import DEFAULT_PLAN
+from ecgcore.recipes import add_arguments as add_recipe_arguments
+
+PLAN_HELP = f"fold plan: {DEFAULT_PLAN} (5-fold patient CV, the default), benchmark (1–8/9/10) or grouped"
+
 
 def _fold_value(text: str) -> str:
     if text == "all" or text.isdigit():
@@ -52,7 +57,7 @@ def _add_run_args(p: argparse.ArgumentParser, all_alias: bool = False) -> None:
         default=None,
         help="0–4 or all" + (" (5 = all)" if all_alias else "") + "; default $JOB_COMPLETION_INDEX, else all",
     )
-    p.add_argument("--plan", default="cv5", help="fold plan: cv5 (5-fold patient CV) or benchmark (1–8/9/10)")
+    p.add_argument("--plan", default=DEFAULT_PLAN, help=PLAN_HELP)
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument(
         "--runs_dir", "--runs-dir", dest="runs_dir", default=None, help="default $ECGCORE_RUNS_DIR or ./checkpoints"
@@ -78,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="records, patients, label counts per fold and per class")
     _add_data_args(p)
-    p.add_argument("--plan", default="cv5")
+    p.add_argument("--plan", default=DEFAULT_PLAN, help=PLAN_HELP)
 
     p = sub.add_parser("demo-data", help="write a synthetic demo dataset in PTB-XL layout")
     p.add_argument("--out", required=True)
@@ -91,38 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on one fold or all folds")
     _add_data_args(p)
     _add_run_args(p, all_alias=True)
-    recipe = " (default: the model's recipe, ecgcore.train.RECIPES)"
-    p.add_argument("--epochs", type=int, default=None, help="training epochs" + recipe)
-    p.add_argument(
-        "--batch_size", "--batch-size", dest="batch_size", type=int, default=None, help="batch size" + recipe
-    )
-    p.add_argument("--lr", type=float, default=None, help="(peak) learning rate" + recipe)
-    p.add_argument("--weight_decay", type=float, default=None)
-    p.add_argument("--schedule", choices=("constant", "onecycle"), default=None, help="learning-rate schedule" + recipe)
-    p.add_argument(
-        "--augment",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="time shift, amplitude scaling, noise (and --aug_lead_dropout)" + recipe,
-    )
-    p.add_argument("--aug_lead_dropout", type=float, default=None)
-    p.add_argument("--patience", type=int, default=None, help="early stopping after n epochs without gain")
-    p.add_argument("--image", default=None, help="cnn2d image: stacked (default) or spectrogram")
-    p.add_argument(
-        "--crop_s", type=float, default=None, help="train on random crops of this many seconds (e.g. 2.5; 0: off)"
-    )
-    p.add_argument(
-        "--window_s",
-        type=float,
-        default=None,
-        help="predict over sliding windows of this many seconds (e.g. 2.5; 0: off)",
-    )
-    p.add_argument("--stride_s", type=float, default=None, help="window stride in seconds (default: half a window)")
-    p.add_argument("--window_agg", choices=("max", "mean"), default=None, help="aggregate windows by max or mean")
-    p.add_argument(
-        "--ema_decay", type=float, default=None, help="validate and keep a moving average of the weights (0: off)"
-    )
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    add_recipe_arguments(p)  # one flag per recipe field (ecgcore.recipes.FIELDS)
     p.add_argument("--overwrite", action="store_true", help="replace a finished run")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from last.pt")
     p.add_argument("--no_eval", action="store_true", help="do not evaluate on the test part afterwards")
@@ -137,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs=2, default=["cnn1d", "cnn2d"])
     p.add_argument("--a", default=None, help="first run group, MODEL[:RUN] (with --b: any two runs)")
     p.add_argument("--b", default=None, help="second run group, MODEL[:RUN]")
-    p.add_argument("--plan", default="cv5")
+    p.add_argument("--plan", default=DEFAULT_PLAN, help=PLAN_HELP)
     p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
     _add_run_name(p, "default", "the run of both models to compare (default: $ECGCORE_RUN_NAME, else default)")
 
@@ -162,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_source.add_argument(
         "--run", help="a fold ensemble: every trained fold of MODEL[:RUN] (mean probability); see --plan, --dataset"
     )
-    p.add_argument("--plan", default="cv5", help="with --run: the fold plan of the run")
+    p.add_argument("--plan", default=DEFAULT_PLAN, help="with --run: the fold plan of the run")
     p.add_argument("--dataset", default=None, help="with --run: the dataset name it was trained on, if several")
     p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
     source = p.add_mutually_exclusive_group(required=True)

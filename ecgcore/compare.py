@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
+from ecgcore import recipes
 from ecgcore.errors import ResultsError
 from ecgcore.metrics import MACRO_METRICS
 
 # TrainConfig fields that do not change what is learnt (or differ by construction between folds)
-_NOT_RECIPE = {"fold", "device", "log_every"}
 
 
 def smallest_p(n: int) -> float | None:
@@ -123,16 +123,10 @@ def comparison_frame(comparison: dict) -> pd.DataFrame:
 
 
 def recipe_differences(recipe_a: dict, recipe_b: dict) -> list[str]:
-    """Human-readable differences of two recipes (TrainConfig dicts, e.g. checkpoint meta["config"]),
-    e.g. ``["epochs: 40 vs 60", "lr: 0.003 vs 0.001"]``; fold, device and log_every are ignored.
+    """Differences of two recorded recipes for people, e.g. ``["Epochs: 40 vs 60", "Random crops (s): 2.5
+    vs off"]`` (:func:`ecgcore.recipes.recipe_differences`; which fold, plan and device are not compared).
     An empty list means the recipes agree."""
-    keys = sorted((set(recipe_a) | set(recipe_b)) - _NOT_RECIPE)
-    out = []
-    for k in keys:
-        x, y = recipe_a.get(k, "—"), recipe_b.get(k, "—")
-        if x != y:
-            out.append(f"{k}: {x} vs {y}")
-    return out
+    return [f"{label}: {a} vs {b}" for label, a, b in recipes.recipe_differences(recipe_a, recipe_b)]
 
 
 def _listed(values: np.ndarray) -> list[float | None]:

@@ -27,6 +27,7 @@ from ecgcore.data import ECGDataset
 from ecgcore.errors import CheckpointError
 from ecgcore.folds import get_fold
 from ecgcore.inference import predict_proba
+from ecgcore.run_paths import RunPaths
 
 _SAME = ("label_set", "label_names", "sampling_rate")
 NO_CV_NOTE = (
@@ -37,7 +38,7 @@ NO_CV_NOTE = (
 
 def _checkpoint_of(path: str | os.PathLike) -> Path:
     path = Path(path)
-    return path / "best.pt" if path.is_dir() else path
+    return RunPaths(path).best if path.is_dir() else path
 
 
 def load_fold_models(

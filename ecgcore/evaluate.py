@@ -28,7 +28,7 @@ import torch
 from ecgcore.checkpoints import CheckpointError, load_checkpoint
 from ecgcore.data import ECGDataset
 from ecgcore.fileio import write_json
-from ecgcore.folds import get_fold, n_folds
+from ecgcore.folds import DEFAULT_PLAN, get_fold, n_folds
 from ecgcore.inference import predict_proba
 from ecgcore.metrics import (
     MACRO_METRICS,
@@ -39,7 +39,8 @@ from ecgcore.metrics import (
     summarize_folds,
 )
 from ecgcore.outcomes import write_records_csv
-from ecgcore.runs import model_dir, run_dir, write_status
+from ecgcore.run_paths import RunPaths, group_dir
+from ecgcore.runs import write_status
 
 
 def checkpoint_expectations(ds: ECGDataset) -> dict:
@@ -77,7 +78,7 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
     from ecgcore.figures import confusion_png
 
     path = Path(path)
-    model, meta = load_checkpoint(path / "best.pt", expect=checkpoint_expectations(ds))
+    model, meta = load_checkpoint(RunPaths(path).best, expect=checkpoint_expectations(ds))
     trained_on = meta.get("dataset") or {}
     if trained_on.get("fingerprint") != ds.fingerprint:
         raise CheckpointError(
@@ -99,7 +100,7 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
         "label_names": list(ds.label_names),
         "thresholds": thresholds.tolist(),
         "threshold_source": source,
-        "checkpoint": str(path / "best.pt"),
+        "checkpoint": str(RunPaths(path).best),
         "best_epoch": meta["epoch"],
         "dataset": trained_on | {"description": ds.description},
         "counts": {"train": len(fold.train), "val": len(fold.val), "test": len(fold.test)},
@@ -122,11 +123,13 @@ def read_results(path: Path) -> dict:
     return read_json(Path(path) / "results.json")
 
 
-def summarize_model(ds: ECGDataset, model: str, folds: list[int], plan: str = "cv5", root: Path | None = None) -> dict:
+def summarize_model(
+    ds: ECGDataset, model: str, folds: list[int], plan: str = DEFAULT_PLAN, root: Path | None = None
+) -> dict:
     """Collect results.json of ``folds`` into ``<model_dir>/summary.json`` (mean ± std)."""
     per_fold = {}
     for k in folds:
-        results = read_results(run_dir(ds.name, ds.label_set, model, k, plan, root))
+        results = read_results(RunPaths.of(ds.name, ds.label_set, model, k, plan, root).folder)
         per_fold[k] = {m: results.get(m) for m in MACRO_METRICS}
     summary = {
         "model": model,
@@ -135,12 +138,12 @@ def summarize_model(ds: ECGDataset, model: str, folds: list[int], plan: str = "c
         "folds": per_fold,
         "summary": summarize_folds(list(per_fold.values())),
     }
-    write_json(model_dir(ds.name, ds.label_set, model, root) / "summary.json", summary)
+    write_json(group_dir(ds.name, ds.label_set, model, root) / "summary.json", summary)
     return summary
 
 
 def comparison_table(
-    ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None
+    ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = DEFAULT_PLAN, root: Path | None = None
 ) -> pd.DataFrame:
     """Per fold, the macro metrics of each model (folds evaluated for both): columns fold, model, metrics."""
     rows = []
@@ -148,7 +151,7 @@ def comparison_table(
         found = {}
         for m in models:
             try:
-                found[m] = read_results(run_dir(ds.name, ds.label_set, m, k, plan, root))
+                found[m] = read_results(RunPaths.of(ds.name, ds.label_set, m, k, plan, root).folder)
             except ResultsError:
                 break
         if len(found) == len(models):
@@ -156,19 +159,19 @@ def comparison_table(
     return pd.DataFrame(rows, columns=["fold", "model", *MACRO_METRICS])
 
 
-def group_results(ds: ECGDataset, group: str, plan: str = "cv5", root: Path | None = None) -> dict[int, dict]:
+def group_results(ds: ECGDataset, group: str, plan: str = DEFAULT_PLAN, root: Path | None = None) -> dict[int, dict]:
     """{fold: results.json} of every evaluated fold of a run group (``model`` or ``model@run_name``)."""
     found = {}
     for k in range(n_folds(plan)):
         try:
-            found[k] = read_results(run_dir(ds.name, ds.label_set, group, k, plan, root))
+            found[k] = read_results(RunPaths.of(ds.name, ds.label_set, group, k, plan, root).folder)
         except ResultsError:
             continue
     return found
 
 
 def compare_models(
-    ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = "cv5", root: Path | None = None
+    ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = DEFAULT_PLAN, root: Path | None = None
 ) -> dict:
     """Two run groups (``model`` or ``model@run_name``) side by side on the folds evaluated for both:
     mean ± std per group, the paired per-fold difference (a − b) and its Wilcoxon signed-rank p
@@ -194,5 +197,5 @@ def compare_models(
         },
         "note": paired["note"],
     }
-    write_json(model_dir(ds.name, ds.label_set, models[0], root).parent / "compare.json", out)
+    write_json(group_dir(ds.name, ds.label_set, models[0], root).parent / "compare.json", out)
     return out

@@ -57,8 +57,11 @@ def _benchmark_parts() -> tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[in
     return ((tuple(range(1, n - 1)), (n - 1,), (n,)),)
 
 
+DEFAULT_PLAN = "cv5"  # the original project's 5-fold patient CV: what every command and page uses unless told
 PLANS: dict[str, FoldPlan] = {
-    "cv5": FoldPlan("cv5", _cv5_parts(), "5-fold patient CV: test strat folds {2k+1,2k+2}, val 10 (or 1)"),
+    DEFAULT_PLAN: FoldPlan(
+        DEFAULT_PLAN, _cv5_parts(), "5-fold patient CV: test strat folds {2k+1,2k+2}, val 10 (or 1)"
+    ),
     "benchmark": FoldPlan("benchmark", _benchmark_parts(), "benchmark: train 1–8, val 9, test 10"),
     "grouped": FoldPlan(
         "grouped",
@@ -165,7 +168,7 @@ def strat_folds_of(records: pd.DataFrame, plan: str | None = None) -> np.ndarray
     return group_k_fold(groups, n_splits) + 1
 
 
-def patient_folds(records: pd.DataFrame, labelled: np.ndarray | None = None, plan: str = "cv5") -> list[Fold]:
+def patient_folds(records: pd.DataFrame, labelled: np.ndarray | None = None, plan: str = DEFAULT_PLAN) -> list[Fold]:
     """Every fold of ``plan``.
 
     Args:
@@ -189,7 +192,7 @@ def get_fold(records: pd.DataFrame, labelled: np.ndarray | None, plan: str, fold
 
 
 def fold_summary(
-    records: pd.DataFrame, labels: np.ndarray, label_names: tuple[str, ...], plan: str = "cv5"
+    records: pd.DataFrame, labels: np.ndarray, label_names: tuple[str, ...], plan: str = DEFAULT_PLAN
 ) -> pd.DataFrame:
     """Per fold and part: records, patients, and positives per label (a table for the CLI and app)."""
     rows = []

@@ -1,6 +1,7 @@
 """Background training runs on disk: submit (queue), start in turn, cancel, resume, delete.
 
-A run is started as its own process, ``python -m ecgcore train … --fold k``, in a new process session
+A run is started as its own process, ``python -m ecgcore.service <run folder>`` (the run service, which
+reads the request queued in status.json: :func:`train_job`), in a new process session
 (``start_new_session=True``), writing to its run directory; the files there are the truth, so runs
 survive app reruns, page switches, reloads and app restarts, and runs started from the CLI or a
 cluster pod show up alike. At most ``ECGCORE_MAX_TRAININGS`` (default 1 — this is a 2-core machine)
@@ -20,26 +21,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ecgcore.errors import RunError
-from ecgcore.processes import reap, spawn_detached
+from ecgcore.folds import DEFAULT_PLAN
+from ecgcore.processes import pid_alive, reap, spawn_detached
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths, runs_root
 from ecgcore.runs import (
     ACTIVE,
-    DEFAULT_RUN,
-    FINAL_STATES,
     RunState,
     can_cancel,
     can_resume,
     clear_run,
     is_locked,
     list_runs,
-    parse_run_group,
-    pid_alive,
     read_status,
     run_state,
-    runs_root,
     write_status,
 )
 
-CANCEL_FLAG = "cancel"
 CANCEL_GRACE_S = 10.0
 
 
@@ -64,37 +61,39 @@ def _queue_lock(root: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def train_argv(
+def train_job(
     data_root: str | None,
     model: str,
     fold: int,
     *,
     label_set: str = "superclass",
-    plan: str = "cv5",
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    lr: float | None = None,
-    seed: int | None = None,
+    plan: str = DEFAULT_PLAN,
     sampling_rate: int = 100,
-    extra: list[str] | None = None,
+    skip_bad: bool = False,
     run_name: str = DEFAULT_RUN,
-) -> list[str]:
-    """The ``python -m ecgcore train`` arguments for one fold (None: the CLI's default)."""
-    argv = ["train", "--model", model, "--fold", str(fold), "--label_set", label_set, "--plan", plan]
-    argv += ["--sampling_rate", str(sampling_rate)]
-    if run_name != DEFAULT_RUN:
-        argv += ["--run_name", run_name]
-    if data_root:
-        argv += ["--data_root", str(data_root)]
-    for flag, value in (("--epochs", epochs), ("--batch_size", batch_size), ("--lr", lr), ("--seed", seed)):
-        if value is not None:
-            argv += [flag, str(value)]
-    return argv + list(extra or [])
+    given: dict | None = None,
+    overwrite: bool = False,
+    evaluate: bool = True,
+) -> dict:
+    """The JSON document of one fold's background training: ``request`` (the fields of
+    :class:`ecgcore.service.TrainRequest`; ``given``: the recipe fields set, None for the model's
+    default) and ``source`` (where the data is). The process reads it from status.json, once."""
+    request = {
+        "model": model,
+        "folds": [fold],
+        "given": {k: v for k, v in (given or {}).items() if v is not None},
+        "plan": plan,
+        "run_name": run_name,
+        "overwrite": overwrite,
+        "evaluate": evaluate,
+    }
+    source = {"data_root": data_root, "sampling_rate": sampling_rate, "label_set": label_set, "skip_bad": skip_bad}
+    return {"request": request, "source": source}
 
 
-def submit(path: Path, argv: list[str], root: Path | None = None) -> str:
-    """Queue a training of the run directory ``path`` (argv of ``python -m ecgcore``), then start
-    queued runs if a slot is free. Returns the run's state afterwards.
+def submit(path: Path, job: dict, root: Path | None = None) -> str:
+    """Queue a training of the run directory ``path`` (``job``: :func:`train_job`'s document), then
+    start queued runs if a slot is free. Returns the run's state afterwards.
 
     Raises RunError if that run is already queued or training.
     """
@@ -104,8 +103,8 @@ def submit(path: Path, argv: list[str], root: Path | None = None) -> str:
         if is_locked(path) or state in ACTIVE:
             raise RunError(f"{path} is already {state}; wait for it or cancel it.")
         path.mkdir(parents=True, exist_ok=True)
-        (path / CANCEL_FLAG).unlink(missing_ok=True)
-        write_status(path, state="queued", queued=time.time(), argv=argv, pid=None, error=None)
+        RunPaths(path).cancel_flag.unlink(missing_ok=True)
+        write_status(path, state="queued", queued=time.time(), **job, argv=None, pid=None, error=None)
     pump(root)
     return run_state(path)
 
@@ -127,27 +126,29 @@ def pump(root: Path | None = None) -> list[Path]:
         busy = busy_trainings(root)
         queued = sorted((r for r in runs if r.state == RunState.QUEUED), key=lambda r: r.status.get("queued") or 0)
         for run in queued[: max(0, max_trainings() - busy)]:
-            if not run.status.get("argv"):  # a queued status that does not say what to run
+            if not run.status.get("request") and not run.status.get("argv"):  # it does not say what to run
                 write_status(
                     run.path, state="failed", error=f"{run.path} was queued without a command; submit it again."
                 )
                 continue
-            launch(run.path, run.status["argv"], root)
+            launch(run.path, run.status, root)
             started.append(run.path)
     return started
 
 
-def launch(path: Path, argv: list[str], root: Path) -> int:
-    """Start ``python -m ecgcore <argv>`` for the run at ``path`` in its own process session;
-    stdout/stderr go to ``train.log``. Returns the pid."""
+def launch(path: Path, status: dict, root: Path) -> int:
+    """Start the queued training of ``path`` in its own process session: ``python -m ecgcore.service
+    <path>``, which reads its request from status.json (a queue entry written by an older version holds
+    the CLI's ``argv`` instead, run as ``python -m ecgcore <argv>``). Output goes to train.log. Returns the pid."""
     env = {
         "ECGCORE_RUNS_DIR": str(root.resolve()),
-        "ECGCORE_RUN_NAME": None,  # the run name is in argv (--run_name), not taken from this process
+        "ECGCORE_RUN_NAME": None,  # the run name is in the request, not taken from this process
         # Leave a core to the app and the other runs: oversubscribed OpenMP threads slow torch down many-fold.
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS") or str(training_threads()),
     }
+    module_argv = ["ecgcore.service", str(path)] if status.get("request") else ["ecgcore", *status["argv"]]
     write_status(path, state="starting", pid=None, launched=time.time())
-    pid = spawn_detached(["ecgcore", *argv], path / "train.log", env)
+    pid = spawn_detached(module_argv, RunPaths(path).log, env)
     if (read_status(path, live=False) or {}).get("state") == "starting":  # the child may be faster
         write_status(path, pid=pid)
     return pid
@@ -164,7 +165,7 @@ def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> str:
         return RunState.CANCELLED
     if state == RunState.STARTING:
         return _cancel_starting(path, grace_s)
-    (path / CANCEL_FLAG).touch()
+    RunPaths(path).cancel_flag.touch()
     deadline = time.time() + grace_s
     while time.time() < deadline:
         if not is_locked(path) and run_state(path) != "starting":
@@ -208,41 +209,38 @@ def resume(path: Path, root: Path | None = None) -> str:
     problem = can_resume(path)
     if problem:
         raise RunError(problem)
-    argv = [a for a in status.get("argv") or _argv_from_status(path, status) if a not in ("--overwrite", "--resume")]
-    return submit(path, argv + ["--resume"], root)
+    if status.get("request"):
+        job = {"request": status["request"] | {"resume": True, "overwrite": False}, "source": status["source"]}
+    elif status.get("argv"):  # queued by an older version: its CLI arguments
+        argv = [a for a in status["argv"] if a not in ("--overwrite", "--resume")]
+        return _submit_argv(path, argv + ["--resume"], root or runs_root())
+    else:
+        job = _job_from_recipe(path, status)
+    return submit(path, job, root)
 
 
-def _argv_from_status(path: Path, status: dict) -> list[str]:
+def _submit_argv(path: Path, argv: list[str], root: Path) -> str:
+    with _queue_lock(root):
+        write_status(path, state="queued", queued=time.time(), argv=argv, request=None, pid=None, error=None)
+    pump(root)
+    return run_state(path)
+
+
+def _job_from_recipe(path: Path, status: dict) -> dict:
+    """The resume job of a run started outside the queue (the CLI, a pod): from its recorded recipe."""
     config = status.get("config") or {}
-    if not config or "fold" not in config:
+    address = RunPaths(path).address()
+    if not config or "fold" not in config or address is None:
         raise RunError(f"{path} does not say how it was started; start it again instead.")
-    ds, label_set, group = path.parts[-4:-1]
-    model, run_name = parse_run_group(group)
-    return train_argv(
-        status.get("data_root"),
-        model,
-        config["fold"],
-        label_set=label_set,
-        plan=config.get("plan", "cv5"),
-        run_name=run_name,
-    )
+    source = status.get("source") or {"data_root": status.get("data_root"), "sampling_rate": 100}
+    job = train_job(
+        source["data_root"], address.model, config["fold"], label_set=address.label_set, plan=address.plan,
+        sampling_rate=source["sampling_rate"], skip_bad=source.get("skip_bad", False), run_name=address.run_name,
+    )  # fmt: skip
+    job["request"]["resume"] = True
+    return job
 
 
 def delete(path: Path) -> None:
     """Delete a run that is not training (its checkpoints, events and results); RunError if it is."""
     clear_run(path)
-
-
-__all__ = [
-    "FINAL_STATES",
-    "cancel",
-    "delete",
-    "launch",
-    "pid_alive",
-    "pump",
-    "reap",
-    "resume",
-    "run_state",
-    "submit",
-    "train_argv",
-]

@@ -1,11 +1,8 @@
-"""Run state (layer 2): the on-disk layout of training runs, their states and the rules on them —
-shared by the CLI, the app, the run service and cluster jobs. Imports neither torch nor scikit-learn.
+"""Run state (layer 2): the states of training runs and the rules on them — shared by the CLI, the app,
+the run service and cluster jobs. Imports neither torch nor scikit-learn. Where a run's files are is
+:mod:`ecgcore.run_paths`.
 
-    <runs_root>/<dataset>/<label_set>/<model>/fold<k>/          run "default" (plan cv5)
-    <runs_root>/<dataset>/<label_set>/<model>@<name>/fold<k>/   a named run (other plans: <plan>-fold<k>)
-        best.pt  last.pt  progress.jsonl  status.json  train.log  results.json  confusion.png  lock
-
-``runs_root`` is ``$ECGCORE_RUNS_DIR`` (default ``./checkpoints``). The files are the truth: a run's
+The files are the truth: a run's
 state (:class:`RunState`) is ``status.json`` plus whether its lock is held (an ``flock`` released by the
 kernel when the process dies, so a killed run is seen as interrupted, never as running forever). A
 status.json that cannot be read as a status makes the run **damaged** — never an exception.
@@ -20,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -30,7 +26,9 @@ from pathlib import Path
 
 from ecgcore.errors import RunError
 from ecgcore.fileio import read_json_file, write_json
+from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.processes import pid_alive
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths, group_label, runs_root
 
 
 class RunState(StrEnum):
@@ -53,68 +51,30 @@ ACTIVE = frozenset({RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunSta
 FINAL = frozenset({RunState.DONE, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED})
 """States a run ends in."""
 STATES = tuple(RunState)
-FINAL_STATES = FINAL  # the older name
 
-DEFAULT_RUN = "default"
-RUN_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 REPAIR_HINT = "run `python -m ecgcore runs --repair` to rebuild it from the run's files"
-# files of a previous run removed by --overwrite (train.log is kept: a launcher may have opened it)
-RUN_FILES = (
-    "best.pt",
-    "last.pt",
-    "progress.jsonl",
-    "status.json",
-    "results.json",
-    "records.csv",
-    "confusion.png",
-    "cancel",
-)
-LAUNCH_FIELDS = ("state", "argv", "queued", "launched", "pid")  # status.json fields written by ecgcore.jobs
+LAUNCH_FIELDS = (
+    "state",
+    "request",
+    "source",
+    "argv",
+    "queued",
+    "launched",
+    "pid",
+)  # status.json fields written by ecgcore.jobs
 _TIME_FIELDS = ("updated", "queued", "launched", "started", "finished")
 _NUMBER_FIELDS = _TIME_FIELDS + ("val_macro_pr_auc", "test_macro_pr_auc", "test_macro_roc_auc")
 _INT_FIELDS = ("pid", "epoch", "epochs")
-_TYPED_FIELDS = {"argv": list, "config": dict, "error": str, "run_name": str}
+_TYPED_FIELDS = {"argv": list, "config": dict, "error": str, "run_name": str, "request": dict, "source": dict}
 
 
 # ----------------------------------------------------------------------------- layout
 
 
-def runs_root() -> Path:
-    return Path(os.environ.get("ECGCORE_RUNS_DIR") or "checkpoints")
-
-
-def check_run_name(name: str) -> str:
-    """``name`` if it is a valid run name (letters, digits, ``-``, ``_``; 1–40), else RunError."""
-    if not isinstance(name, str) or not RUN_NAME_RE.match(name):
-        raise RunError(
-            f"run name {name!r} is not valid; use 1–40 letters, digits, '-' or '_' (e.g. default, lr3e-3_aug)."
-        )
-    return name
-
-
-def run_group(model: str, run_name: str = DEFAULT_RUN) -> str:
-    """The folder name of a model's run: ``cnn1d`` for run "default", ``cnn1d@<name>`` otherwise."""
-    return model if check_run_name(run_name) == DEFAULT_RUN else f"{model}@{run_name}"
-
-
-def parse_run_group(folder: str) -> tuple[str, str]:
-    """(model, run_name) of a model folder name (``cnn1d`` → run "default")."""
-    model, _, name = folder.partition("@")
-    return model, name or DEFAULT_RUN
-
-
-def parse_group_spec(spec: str) -> tuple[str, str]:
-    """(model, run_name) of a command-line group ``MODEL[:RUN]`` (``cnn1d`` → run "default")."""
-    model, colon, name = spec.partition(":")
-    if not model or (colon and not name):
-        raise RunError(f"{spec!r}: give a run group as MODEL or MODEL:RUN_NAME, e.g. cnn1d:long60.")
-    return model, check_run_name(name or DEFAULT_RUN)
-
-
 def trained_folds(
     model: str,
     run_name: str = DEFAULT_RUN,
-    plan: str = "cv5",
+    plan: str = DEFAULT_PLAN,
     root: Path | None = None,
     dataset: str | None = None,
     label_set: str | None = None,
@@ -128,41 +88,20 @@ def trained_folds(
         if r.model == model
         and r.plan == plan
         and (label_set is None or r.label_set == label_set)
-        and (r.path / "best.pt").is_file()
+        and RunPaths(r.path).best.is_file()
     ]
     where = sorted({(r.dataset, r.label_set) for r in found})
     if not found:
         raise RunError(
-            f"no trained fold of {run_group(model, run_name)} ({plan}) under {root or runs_root()}; "
+            f"no trained fold of {group_label(model, run_name, plan)} under {root or runs_root()}; "
             "train it first (python -m ecgcore train) or check --runs_dir."
         )
     if len(where) > 1:
         listed = ", ".join(f"{d}/{ls}" for d, ls in where)
         raise RunError(
-            f"{run_group(model, run_name)} was trained on several datasets ({listed}); name one with --dataset."
+            f"{group_label(model, run_name, plan)} was trained on several datasets ({listed}); name one with --dataset."
         )
     return [r.path for r in sorted(found, key=lambda r: r.fold)]
-
-
-def fold_dirname(plan: str, fold: int) -> str:
-    return f"fold{fold}" if plan == "cv5" else f"{plan}-fold{fold}"
-
-
-def run_dir(
-    dataset: str,
-    label_set: str,
-    model: str,
-    fold: int,
-    plan: str = "cv5",
-    root: Path | None = None,
-    run_name: str = DEFAULT_RUN,
-) -> Path:
-    """The folder of one run and fold (see the module docstring)."""
-    return model_dir(dataset, label_set, model, root, run_name) / fold_dirname(plan, fold)
-
-
-def model_dir(dataset: str, label_set: str, model: str, root: Path | None = None, run_name: str = DEFAULT_RUN) -> Path:
-    return (root or runs_root()) / dataset / label_set / run_group(model, run_name)
 
 
 # ----------------------------------------------------------------------------- lock
@@ -173,7 +112,7 @@ class RunLock:
     trains or evaluates a given run and fold — from the CLI, the app or a cluster pod."""
 
     def __init__(self, directory: Path):
-        self.path = Path(directory) / "lock"
+        self.path = RunPaths(directory).lock
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -207,7 +146,7 @@ class RunLock:
 
 def is_locked(directory: Path) -> bool:
     """True while some live process holds the run's lock."""
-    path = Path(directory) / "lock"
+    path = RunPaths(directory).lock
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -255,7 +194,7 @@ def read_status(directory: Path, live: bool = True) -> dict | None:
     no longer held — its process died — is reported as 'interrupted'. A file that is not a status
     (not UTF-8, not JSON, not an object, a folder, wrong-typed fields) gives ``{"state": "damaged",
     "damage": <message naming the file and what to do>, "error": <the same>}``."""
-    path = Path(directory) / "status.json"
+    path = RunPaths(directory).status
     if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or device would block the read
         return _damaged(path, "it is not a regular file")
     try:
@@ -283,13 +222,13 @@ def write_status(directory: Path, **fields) -> dict:
     if status.get("state") == RunState.DAMAGED:
         status = {}
     status |= fields | {"updated": time.time()}
-    write_json(Path(directory) / "status.json", status)
+    write_json(RunPaths(directory).status, status)
     return status
 
 
 def read_events(directory: Path, start: int = 0) -> list[dict]:
     """Events of progress.jsonl from byte offset ``start``; a partial or bad line is skipped."""
-    path = Path(directory) / "progress.jsonl"
+    path = RunPaths(directory).progress
     try:
         with open(path, "rb") as f:
             f.seek(start)
@@ -311,7 +250,7 @@ def _status_from_results(path: Path) -> dict:
     """A status made up for a run without status.json (trained through the Python API)."""
     status: dict = {"state": "unknown", "source": "no status.json (trained through the Python API?)"}
     try:
-        results = read_json_file(path / "results.json")
+        results = read_json_file(RunPaths(path).results)
     except (OSError, ValueError):
         return status
     if not isinstance(results, dict):
@@ -384,16 +323,14 @@ def list_runs(root: Path | None = None, dataset: str | None = None, run_name: st
     their best.pt/results.json; their status is made up from results.json: state 'done' with the
     test metrics, or 'unknown' without results."""
     root = Path(root or runs_root())
-    patterns = ("status.json", "best.pt", "results.json")
-    found = {f.parent for pattern in patterns for f in root.glob(f"*/*/*/*/{pattern}")}
+    files = (RunPaths.BEST, "status.json", "results.json")  # a run trained through the Python API has no status
+    found = {f.parent for name in files for f in root.glob(f"*/*/*/*/{name}")}
     runs = []
     for path in sorted(found):
-        ds, label_set, group = path.parts[-4:-1]
-        model, name = parse_run_group(group)
-        plan, _, fold = path.name.rpartition("fold")
-        if (dataset and ds != dataset) or (run_name and name != run_name) or not fold.isdigit():
+        at = RunPaths(path).address()
+        if at is None or (dataset and at.dataset != dataset) or (run_name and at.run_name != run_name):
             continue
-        runs.append(RunInfo(path, ds, label_set, model, plan.rstrip("-") or "cv5", int(fold), status_of(path), name))
+        runs.append(RunInfo(path, at.dataset, at.label_set, at.model, at.plan, at.fold, status_of(path), at.run_name))
     return runs
 
 
@@ -415,11 +352,11 @@ def can_start(path: Path, overwrite: bool = False, *, holding_lock: bool = False
     state = status.get("state")
     if state == RunState.DAMAGED:
         return f"{status['damage']} Or start the run again with --overwrite."
-    if state in (RunState.RUNNING, RunState.INTERRUPTED) and (path / "last.pt").exists():
+    if state in (RunState.RUNNING, RunState.INTERRUPTED) and RunPaths(path).last.exists():
         epoch = status.get("epoch")
         saved = f" (epoch {epoch + 1} saved)" if isinstance(epoch, int) else ""
         return f"{path} holds an interrupted run{saved}; use --resume to continue it or --overwrite to start again."
-    if state in (RunState.DONE, RunState.EVALUATING) or (path / "last.pt").exists():
+    if state in (RunState.DONE, RunState.EVALUATING) or RunPaths(path).last.exists():
         what = "done" if state == RunState.EVALUATING else state or "previous"
         return f"{path} already holds a {what} run; use --overwrite to replace it or --resume to continue it."
     return None
@@ -430,7 +367,7 @@ def can_resume(path: Path) -> str | None:
     path = Path(path)
     if is_locked(path):
         return f"{path} is already being trained or evaluated by another process; wait for it or cancel it."
-    if not (path / "last.pt").exists():
+    if not RunPaths(path).last.exists():
         return f"{path} has no completed epoch to resume from; start it again instead."
     return None
 
@@ -497,7 +434,7 @@ def clear_for_restart(path: Path) -> None:
     path = Path(path)
     status = read_status(path, live=False) or {}
     launch = {k: status[k] for k in LAUNCH_FIELDS if k in status} if status.get("state") == "starting" else {}
-    for name in RUN_FILES:
+    for name in RunPaths.FILES + ("cancel",):
         if not (launch and name == "status.json"):
             target = path / name
             if target.is_dir() and not target.is_symlink():
@@ -505,7 +442,7 @@ def clear_for_restart(path: Path) -> None:
             else:
                 target.unlink(missing_ok=True)
     if launch:  # replaced atomically: a reader never sees the run without a status
-        write_json(path / "status.json", launch | {"updated": time.time()})
+        write_json(RunPaths(path).status, launch | {"updated": time.time()})
 
 
 def clear_run(path: Path) -> None:
@@ -523,7 +460,7 @@ def repair_status(path: Path) -> RunState:
     path = Path(path)
     if is_locked(path):
         raise RunError(f"{path} is in use by another process; repair it once that has ended.")
-    target = path / "status.json"
+    target = RunPaths(path).status
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
     else:
@@ -531,40 +468,6 @@ def repair_status(path: Path) -> RunState:
     made_up = _status_from_results(path)
     if made_up["state"] == RunState.DONE:
         write_status(path, **{k: v for k, v in made_up.items() if k != "source"}, repaired=time.time())
-    elif (path / "last.pt").exists():
+    elif RunPaths(path).last.exists():
         write_status(path, state=RunState.INTERRUPTED.value, repaired=time.time())
     return run_state(path)
-
-
-__all__ = [
-    "ACTIVE",
-    "DEFAULT_RUN",
-    "FINAL",
-    "FINAL_STATES",
-    "RunInfo",
-    "RunLock",
-    "RunState",
-    "can_cancel",
-    "can_delete",
-    "can_resume",
-    "can_start",
-    "check_run_name",
-    "checkpoint_fit_problem",
-    "clear_for_restart",
-    "clear_run",
-    "is_locked",
-    "list_runs",
-    "model_dir",
-    "parse_run_group",
-    "pid_alive",
-    "read_events",
-    "read_status",
-    "recipe_of",
-    "repair_status",
-    "run_dir",
-    "run_group",
-    "run_state",
-    "runs_root",
-    "status_of",
-    "write_status",
-]

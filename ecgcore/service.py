@@ -1,7 +1,11 @@
-"""The run service (layer 4): one fold of one run, end to end, the same way for every caller.
+"""The run service (layer 4): one fold of one run, end to end, the same way for every caller, and the
+run policy around it.
 
-:func:`run_fold` is what ``python -m ecgcore train`` does per fold, what the app's background process
-(which is that command) and the cluster Jobs do, and what bench/ scripts and test fixtures call:
+:func:`train_request` is what ``python -m ecgcore train``, the app's background process
+(``python -m ecgcore.service <run folder>``, which reads its :class:`TrainRequest` from the run's
+status.json) and the cluster Jobs do; it owns the policy — which folds, resume (asked for, or a retried
+Kubernetes pod continuing its fold), what a resume would silently ignore, the epochs of a resumed run.
+:func:`run_fold` is one fold, which bench/ scripts and test fixtures call directly:
 
     lock the run → record events and status → train → evaluate on the test part (same lock)
     → final status (done with test metrics / failed / cancelled) → release → start the next queued job
@@ -15,15 +19,18 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
+from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.inference import pick_device
-from ecgcore.runs import DEFAULT_RUN, RunLock, RunState, write_status
-from ecgcore.train import Callback, RunRecorder, TrainConfig, check_config, train_locked
+from ecgcore.recipes import TrainConfig, check_config, default_config, resume_conflicts
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths
+from ecgcore.runs import RunLock, RunState, can_resume, is_locked, recipe_of, run_state, write_status
+from ecgcore.train import Callback, RunRecorder, train_locked
 
 
 @dataclass
@@ -57,8 +64,8 @@ def run_fold(
 
     Args:
         ds: the dataset (signals (N, 12, T) float32 mV, labels (N, C)).
-        config: the recipe; checked first (:func:`ecgcore.train.check_config`).
-        path: the run folder (``runs.run_dir(…, run_name=…)``).
+        config: the recipe; checked first (:func:`ecgcore.recipes.check_config`).
+        path: the run folder (``RunPaths.of(…, run_name=…).folder``).
         resume / overwrite: continue from last.pt / replace a previous run.
         evaluate: score the test part afterwards (results.json, confusion.png, test metrics in status).
         callbacks: more event receivers (e.g. a progress printer).
@@ -84,14 +91,20 @@ def run_fold(
         if pump:
             from ecgcore import jobs
 
-            jobs.pump(path.parents[3])  # <runs_root>/<dataset>/<label_set>/<model[@run]>/<fold>
+            address = RunPaths(path).address()
+            jobs.pump(address.root if address else None)
 
 
 def _run_locked(ds, config, path, resume, overwrite, evaluate, callbacks, should_stop, run_name, device, n_bootstrap):
     recorder = RunRecorder(
         path,
         os.getpid(),
-        {"data_root": str(ds.root), "dataset": ds.description, "run_name": run_name},
+        {
+            "data_root": str(ds.root),
+            "dataset": ds.description,
+            "run_name": run_name,
+            "source": {"data_root": str(ds.root), "sampling_rate": ds.sampling_rate, "label_set": ds.label_set},
+        },
         state_when_done=RunState.EVALUATING if evaluate else RunState.DONE,
     )
     try:
@@ -129,4 +142,122 @@ def _evaluate(ds: ECGDataset, path: Path, device: str, n_bootstrap: int) -> dict
     return results
 
 
-__all__ = ["RunOutcome", "run_fold"]
+# ----------------------------------------------------------------------------- run policy
+
+
+@dataclass
+class TrainRequest:
+    """What to train: a model's recipe on some folds of one run, as asked for by a person or a pod.
+
+    ``given``: the recipe fields given explicitly (None or absent: the model's default); a resume
+    compares these with the run's recorded recipe. ``pod_mode``: a Kubernetes Indexed-Job pod (fold
+    from JOB_COMPLETION_INDEX) continues its fold's interrupted run instead of refusing it."""
+
+    model: str
+    folds: list[int]
+    given: dict = field(default_factory=dict)
+    plan: str = DEFAULT_PLAN
+    device: str = "auto"
+    run_name: str = DEFAULT_RUN
+    resume: bool = False
+    overwrite: bool = False
+    evaluate: bool = True
+    pod_mode: bool = False
+
+    def config(self, fold: int) -> TrainConfig:
+        """The recipe of one fold: the model's default with ``given`` (checked by :func:`check_request`)."""
+        return default_config(self.model, **self.given, plan=self.plan, fold=fold, device=self.device)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_request(request: TrainRequest) -> dict[int, TrainConfig]:
+    """Every fold's recipe checked before any work (data not loaded, no folder touched), and the device
+    (a GPU asked for where there is none). Raises RunError / ModelError (one line)."""
+    configs = {k: check_config(request.config(k), request.run_name) for k in request.folds}
+    pick_device(request.device)
+    return configs
+
+
+def resume_plan(path: Path, request: TrainRequest, config: TrainConfig) -> tuple[bool, TrainConfig]:
+    """Whether fold ``path`` resumes, and the recipe it then trains with. A run resumes when asked
+    (``resume``), or in pod mode when it has a completed epoch and did not finish. A resume keeps the
+    run's own length unless ``epochs`` is given; RunError when an option given now differs from the
+    run's recorded recipe (the resume would silently ignore it)."""
+    resume = request.resume or (request.pod_mode and can_resume(path) is None and run_state(path) != RunState.DONE)
+    if not resume:
+        return False, config
+    recorded = recipe_of(path) or {}
+    conflicts = resume_conflicts(recorded, request.given)
+    if conflicts:
+        raise RunError(
+            f"{path}: {conflicts} — a resume continues the run's recorded recipe; drop the option(s), or train "
+            "a new run under another name or again from scratch (replace it)."
+        )
+    if request.given.get("epochs") is None and recorded.get("epochs"):
+        config = replace(config, epochs=recorded["epochs"])  # the run's own length, not today's default
+    return True, config
+
+
+def train_request(
+    ds: ECGDataset,
+    request: TrainRequest,
+    root: Path | None = None,
+    callbacks: Sequence[Callback] = (),
+    should_stop: Callable[[], bool] | None = None,
+    on_fold: Callable[[int, Path], None] | None = None,
+) -> Iterator[tuple[int, Path, RunOutcome | RunError]]:
+    """Train each fold of ``request`` in turn (checked by :func:`check_request` first), yielding
+    ``(fold, path, outcome)``; a fold that is refused (locked, already trained, a resume conflict)
+    yields its RunError and leaves that run's files alone. ``should_stop`` also sees each run's
+    cancel flag. Stops after a cancelled fold."""
+    configs = check_request(request)
+    for k, config in configs.items():
+        paths = RunPaths.of(ds.name, ds.label_set, request.model, k, request.plan, root, request.run_name)
+        if on_fold:
+            on_fold(k, paths.folder)
+        if not is_locked(paths.folder):
+            paths.cancel_flag.unlink(missing_ok=True)
+        stop = _stop_for(paths, should_stop)
+        try:
+            resume, config = resume_plan(paths.folder, request, config)
+            outcome = run_fold(
+                ds, config, paths.folder, resume=resume, overwrite=request.overwrite, evaluate=request.evaluate,
+                callbacks=callbacks, should_stop=stop, run_name=request.run_name,
+            )  # fmt: skip
+        except RunError as e:
+            yield k, paths.folder, e
+            continue
+        yield k, paths.folder, outcome
+        if outcome.state == RunState.CANCELLED:
+            return
+
+
+def _stop_for(paths: RunPaths, should_stop: Callable[[], bool] | None) -> Callable[[], bool]:
+    return lambda: paths.cancel_flag.exists() or bool(should_stop and should_stop())
+
+
+def run_background_request(folder: Path) -> int:
+    """The app's background training of one run folder: its TrainRequest and data source from
+    status.json (written when it was queued), trained by :func:`train_request`. Returns an exit status."""
+    import signal
+
+    from ecgcore.sources import load_ptbxl
+
+    status = write_status(folder, pid=os.getpid())
+    request, source = TrainRequest(**status["request"]), status["source"]
+    stopped = []
+    signal.signal(signal.SIGTERM, lambda *_: stopped.append(True))
+    ds = load_ptbxl(
+        source["data_root"], source["sampling_rate"], source["label_set"], skip_bad=source.get("skip_bad", False)
+    )
+    address = RunPaths(folder).address()
+    outcomes = list(train_request(ds, request, address.root, should_stop=lambda: bool(stopped)))
+    return 2 if any(isinstance(o, RunError) for *_, o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(run_background_request(Path(sys.argv[1])))

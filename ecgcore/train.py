@@ -32,45 +32,20 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ecgcore.checkpoints import (
-    CheckpointError,
-    library_versions,
-    read_checkpoint,
-    save_checkpoint,
-)
+from ecgcore.checkpoints import CheckpointError, library_versions, read_checkpoint, save_checkpoint
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
 from ecgcore.folds import Fold, get_fold
 from ecgcore.inference import pick_device, predict_logits
 from ecgcore.metrics import choose_thresholds, ranking_metrics
 from ecgcore.models import ECGClassifier, create_model
-from ecgcore.recipes import RECIPES, TrainConfig, check_config, default_config
-from ecgcore.runs import (
-    LAUNCH_FIELDS,
-    RUN_FILES,
-    RunLock,
-    can_start,
-    checkpoint_fit_problem,
-    clear_for_restart,
-    clear_run,
-    write_status,
-)
+from ecgcore.recipes import TrainConfig, from_recorded
+from ecgcore.run_paths import RunPaths
+from ecgcore.runs import RunLock, can_start, checkpoint_fit_problem, clear_for_restart, write_status
 from ecgcore.transforms import augment_batch
 from ecgcore.windows import WindowSpec, crop_samples, random_crops
 
 Callback = Callable[[dict], None]
-__all__ = [  # RUN_FILES, LAUNCH_FIELDS and clear_run live in ecgcore.runs (re-exported for older callers)
-    "RECIPES",
-    "LAUNCH_FIELDS",
-    "RUN_FILES",
-    "RunRecorder",
-    "TrainConfig",
-    "check_config",
-    "clear_run",
-    "default_config",
-    "train_fold",
-    "train_locked",
-]
 
 
 def lead_statistics(signals: np.ndarray, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -152,11 +127,11 @@ def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> dict | Non
     """Check what is in the run directory (the caller holds its lock); returns last.pt's contents
     when resuming, else clears the previous run's files."""
     if resume:
-        if not (run_dir / "last.pt").exists():
+        if not RunPaths(run_dir).last.exists():
             raise RunError(f"{run_dir} has no last.pt to resume from; start it without --resume.")
-        data = read_checkpoint(run_dir / "last.pt")
+        data = read_checkpoint(RunPaths(run_dir).last)
         if "train_state" not in data:
-            raise CheckpointError(f"{run_dir / 'last.pt'} holds no training state; start again with --overwrite.")
+            raise CheckpointError(f"{RunPaths(run_dir).last} holds no training state; start again with --overwrite.")
         return data
     problem = can_start(run_dir, overwrite, holding_lock=True)
     if problem:
@@ -181,7 +156,7 @@ def _resume_config(previous: dict, ds: ECGDataset, cfg: TrainConfig, run_dir: Pa
     )
     if problem:
         raise CheckpointError(
-            f"{run_dir / 'last.pt'} {problem}, so it cannot be resumed here; "
+            f"{RunPaths(run_dir).last} {problem}, so it cannot be resumed here; "
             "choose the matching settings, or start the run again with --overwrite."
         )
     saved = meta["config"]
@@ -190,8 +165,7 @@ def _resume_config(previous: dict, ds: ECGDataset, cfg: TrainConfig, run_dir: Pa
             f"{run_dir} uses the onecycle schedule, which is fixed to its {saved['epochs']} epochs; "
             f"resume it with --epochs {saved['epochs']}, or start again with --overwrite."
         )
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{**{k: v for k, v in saved.items() if k in known}, "epochs": cfg.epochs, "device": cfg.device})
+    return dataclasses.replace(from_recorded(saved), epochs=cfg.epochs, device=cfg.device)
 
 
 @dataclass
@@ -310,7 +284,8 @@ def _train_epoch(
             xb = augment_batch(xb, generator, cfg.aug_shift, cfg.aug_scale, cfg.aug_noise, cfg.aug_lead_dropout)
         if setup.crop is not None:
             xb = random_crops(xb, setup.crop, generator)
-        loss = F.binary_cross_entropy_with_logits(setup.model(xb), yb, pos_weight=setup.pos_weight)
+        targets = yb * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing  # label smoothing (0: off)
+        loss = F.binary_cross_entropy_with_logits(setup.model(xb), targets, pos_weight=setup.pos_weight)
         setup.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         setup.optimizer.step()
@@ -342,7 +317,7 @@ def _validate_and_save(
     meta = _meta(ds, cfg, setup.fold, progress.epoch, metrics, thresholds)
     if is_best:
         progress.best_score, progress.best_epoch, progress.stale = score, progress.epoch, 0
-        save_checkpoint(run_dir / "best.pt", setup.scored_model, meta)
+        save_checkpoint(RunPaths(run_dir).best, setup.scored_model, meta)
     else:
         progress.stale += 1
     train_state = {
@@ -354,7 +329,7 @@ def _validate_and_save(
         "stale": progress.stale,
         "ema": setup.ema.state_dict() if setup.ema is not None else None,
     }
-    save_checkpoint(run_dir / "last.pt", setup.model, meta, train_state)
+    save_checkpoint(RunPaths(run_dir).last, setup.model, meta, train_state)
     return metrics, is_best
 
 
@@ -422,7 +397,7 @@ def train_locked(
             }
         )
         if is_best:  # announced after the epoch's metrics (start, batch…, epoch_end, checkpoint, …, done)
-            emit({"event": "checkpoint", "path": str(run_dir / "best.pt"), "epoch": epoch})
+            emit({"event": "checkpoint", "path": str(RunPaths(run_dir).best), "epoch": epoch})
         if cfg.patience is not None and progress.stale >= cfg.patience:
             break
     done = {

@@ -69,14 +69,14 @@ def real_ds(ptbxl_root):
 @pytest.fixture(scope="session")
 def trained_runs(demo_ds, tmp_path_factory) -> dict[str, Path]:
     """1-epoch runs of cnn1d and cnn2d on demo fold 0, evaluated: {model: run_dir}."""
-    from ecgcore.runs import run_dir
+    from ecgcore.run_paths import RunPaths
     from ecgcore.service import run_fold
     from ecgcore.train import TrainConfig
 
     root = tmp_path_factory.mktemp("trained")
     runs = {}
     for model in ("cnn1d", "cnn2d"):
-        path = run_dir(demo_ds.name, demo_ds.label_set, model, 0, root=root)
+        path = RunPaths.of(demo_ds.name, demo_ds.label_set, model, 0, root=root).folder
         run_fold(demo_ds, TrainConfig(model=model, epochs=1), path, n_bootstrap=20, pump=False)
         runs[model] = path
     return runs

@@ -11,11 +11,12 @@ from ecgcore import jobs
 from ecgcore.app import run_status, runs_view
 from ecgcore.errors import CheckpointError
 from ecgcore.fileio import write_json
-from ecgcore.runs import list_runs, run_dir
+from ecgcore.run_paths import RunPaths
+from ecgcore.runs import list_runs
 
 
 def test_runs_table_uses_the_live_state(tmp_path):
-    path = run_dir("demo", "superclass", "cnn1d", 2, root=tmp_path)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 2, root=tmp_path).folder
     write_json(
         path / "status.json", {"state": "running", "pid": 999999, "epochs": 4, "epoch": 1, "updated": time.time()}
     )
@@ -31,7 +32,7 @@ def test_resumable():
 
 
 def test_a_damaged_run_is_damaged_not_an_exception(tmp_path):
-    path = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
     path.mkdir(parents=True)
     (path / "status.json").write_text('{"state": "runn')
     (runs,) = list_runs(tmp_path)
@@ -42,7 +43,7 @@ def test_a_damaged_run_is_damaged_not_an_exception(tmp_path):
 
 
 def test_running_epoch_is_the_one_being_trained(tmp_path):
-    path = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
     assert runs_view.epoch_text({"epochs": 2}, "running") == "1/2"  # no epoch completed yet
     assert runs_view.epoch_text({"epochs": 2, "epoch": 0}, "running") == "2/2"
     assert runs_view.epoch_text({"epochs": 2, "epoch": 1}, "done") == "2/2"

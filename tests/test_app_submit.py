@@ -7,13 +7,13 @@ import shutil
 
 from ecgcore.app import submit
 from ecgcore.fileio import write_json
-from ecgcore.runs import run_dir
+from ecgcore.run_paths import RunPaths
 
 
 def test_submit_training_refuses_a_finished_run_without_replace(demo_ds, tmp_path, trained_runs):
     root = tmp_path / "runs"
-    shutil.copytree(trained_runs["cnn1d"], run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=root))
-    write_json(run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=root) / "status.json", {"state": "done"})
+    shutil.copytree(trained_runs["cnn1d"], RunPaths.of(demo_ds.name, "superclass", "cnn1d", 0, root=root).folder)
+    write_json(RunPaths.of(demo_ds.name, "superclass", "cnn1d", 0, root=root).folder / "status.json", {"state": "done"})
     recipe = submit.Recipe("cnn1d", epochs=1, batch_size=16, lr=1e-3)
     out = submit.submit_training(demo_ds, recipe, [0], label_set="superclass", root=root)
     assert out[0].state is None and "already holds a done run" in out[0].message
@@ -36,7 +36,7 @@ def test_a_named_run_on_the_benchmark_plan_queues_its_argv(demo_ds, tmp_path, mo
     out = submit.submit_training(demo_ds, recipe, [0], label_set="superclass", root=tmp_path)
     assert out[0].state == "queued"
     path, argv = queued[0]
-    assert path == run_dir(demo_ds.name, "superclass", "cnn1d", 0, "benchmark", tmp_path, "crop")
+    assert path == RunPaths.of(demo_ds.name, "superclass", "cnn1d", 0, "benchmark", tmp_path, "crop").folder
     assert path.parent.name == "cnn1d@crop" and path.name == "benchmark-fold0"
     text = " ".join(argv)
     assert "--plan benchmark" in text and "--run_name crop" in text and "--epochs 2" in text
@@ -76,7 +76,7 @@ def test_estimate_cost_uses_the_defaults_without_runs_and_asks_above_three_minut
 
 
 def test_estimate_cost_measures_earlier_runs(demo_ds, tmp_path):
-    path = run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=tmp_path)
+    path = RunPaths.of(demo_ds.name, "superclass", "cnn1d", 0, root=tmp_path).folder
     path.mkdir(parents=True)
     write_json(path / "status.json", {"state": "done"})
     lines = [
@@ -92,7 +92,7 @@ def test_a_run_cancelled_before_its_first_epoch_may_start_again(demo_ds, tmp_pat
     """The page asks ecgcore.runs.can_start: a cancelled run with no last.pt holds nothing to keep or
     resume, so it is queued again (no 'resume it below' for a run that cannot resume)."""
     queued = _capture(monkeypatch)
-    path = run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=tmp_path)
+    path = RunPaths.of(demo_ds.name, "superclass", "cnn1d", 0, root=tmp_path).folder
     write_json(path / "status.json", {"state": "cancelled"})
     out = submit.submit_training(
         demo_ds, submit.Recipe("cnn1d", 1, 16, 1e-3), [0], label_set="superclass", root=tmp_path

@@ -22,7 +22,7 @@ from ecgcore.evaluate import (
 from ecgcore.fileio import write_json
 from ecgcore.folds import get_fold
 from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, read_json
-from ecgcore.runs import run_dir
+from ecgcore.run_paths import RunPaths
 
 RESULT_KEYS = {
     "macro_pr_auc",
@@ -160,7 +160,7 @@ def test_wrong_dataset_or_labels_refused(trained_runs, demo_ds):
 
 
 def fake_results(root, ds, model, fold, values):
-    path = run_dir(ds.name, ds.label_set, model, fold, root=root)
+    path = RunPaths.of(ds.name, ds.label_set, model, fold, root=root).folder
     write_json(path / "results.json", dict(zip(MACRO_METRICS, values)))
 
 

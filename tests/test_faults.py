@@ -41,7 +41,8 @@ from ecgcore.checkpoints import FORMAT, load_checkpoint, read_checkpoint, save_c
 from ecgcore.data import DEMO_MARKER, LEADS, load_ptbxl
 from ecgcore.errors import CheckpointError, DataError, ECGCoreError, ResultsError, RunError, UploadError
 from ecgcore.metrics import read_json
-from ecgcore.runs import RunLock, is_locked, list_runs, read_events, read_status, run_dir, write_status
+from ecgcore.run_paths import RunPaths
+from ecgcore.runs import RunLock, is_locked, list_runs, read_events, read_status, write_status
 from ecgcore.train import TrainConfig, train_fold
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -695,12 +696,12 @@ def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_roo
     """Four clicks on Start at once → one run. The app restarts while it trains → a fresh process finds
     it running (and a click there is refused). SIGKILL mid-epoch → interrupted; resume continues from
     the last completed epoch and ends with the weights and metrics of a run never interrupted."""
-    path = run_dir("demo", "superclass", "cnn1d", 0, root=runs_root)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=runs_root).folder
     argv = _argv(demo_root)
     # the uninterrupted twin, launched the same way (the launcher sets the trainer's threads, and
     # another thread count sums in another order): a second runs folder, training alongside
     twin_root = tmp_path / "uninterrupted"
-    twin = run_dir("demo", "superclass", "cnn1d", 0, root=twin_root)
+    twin = RunPaths.of("demo", "superclass", "cnn1d", 0, root=twin_root).folder
     jobs.submit(twin, argv, twin_root)
     outcomes = _race(4, lambda: jobs.submit(path, argv))
     assert sorted(o.split(":")[0] for o in outcomes) == ["RunError", "RunError", "RunError", "ok"], outcomes
@@ -736,14 +737,14 @@ def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_roo
     assert completed + 1 < 3, "the run ended before the kill"
 
     assert jobs.resume(path) in ("starting", "running")
-    wait_until(lambda: jobs.run_state(path) in jobs.FINAL_STATES, "the resumed run to end", log=log)
+    wait_until(lambda: jobs.run_state(path) in jobs.FINAL, "the resumed run to end", log=log)
     assert jobs.run_state(path) == "done", log.read_text()[-3000:]
     events = read_events(path)
     starts = [e for e in events if e["event"] == "start"]
     assert [s["resumed_from"] for s in starts] == [None, completed + 1]
 
     wait_until(
-        lambda: jobs.run_state(twin) in jobs.FINAL_STATES, "the uninterrupted run to end", log=twin / "train.log"
+        lambda: jobs.run_state(twin) in jobs.FINAL, "the uninterrupted run to end", log=twin / "train.log"
     )
     assert jobs.run_state(twin) == "done"
     assert [e["event"] for e in read_events(twin)].count("start") == 1
@@ -776,10 +777,10 @@ def test_two_processes_starting_the_same_run_at_once(runs_root, demo_root, tmp_p
     """Two app processes (or an app and a CLI) submit the same model/fold at the same instant: exactly
     one run is queued, the other gets RunError. (The one training slot is taken by another run, so
     nothing is launched.)"""
-    busy = run_dir("demo", "superclass", "cnn2d", 4, root=runs_root)
+    busy = RunPaths.of("demo", "superclass", "cnn2d", 4, root=runs_root).folder
     write_status(busy, state="running", pid=os.getpid())
     slot = RunLock(busy).acquire()
-    path = run_dir("demo", "superclass", "cnn1d", 1, root=runs_root)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 1, root=runs_root).folder
     argv = _argv(demo_root, fold=1)
     go = tmp_path / "go"
     procs = []
@@ -876,7 +877,7 @@ def test_disk_full_during_checkpoint_save(demo_root, demo_ds, tmp_path, monkeypa
     ]
     rc, err = cli([*argv, "--seed", "1"], capsys)  # the resumes below give no --seed: the run's own is kept
     assert_user_error(rc, err, "cannot write checkpoint", "No space left on device", "is kept")
-    path = run_dir("demo", "superclass", "cnn1d", 0, root=runs)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=runs).folder
     status = read_status(path)
     assert status["state"] == "failed" and "No space left on device" in status["error"]
     assert jobs.run_state(path) == "failed"
@@ -904,10 +905,10 @@ def test_corrupt_results_are_reported_not_crashing(trained_runs, demo_ds, tmp_pa
 
     root = tmp_path / "runs"
     for model, src in trained_runs.items():
-        shutil.copytree(src, run_dir(demo_ds.name, demo_ds.label_set, model, 0, root=root))
-        shutil.copytree(src, run_dir(demo_ds.name, demo_ds.label_set, model, 1, root=root))
+        shutil.copytree(src, RunPaths.of(demo_ds.name, demo_ds.label_set, model, 0, root=root).folder)
+        shutil.copytree(src, RunPaths.of(demo_ds.name, demo_ds.label_set, model, 1, root=root).folder)
     assert len(comparison_table(demo_ds, root=root)) == 4
-    broken = run_dir(demo_ds.name, demo_ds.label_set, "cnn2d", 1, root=root)
+    broken = RunPaths.of(demo_ds.name, demo_ds.label_set, "cnn2d", 1, root=root).folder
     text = (broken / "results.json").read_text()
     for content in (text[: len(text) // 2], "", "[1, 2, 3]", "\x00\xff garbage"):
         (broken / "results.json").write_text(content, errors="surrogateescape")
@@ -916,14 +917,14 @@ def test_corrupt_results_are_reported_not_crashing(trained_runs, demo_ds, tmp_pa
                 reader(broken)
         table = comparison_table(demo_ds, root=root)
         assert sorted(table["fold"]) == [0, 0]
-        assert read_results(run_dir(demo_ds.name, demo_ds.label_set, "cnn1d", 1, root=root))["macro_pr_auc"] is not None
+        assert read_results(RunPaths.of(demo_ds.name, demo_ds.label_set, "cnn1d", 1, root=root).folder)["macro_pr_auc"] is not None
 
 
 def test_damaged_status_and_progress_files_are_read(tmp_path):
     """A corrupt status.json shows the run as damaged (saying so, and what to do) instead of breaking
     the runs list (it was 'failed' before issue 11); a half-written last line of progress.jsonl (a kill
     mid-write) is skipped."""
-    path = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
     path.mkdir(parents=True)
     (path / "status.json").write_text('{"state": "runn')
     (path / "progress.jsonl").write_text('{"event": "start", "epochs": 2}\n{"event": "batch", "ep')

@@ -15,7 +15,8 @@ import pytest
 from ecgcore import jobs, processes
 from ecgcore.checkpoints import read_checkpoint
 from ecgcore.errors import RunError
-from ecgcore.runs import is_locked, list_runs, read_events, read_status, run_dir
+from ecgcore.run_paths import RunPaths
+from ecgcore.runs import is_locked, list_runs, read_events, read_status
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +48,7 @@ def runs(tmp_path, monkeypatch, demo_ds):
 
 
 def path_of(root: Path, model: str = "cnn1d", fold: int = 0) -> Path:
-    return run_dir("demo", "superclass", model, fold, root=root)
+    return RunPaths.of("demo", "superclass", model, fold, root=root).folder
 
 
 def argv_of(demo_root: Path, fold: int = 0, epochs: int = 1, model: str = "cnn1d") -> list[str]:
@@ -107,7 +108,7 @@ def test_submit_follow_queue_and_refuse_duplicates(runs, demo_root):
     assert read_status(first)["argv"] == argv  # the trainer keeps what the launcher wrote (resume needs it)
     assert jobs.pump(runs) == []  # no free slot while the first trains
     assert jobs.run_state(second) == "queued"
-    wait_for(first, lambda s: s in jobs.FINAL_STATES, "the end", seen=seen)
+    wait_for(first, lambda s: s in jobs.FINAL, "the end", seen=seen)
     assert seen[-1] == "done", log(first)
     order = ["queued", "starting", "running", "done"]  # forward only, no unknown state in between
     assert set(seen) <= set(order) and seen == sorted(seen, key=order.index), seen
@@ -119,7 +120,7 @@ def test_submit_follow_queue_and_refuse_duplicates(runs, demo_root):
     assert kinds[0] == "start" and kinds[-1] == "done"
     wait_dead(status["pid"])  # "done" is written before the process exits (it still pumps the queue)
     # nobody in this process pumps: the finishing training started the next one
-    wait_for(second, lambda s: s in jobs.FINAL_STATES, "second done")
+    wait_for(second, lambda s: s in jobs.FINAL, "second done")
     assert jobs.run_state(second) == "done", log(second)
     assert read_status(second)["started"] >= read_status(first)["finished"]
     assert jobs.run_state(third) == "cancelled" and not (third / "last.pt").exists()
@@ -156,8 +157,8 @@ def test_cancel_just_started_run(runs, demo_root):
     t0 = time.time()
     state = jobs.cancel(path, grace_s=jobs.CANCEL_GRACE_S)
     took = time.time() - t0
-    if state not in jobs.FINAL_STATES:
-        state = wait_for(path, lambda s: s in jobs.FINAL_STATES, "the end", timeout=30)
+    if state not in jobs.FINAL:
+        state = wait_for(path, lambda s: s in jobs.FINAL, "the end", timeout=30)
     assert state == "cancelled", log(path)
     assert took < jobs.CANCEL_GRACE_S, f"cancel took {took:.1f}s: the cancel flag was lost, SIGTERM was needed"
     status = read_status(path)
@@ -188,7 +189,7 @@ def test_sigkill_shows_interrupted_and_resume_continues(runs, demo_root):
         pytest.skip("the run finished its last epoch before the kill landed (a very slow poll)")
     state = jobs.resume(path)
     assert state in ("starting", "running")
-    wait_for(path, lambda s: s in jobs.FINAL_STATES, "the resumed run's end")
+    wait_for(path, lambda s: s in jobs.FINAL, "the resumed run's end")
     assert jobs.run_state(path) == "done", log(path)
     events = read_events(path)
     starts = [i for i, e in enumerate(events) if e["event"] == "start"]
@@ -233,7 +234,7 @@ def test_named_run_argv_and_resume_argv(tmp_path, monkeypatch):
     argv = jobs.train_argv("/data", "cnn1d", 1, run_name="exp_2")
     assert build_parser().parse_args(argv).run_name == "exp_2"
     assert "--run_name" not in jobs.train_argv("/data", "cnn1d", 1)
-    path = run_dir("demo", "superclass", "cnn1d", 1, root=tmp_path, run_name="exp_2")
+    path = RunPaths.of("demo", "superclass", "cnn1d", 1, root=tmp_path, run_name="exp_2").folder
     write_status(path, state="interrupted", config={"fold": 1, "plan": "cv5"}, data_root="/data")
     rebuilt = jobs._argv_from_status(path, read_status(path))
     assert build_parser().parse_args(rebuilt).run_name == "exp_2" and "--fold" in rebuilt
@@ -246,8 +247,8 @@ def test_pump_and_busy_count_ignore_damaged_runs(tmp_path, monkeypatch):
 
     monkeypatch.setenv("ECGCORE_MAX_TRAININGS", "1")
     for i, kind in enumerate(sorted(DAMAGES)):
-        _damage(run_dir("demo", "superclass", "cnn2d", i, root=tmp_path), kind)
-    queued = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+        _damage(RunPaths.of("demo", "superclass", "cnn2d", i, root=tmp_path).folder, kind)
+    queued = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
     write_status(queued, state="queued", queued=1.0)  # no argv
     assert jobs.busy_trainings(tmp_path) == 0
     assert jobs.pump(tmp_path) == []

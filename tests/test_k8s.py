@@ -522,7 +522,7 @@ def test_app_and_cli_workloads_share_the_runs_layout():
 def test_train_and_eval_jobs_take_the_run_name_from_the_environment():
     """Issue 13 §1: the cluster Jobs name their run through ECGCORE_RUN_NAME (value `default`: the
     folder <model>/fold<k>, what the app lists as run default); the CLI reads it as --run_name."""
-    from ecgcore.runs import check_run_name
+    from ecgcore.run_paths import check_run_name
 
     found = 0
     for stage, obj in workloads():

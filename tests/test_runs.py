@@ -11,6 +11,7 @@ import pytest
 
 from ecgcore import runs
 from ecgcore.errors import RunError
+from ecgcore.run_paths import RunPaths, check_run_name
 from ecgcore.runs import (
     ACTIVE,
     FINAL,
@@ -20,13 +21,11 @@ from ecgcore.runs import (
     can_delete,
     can_resume,
     can_start,
-    check_run_name,
     checkpoint_fit_problem,
     list_runs,
     read_status,
     recipe_of,
     repair_status,
-    run_dir,
     run_state,
     write_status,
 )
@@ -53,7 +52,7 @@ def _damage(path: Path, kind: str) -> None:
 
 
 def _good(root: Path, model: str, fold: int, state: str, **extra) -> Path:
-    path = run_dir("demo", "superclass", model, fold, root=root)
+    path = RunPaths.of("demo", "superclass", model, fold, root=root).folder
     write_status(path, state=state, **extra)
     return path
 
@@ -69,7 +68,7 @@ def test_states_are_the_status_strings():
 def test_damaged_status_beside_good_runs(tmp_path, kind):
     done = _good(tmp_path, "cnn1d", 0, "done", test_macro_pr_auc=0.7)
     failed = _good(tmp_path, "cnn1d", 1, "failed", error="boom")
-    bad = run_dir("demo", "superclass", "cnn2d", 0, root=tmp_path)
+    bad = RunPaths.of("demo", "superclass", "cnn2d", 0, root=tmp_path).folder
     _damage(bad, kind)
     status = read_status(bad)
     assert status["state"] == "damaged"
@@ -84,7 +83,7 @@ def test_damaged_status_beside_good_runs(tmp_path, kind):
 
 
 def test_repair_rebuilds_from_the_run_files(tmp_path):
-    path = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
     _damage(path, "folder")
     assert repair_status(path) == RunState.UNKNOWN and not (path / "status.json").exists()
     _damage(path, "null")
@@ -137,8 +136,8 @@ def test_rules_per_state(tmp_path):
 
 
 def test_named_run_layout_and_names(tmp_path):
-    default = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
-    named = run_dir("demo", "superclass", "cnn1d", 2, "benchmark", tmp_path, run_name="lr3e-3_aug")
+    default = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
+    named = RunPaths.of("demo", "superclass", "cnn1d", 2, "benchmark", tmp_path, run_name="lr3e-3_aug").folder
     assert default == tmp_path / "demo/superclass/cnn1d/fold0"
     assert named == tmp_path / "demo/superclass/cnn1d@lr3e-3_aug/benchmark-fold2"
     write_status(default, state="done", config={"model": "cnn1d", "epochs": 3})
@@ -153,7 +152,7 @@ def test_named_run_layout_and_names(tmp_path):
         with pytest.raises(RunError, match="letters, digits"):
             check_run_name(bad)
         with pytest.raises(RunError):
-            run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path, run_name=bad)
+            RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path, run_name=bad)
     assert check_run_name("x" * 40) == "x" * 40
 
 

@@ -9,7 +9,8 @@ import pytest
 
 import ecgcore.evaluate
 from ecgcore.__main__ import main
-from ecgcore.runs import RunState, list_runs, read_status, recipe_of, run_dir, write_status
+from ecgcore.run_paths import RunPaths
+from ecgcore.runs import RunState, list_runs, read_status, recipe_of, write_status
 from ecgcore.service import run_fold
 from ecgcore.train import TrainConfig, check_config
 from tests.test_runs import DAMAGES, _damage
@@ -32,8 +33,8 @@ def test_overwrite_while_evaluating_is_refused(demo_ds, demo_root, tmp_path, mon
     evaluation runs under the run's lock. Damaged sibling runs in the same folder break nothing."""
     root = tmp_path / "runs"
     for i, kind in enumerate(sorted(DAMAGES)):
-        _damage(run_dir(demo_ds.name, demo_ds.label_set, "cnn2d", i, root=root), kind)
-    path = run_dir(demo_ds.name, demo_ds.label_set, "cnn1d", 0, root=root, run_name="exp1")
+        _damage(RunPaths.of(demo_ds.name, demo_ds.label_set, "cnn2d", i, root=root).folder, kind)
+    path = RunPaths.of(demo_ds.name, demo_ds.label_set, "cnn1d", 0, root=root, run_name="exp1").folder
     real_evaluate = ecgcore.evaluate.evaluate_run
     seen = {}
 
@@ -95,7 +96,7 @@ def test_check_config_accepts_the_recipes():
 
 def test_interrupted_run_says_so(demo_root, tmp_path, capsys):
     runs = tmp_path / "runs"
-    path = run_dir("demo", "superclass", "cnn1d", 0, root=runs)
+    path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=runs).folder
     write_status(path, state="running", epoch=0, pid=None)  # left by a killed process
     (path / "last.pt").write_bytes(b"not read")
     rc = main(["train", "--data_root", str(demo_root), "--fold", "0", "--epochs", "1", "--runs_dir", str(runs)])
@@ -105,11 +106,11 @@ def test_interrupted_run_says_so(demo_root, tmp_path, capsys):
 
 
 def test_runs_command_lists_damaged_runs_and_repairs(tmp_path, capsys):
-    good = run_dir("demo", "superclass", "cnn1d", 0, root=tmp_path)
+    good = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
     write_status(good, state="done", test_macro_pr_auc=0.5)
-    named = run_dir("demo", "superclass", "cnn1d", 1, root=tmp_path, run_name="exp")
+    named = RunPaths.of("demo", "superclass", "cnn1d", 1, root=tmp_path, run_name="exp").folder
     write_status(named, state="failed")
-    bad = run_dir("demo", "superclass", "cnn2d", 0, root=tmp_path)
+    bad = RunPaths.of("demo", "superclass", "cnn2d", 0, root=tmp_path).folder
     _damage(bad, "empty_list")
     (bad / "last.pt").write_bytes(b"x")
     assert main(["runs", "--runs_dir", str(tmp_path)]) == 0

@@ -270,11 +270,11 @@ def test_lock_refuses_a_second_concurrent_run(demo_ds, tmp_path):
         with pytest.raises(RunError, match="already being trained"):
             train_fold(demo_ds, TrainConfig(epochs=1), path)
         assert not (path / "last.pt").exists() and not (path / "status.json").exists()
-        from ecgcore.runs import is_locked
+        from ecgcore.runs import clear_run, is_locked
 
         assert is_locked(path)
         with pytest.raises(RunError, match="training right now"):
-            train.clear_run(path)
+            clear_run(path)
     finally:
         lock.release()
     train_fold(demo_ds, TrainConfig(epochs=1, batch_size=64), path)  # free again

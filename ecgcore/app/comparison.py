@@ -14,25 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 
 from ecgcore.compare import compare_groups, comparison_frame, recipe_differences
-from ecgcore.folds import PLANS
-from ecgcore.runs import DEFAULT_RUN, RunInfo, read_events, recipe_of
-
-# The recipe fields shown wherever runs are compared (TrainConfig names → readable names)
-RECIPE_FIELDS = {
-    "epochs": "epochs",
-    "batch_size": "batch size",
-    "lr": "learning rate",
-    "weight_decay": "weight decay",
-    "schedule": "schedule",
-    "augment": "augmentation",
-    "patience": "early stop (patience)",
-    "crop_s": "random crop (s)",
-    "window_s": "window (s)",
-    "stride_s": "window stride (s)",
-    "window_agg": "window aggregation",
-    "ema_decay": "EMA decay",
-    "seed": "seed",
-}
+from ecgcore.folds import DEFAULT_PLAN, PLANS
+from ecgcore.recipes import fields_in, from_recorded, shown_value
+from ecgcore.run_paths import DEFAULT_RUN
+from ecgcore.runs import RunInfo, read_events, recipe_of
 
 
 def protocol_label(plan: str) -> str:
@@ -57,7 +42,7 @@ def run_groups(runs: Sequence[RunInfo], label_set: str, plan: str) -> dict[str, 
 
 def plans_of(runs: Sequence[RunInfo], label_set: str) -> list[str]:
     """The fold plans (protocols) with runs of ``label_set``: cv5 first."""
-    return sorted({r.plan for r in runs if r.label_set == label_set}, key=lambda p: (p != "cv5", p))
+    return sorted({r.plan for r in runs if r.label_set == label_set}, key=lambda p: (p != DEFAULT_PLAN, p))
 
 
 def default_pair(groups: Sequence[str]) -> tuple[str, str] | None:
@@ -141,10 +126,11 @@ def recipe_table(
     """The recipes side by side: one row per recipe field (plus best epoch per fold), one column per
     run group; values as text ("—": not recorded, "off": a technique not used)."""
     rows = []
-    for key, label in RECIPE_FIELDS.items():
-        row = {"setting": label}
-        for name, recipe in recipes.items():
-            row[name] = _value_text(key, recipe)
+    shown = {name: None if recipe is None else from_recorded(recipe).to_dict() for name, recipe in recipes.items()}
+    for f in fields_in("recipe", "advanced"):
+        row = {"setting": f.label}
+        for name, recipe in shown.items():
+            row[name] = "—" if recipe is None else shown_value(f.name, recipe[f.name])
         rows.append(row)
     if best_epochs:
         row = {"setting": "best epoch (per fold)"}
@@ -153,19 +139,6 @@ def recipe_table(
             row[name] = ", ".join(f"{k}: {v}" for k, v in sorted(epochs.items())) or "—"
         rows.append(row)
     return pd.DataFrame(rows, columns=["setting", *recipes])
-
-
-def _value_text(key: str, recipe: dict | None) -> str:
-    if recipe is None:
-        return "—"
-    if key not in recipe:
-        return "off" if key in ("crop_s", "window_s", "stride_s", "ema_decay") else "—"
-    v = recipe[key]
-    if v is None:
-        return "off"
-    if isinstance(v, bool):
-        return "on" if v else "off"
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def recipe_warning(recipes: Mapping[str, dict | None]) -> str | None:

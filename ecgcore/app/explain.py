@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgcore.runs import DEFAULT_RUN, RunInfo
+from ecgcore.folds import DEFAULT_PLAN
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths
+from ecgcore.runs import RunInfo
 
 LINK_PARAMS = ("ecg_id", "model", "run", "fold", "plan", "cls", "method")
 PARTS = ("test", "val", "train", "all")
@@ -75,7 +77,7 @@ def parse_link(
 
 def _link_run(params: Mapping[str, str], model: str, runs: Sequence[RunInfo], problems: list[str]) -> RunInfo | None:
     name = params.get("run") or DEFAULT_RUN
-    plan = params.get("plan") or "cv5"
+    plan = params.get("plan") or DEFAULT_PLAN
     fold = str(params.get("fold", "") or "")
     same = [r for r in runs if r.model == model and r.run_name == name and r.plan == plan]
     if not same:
@@ -107,7 +109,7 @@ def link_params(ecg_id: int, run: RunInfo | None, cls: str | None, method: str |
 def group_label(run: RunInfo) -> str:
     """'cnn1d', 'cnn1d:long60', 'cnn1d (benchmark)'."""
     name = run.model + ("" if run.run_name == DEFAULT_RUN else f":{run.run_name}")
-    return name + ("" if run.plan == "cv5" else f" ({run.plan})")
+    return name + ("" if run.plan == DEFAULT_PLAN else f" ({run.plan})")
 
 
 def group_key(run: RunInfo) -> tuple[str, str, str, str, str]:
@@ -118,9 +120,7 @@ def fold_members(runs: Sequence[RunInfo], run: RunInfo) -> list[RunInfo]:
     """The trained folds of ``run``'s group (same dataset, label set, model, run name and plan), by
     fold: the members of its fold ensemble (the same set as :func:`ecgcore.runs.trained_folds`)."""
     key = group_key(run)
-    return sorted(
-        (r for r in runs if group_key(r) == key and (Path(r.path) / "best.pt").is_file()), key=lambda r: r.fold
-    )
+    return sorted((r for r in runs if group_key(r) == key and RunPaths(r.path).best.is_file()), key=lambda r: r.fold)
 
 
 def voters_note(n: int) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ecgcore.data import ECGDataset
 from ecgcore.errors import DataError
-from ecgcore.folds import patient_folds, strat_folds_of
+from ecgcore.folds import DEFAULT_PLAN, patient_folds, strat_folds_of
 
 NO_LABEL = "(no label)"
 LANGUAGES = {"de": "German", "en": "English"}
@@ -319,7 +319,7 @@ def patients(ds: ECGDataset) -> list[int]:
     return sorted(int(p) for p in ds.records["patient_id"].dropna().unique())
 
 
-def record_parts(ds: ECGDataset, plan: str = "cv5", fold: int = 0) -> np.ndarray:
+def record_parts(ds: ECGDataset, plan: str = DEFAULT_PLAN, fold: int = 0) -> np.ndarray:
     """Per record, its part in fold ``fold`` of ``plan``: train, val, test, or '—' (unlabelled)."""
     parts = np.full(len(ds.records), "—", dtype=object)
     f = patient_folds(ds.records, ds.labels.any(axis=1), plan)[fold]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.bootstrap import per_class_intervals
+from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.metrics import MACRO_METRICS, N_BOOTSTRAP, per_class_rates, read_json, summarize_folds
 
 METRIC_NAMES = {
@@ -164,7 +165,7 @@ def model_comparison(
     dataset: str,
     label_set: str,
     models: tuple[str, str] = ("cnn1d", "cnn2d"),
-    plan: str = "cv5",
+    plan: str = DEFAULT_PLAN,
     root: Path | None = None,
 ) -> pd.DataFrame:
     """``evaluate.comparison_table`` for a dataset name and label set (folds evaluated for both models).
@@ -187,7 +188,7 @@ def side_by_side(table: pd.DataFrame, metric: str = "macro_pr_auc") -> pd.DataFr
 
 
 def reference_with_runs(
-    results_by_model: Mapping[str, Mapping[int, dict]], dataset_description: str, plan: str = "cv5"
+    results_by_model: Mapping[str, Mapping[int, dict]], dataset_description: str, plan: str = DEFAULT_PLAN
 ) -> pd.DataFrame:
     """The reference figures (``reference.reference_results``) under the user's own runs, each row
     naming its source, data and protocol."""

@@ -12,34 +12,28 @@ import pandas as pd
 
 from ecgcore.app.run_status import has_results, live_state
 from ecgcore.data import ECGDataset
-from ecgcore.runs import DEFAULT_RUN, RunInfo, RunState, list_runs, recipe_of, run_state
+from ecgcore.recipes import BY_NAME, fields_in, from_recorded, off, shown_value
+from ecgcore.run_paths import RunPaths, group_label
+from ecgcore.runs import RunInfo, RunState, list_runs, recipe_of, run_state
 
-RECIPE_KEYS = ("epochs", "batch_size", "lr", "schedule", "augment", "crop_s", "window_s", "stride_s", "ema_decay")
-"""The recipe fields shown in one line (the full recipe is shown on demand)."""
+LINE_FIELDS = ("epochs", "batch_size", "lr", "schedule", "augment")
+"""The recipe fields always shown in one line; the Advanced techniques are added where they are on."""
 
 
 def run_label(run: RunInfo) -> str:
-    plan = "" if run.plan == "cv5" else f" ({run.plan})"
-    name = "" if run.run_name == DEFAULT_RUN else f" · run {run.run_name}"
-    return f"{run.model}{name} · fold {run.fold}{plan} · {run.label_set}"
+    return f"{group_label(run.model, run.run_name, run.plan, run.fold)} · {run.label_set}"
 
 
 def recipe_line(recipe: Mapping | None) -> str:
-    """A run's recipe in one line ('epochs 40 · batch_size 16 · lr 0.003 · schedule onecycle · augment on');
-    the benchmark techniques only when set; '—' when the run does not say."""
+    """A run's recipe in one line ('Epochs 40 · Batch size 16 · Learning rate 0.003 · …'); the Advanced
+    techniques only where they are on; '—' when the run does not say."""
     if not recipe:
         return "—"
-    parts = []
-    for key in RECIPE_KEYS:
-        value = recipe.get(key)
-        if value is None or (key in ("crop_s", "window_s", "stride_s", "ema_decay") and not value):
-            continue
-        if isinstance(value, bool):
-            value = "on" if value else "off"
-        elif key == "window_s" and recipe.get("window_agg"):
-            value = f"{value} ({recipe['window_agg']})"
-        parts.append(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}")
-    return " · ".join(parts) or "—"
+    config = from_recorded(recipe).to_dict()
+    shown = [BY_NAME[name] for name in LINE_FIELDS] + [
+        f for f in fields_in("advanced") if not off(f.name, config[f.name]) and config[f.name] != f.default
+    ]
+    return " · ".join(f"{f.label} {shown_value(f.name, config[f.name])}" for f in shown)
 
 
 def epoch_text(status: Mapping, state: str) -> str:
@@ -152,7 +146,7 @@ def checkpoint_runs(
     return [
         r
         for r in list_runs(root, dataset)
-        if (r.path / "best.pt").is_file() and (label_set is None or r.label_set == label_set)
+        if RunPaths(r.path).best.is_file() and (label_set is None or r.label_set == label_set)
     ]
 
 

@@ -1,6 +1,7 @@
-"""Starting trainings from the Train page: the recipe checked (``train.check_config``) before anything
-is queued, one background job per fold (``jobs.submit``) with the refusals a user can act on, and what
-a training will cost (its duration from the recipe and a measured speed). No Streamlit import."""
+"""Starting trainings from the Train page: the recipe checked (``recipes.check_config``) before anything
+is queued, one background job per fold (``jobs.submit`` of a ``jobs.train_job`` document, run by the run
+service) with the refusals a user can act on, and what a training will cost (its duration from the
+recipe and a measured speed). No Streamlit import."""
 
 from __future__ import annotations
 
@@ -10,24 +11,13 @@ from pathlib import Path
 
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
-from ecgcore.runs import (
-    ACTIVE,
-    DEFAULT_RUN,
-    can_resume,
-    can_start,
-    list_runs,
-    read_events,
-    read_status,
-    run_dir,
-    run_state,
-)
+from ecgcore.folds import DEFAULT_PLAN
+from ecgcore.model_specs import model_spec
+from ecgcore.recipes import TrainConfig, check_config, default_config, fields_in
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths
+from ecgcore.runs import ACTIVE, can_resume, can_start, list_runs, read_events, read_status, run_state
 
-# Training samples per second on 1 CPU thread (RESULTS.md, "Throughput", loop samples/s, 1 thread);
-# resnet1d_wang has no 1-thread figure there: cnn1d's scaled by their H100 ratio (3,884 / 6,938).
-DEFAULT_SPEED = {"cnn1d": 500.0, "cnn2d": 290.0, "resnet1d_wang": 280.0}
-FALLBACK_SPEED = 250.0
 CONFIRM_OVER_S = 180.0  # ask before starting a training that would take longer than this
-ADVANCED = ("crop_s", "window_s", "stride_s", "window_agg", "ema_decay")  # the recipe's benchmark options
 
 
 @dataclass
@@ -40,46 +30,31 @@ class Submission:
 
 @dataclass
 class Recipe:
-    """What the Train page asks for (None: the model's default)."""
+    """What the Train page asks for; ``advanced``: the Advanced inputs by field name
+    (``recipes.fields_in("advanced")``; None or "" = the model's default, 0 = off)."""
 
     model: str
     epochs: int
     batch_size: int
     lr: float
     seed: int = 0
-    plan: str = "cv5"
+    plan: str = DEFAULT_PLAN
     run_name: str = DEFAULT_RUN
-    advanced: dict = field(default_factory=dict)  # crop_s, window_s, stride_s, window_agg, ema_decay
+    advanced: dict = field(default_factory=dict)
 
-    def config(self, fold: int = 0):
-        from ecgcore.recipes import default_config
+    def given(self) -> dict:
+        """The recipe fields this request sets (the rest are the model's default)."""
+        names = {f.name for f in fields_in("advanced")}
+        extra = {k: v for k, v in self.advanced.items() if k in names and v not in (None, "")}
+        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed, **extra}
 
-        extra = {k: v for k, v in self.advanced.items() if k in ADVANCED and v not in (None, "")}
-        return default_config(
-            self.model,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            seed=self.seed,
-            plan=self.plan,
-            fold=fold,
-            **extra,
-        )
-
-    def extra_argv(self) -> list[str]:
-        """``--crop_s 2.5 …`` for the advanced options that are set."""
-        out: list[str] = []
-        for key in ADVANCED:
-            value = self.advanced.get(key)
-            if value not in (None, ""):
-                out += [f"--{key}", f"{value:g}" if isinstance(value, float) else str(value)]
-        return out
+    def config(self, fold: int = 0) -> TrainConfig:
+        return default_config(self.model, **self.given(), plan=self.plan, fold=fold)
 
 
 def check_recipe(recipe: Recipe) -> str | None:
     """None if the recipe may be trained, else the one-line reason (``train.check_config``'s)."""
     from ecgcore.errors import ECGCoreError
-    from ecgcore.recipes import check_config
 
     try:
         check_config(recipe.config(), recipe.run_name)
@@ -113,42 +88,25 @@ def submit_training(
         return [Submission(folds[0] if folds else 0, Path(), None, problem)]
     out = []
     for k in folds:
-        path = run_dir(ds.name, label_set, recipe.model, k, recipe.plan, root, recipe.run_name)
+        path = RunPaths.of(ds.name, label_set, recipe.model, k, recipe.plan, root, recipe.run_name).folder
         status = read_status(path) or {}
         previous = status.get("state") if status else None
-        extra = (["--skip_bad"] if skip_bad else []) + recipe.extra_argv()
         held = run_state(path) not in ACTIVE and can_start(path) is not None  # the one rule (ecgcore.runs)
-        if held:
-            if not replace:
-                what = previous or "previous"
-                resume = "resume it below, " if can_resume(path) is None else ""
-                out.append(
-                    Submission(
-                        k,
-                        path,
-                        None,
-                        f"fold {k}: already holds a {what} run — {resume}tick 'replace finished runs' "
-                        "to train it again, or give this recipe another run name.",
-                    )
-                )
-                continue
-            extra.append("--overwrite")
-        argv = jobs.train_argv(
-            str(ds.root),
-            recipe.model,
-            k,
-            label_set=label_set,
-            plan=recipe.plan,
-            epochs=recipe.epochs,
-            batch_size=recipe.batch_size,
-            lr=recipe.lr,
-            seed=recipe.seed,
-            sampling_rate=ds.sampling_rate,
-            extra=extra,
-            run_name=recipe.run_name,
-        )
+        if held and not replace:
+            what = previous or "previous"
+            resume = "resume it below, " if can_resume(path) is None else ""
+            message = (
+                f"fold {k}: already holds a {what} run — {resume}tick 'replace finished runs' "
+                "to train it again, or give this recipe another run name."
+            )
+            out.append(Submission(k, path, None, message))
+            continue
+        job = jobs.train_job(
+            str(ds.root), recipe.model, k, label_set=label_set, plan=recipe.plan, sampling_rate=ds.sampling_rate,
+            skip_bad=skip_bad, run_name=recipe.run_name, given=recipe.given(), overwrite=held,
+        )  # fmt: skip
         try:
-            state = jobs.submit(path, argv, root)
+            state = jobs.submit(path, job, root)
         except RunError as e:
             out.append(Submission(k, path, None, str(e)))
             continue
@@ -213,7 +171,7 @@ def estimate_cost(ds: ECGDataset, recipe: Recipe, folds: Sequence[int], root: Pa
     if speed:
         source = f"measured from {len(runs)} earlier run(s) of {recipe.model} on this machine"
     else:
-        speed = DEFAULT_SPEED.get(recipe.model, FALLBACK_SPEED)
+        speed = model_spec(recipe.model).samples_per_s
         source = f"{recipe.model}'s typical speed on 1 CPU thread (RESULTS.md); no earlier run to measure"
     n_train = training_size(ds, recipe.plan, folds[0] if folds else 0)
     seconds = recipe.epochs * n_train / speed * max(1, len(folds))

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ecgcore.app.records import NO_LABEL
 from ecgcore.data import ECGDataset
-from ecgcore.folds import patient_folds, strat_folds_of
+from ecgcore.folds import DEFAULT_PLAN, patient_folds, strat_folds_of
 
 
 def dataset_summary(ds: ECGDataset) -> dict:
@@ -55,7 +55,7 @@ def part_counts(summary: pd.DataFrame, fold: int) -> pd.DataFrame:
     return part.drop(columns=["fold", "patients"])
 
 
-def patient_overlap(ds: ECGDataset, plan: str = "cv5") -> pd.DataFrame:
+def patient_overlap(ds: ECGDataset, plan: str = DEFAULT_PLAN) -> pd.DataFrame:
     """Per fold, the patients of each part and how many are shared between parts (all must be 0)."""
     rows = []
     pid = ds.records["patient_id"].to_numpy()

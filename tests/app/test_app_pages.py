@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from ecgcore.app.progress import log_tail
 from ecgcore.fileio import write_json
-from ecgcore.runs import read_events, read_status, run_dir
+from ecgcore.run_paths import RunPaths
+from ecgcore.runs import read_events, read_status
 from ecgcore.uploads import signal_csv
 from tests.app.helpers import charts, page, table, texts
 
@@ -236,7 +237,7 @@ def test_train_from_the_page_runs_in_background_and_reaches_evaluate(app, monkey
     at.button(key="tr_start").click().run()
     assert not at.exception
     assert any("fold 1" in s.value for s in at.success), texts(at)
-    path = run_dir(demo_ds.name, "superclass", "cnn1d", 1, root=root)
+    path = RunPaths.of(demo_ds.name, "superclass", "cnn1d", 1, root=root).folder
     assert (read_status(path) or {}).get("state") in ("queued", "starting", "running")
 
     at.button(key="tr_start").click().run()  # a second click while it is queued or training
@@ -268,7 +269,7 @@ def test_train_from_the_page_runs_in_background_and_reaches_evaluate(app, monkey
 def test_train_page_shows_a_failed_run_with_its_log_and_offers_resume(app, monkeypatch, tmp_path, trained_runs):
     root = tmp_path / "runs"
     monkeypatch.setenv("ECGCORE_RUNS_DIR", str(root))
-    failed = run_dir("demo", "superclass", "cnn2d", 3, root=root)
+    failed = RunPaths.of("demo", "superclass", "cnn2d", 3, root=root).folder
     failed.mkdir(parents=True)
     (failed / "last.pt").write_bytes((trained_runs["cnn2d"] / "last.pt").read_bytes())
     write_json(
@@ -311,7 +312,7 @@ def test_train_cancel_then_resume_is_offered_then_delete(app, monkeypatch, tmp_p
     at.selectbox(key="tr_fold").set_value(2)
     at.number_input(key="tr_epochs").set_value(60)
     at.button(key="tr_start").click().run()
-    path = run_dir(demo_ds.name, "superclass", "cnn1d", 2, root=root)
+    path = RunPaths.of(demo_ds.name, "superclass", "cnn1d", 2, root=root).folder
 
     def epoch_done() -> bool:
         return any(e.get("event") == "epoch_end" for e in read_events(path))

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from ecgcore.app.settings import settings_path
 from ecgcore.data import DEMO_MARKER
 from ecgcore.fileio import write_json
-from ecgcore.runs import run_dir
+from ecgcore.run_paths import RunPaths
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "streamlit_app.py"
@@ -58,7 +58,7 @@ def runs_copy(tmp_path, trained_runs) -> Path:
     """A runs folder holding copies of the trained cnn1d and cnn2d runs (fold 0), free to damage."""
     root = tmp_path / "runs"
     for model, src in trained_runs.items():
-        shutil.copytree(src, run_dir("demo", "superclass", model, 0, root=root))
+        shutil.copytree(src, RunPaths.of("demo", "superclass", model, 0, root=root).folder)
     return root
 
 
@@ -69,7 +69,7 @@ def _no_saved_settings():
 
 
 def test_evaluate_shows_a_corrupt_results_file_and_keeps_working(monkeypatch, demo_root, runs_copy):
-    broken = run_dir("demo", "superclass", "cnn1d", 0, root=runs_copy)
+    broken = RunPaths.of("demo", "superclass", "cnn1d", 0, root=runs_copy).folder
     text = (broken / "results.json").read_text()
     (broken / "results.json").write_text(text[: len(text) // 3])  # cut short
     at = goto(start(monkeypatch, demo_root, runs_copy), "evaluate")
@@ -153,7 +153,7 @@ def test_partial_download_is_reported_on_every_page_and_skip_bad_recovers(monkey
 
 
 def test_train_shows_interrupted_and_damaged_runs(monkeypatch, demo_root, runs_copy):
-    killed = run_dir("demo", "superclass", "cnn1d", 0, root=runs_copy)  # a process killed mid-training
+    killed = RunPaths.of("demo", "superclass", "cnn1d", 0, root=runs_copy).folder  # a process killed mid-training
     write_json(
         killed / "status.json",
         {
@@ -165,7 +165,7 @@ def test_train_shows_interrupted_and_damaged_runs(monkeypatch, demo_root, runs_c
             "updated": time.time(),
         },
     )
-    damaged = run_dir("demo", "superclass", "cnn2d", 0, root=runs_copy)
+    damaged = RunPaths.of("demo", "superclass", "cnn2d", 0, root=runs_copy).folder
     (damaged / "status.json").write_text('{"state": "runn')  # a damaged status file
     at = goto(start(monkeypatch, demo_root, runs_copy), "train")
     runs = next(d.value for d in at.dataframe if "state" in d.value.columns)

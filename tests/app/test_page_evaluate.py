@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ecgcore.runs import run_dir
+from ecgcore.run_paths import RunPaths
 from tests.app.helpers import charts, page, table, texts
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -107,9 +107,9 @@ def named_root(demo_ds, tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("named")
     for name, epochs in (("e1", 1), ("e2", 2)):
-        path = run_dir(demo_ds.name, demo_ds.label_set, "cnn1d", 0, root=root, run_name=name)
+        path = RunPaths.of(demo_ds.name, demo_ds.label_set, "cnn1d", 0, root=root, run_name=name).folder
         run_fold(demo_ds, TrainConfig(model="cnn1d", epochs=epochs), path, run_name=name, n_bootstrap=20, pump=False)
-    path = run_dir(demo_ds.name, demo_ds.label_set, "cnn1d", 0, "benchmark", root=root)
+    path = RunPaths.of(demo_ds.name, demo_ds.label_set, "cnn1d", 0, "benchmark", root=root).folder
     run_fold(demo_ds, TrainConfig(model="cnn1d", epochs=1, plan="benchmark"), path, n_bootstrap=20, pump=False)
     return root
 

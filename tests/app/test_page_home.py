@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from ecgcore import download as dl
 from ecgcore import download_jobs
-from ecgcore.runs import run_dir
+from ecgcore.run_paths import RunPaths
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "streamlit_app.py"
@@ -94,7 +94,7 @@ def test_home_says_where_the_data_comes_from(monkeypatch, demo_root, tmp_path, n
 
 def test_home_shows_a_damaged_run_as_damaged(monkeypatch, demo_root, demo_ds, tmp_path, no_settings):
     root = tmp_path / "runs"
-    path = run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=root)
+    path = RunPaths.of(demo_ds.name, "superclass", "cnn1d", 0, root=root).folder
     path.mkdir(parents=True)
     (path / "status.json").write_text('{"state": "runn')
     at = _start(monkeypatch, demo_root, root)

@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from ecgcore import jobs
 from ecgcore.fileio import write_json
-from ecgcore.runs import RunLock, run_dir
+from ecgcore.run_paths import RunPaths
+from ecgcore.runs import RunLock
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "streamlit_app.py"
@@ -60,7 +61,7 @@ def test_a_named_run_on_the_benchmark_split_queues_its_command(train_page):
 def test_the_advanced_inputs_show_the_models_recipe_and_0_turns_a_technique_off(train_page):
     """cnn1d's default recipe has crops and EMA on: the inputs say so (not "0: off"), and 0 turns one off."""
     at, queued, _ = train_page
-    assert at.number_input(key="tr_crop_s").value == 2.5 and at.number_input(key="tr_ema").value == 0.999
+    assert at.number_input(key="tr_crop_s").value == 2.5 and at.number_input(key="tr_ema_decay").value == 0.999
     at.number_input(key="tr_epochs").set_value(2)
     at.selectbox(key="tr_fold").set_value(0)
     at.number_input(key="tr_crop_s").set_value(0.0).run()
@@ -72,7 +73,7 @@ def test_the_advanced_inputs_show_the_models_recipe_and_0_turns_a_technique_off(
     text = " ".join(argv)
     assert "--crop_s 0" in text and "--ema_decay 0.999" in text
     at.selectbox(key="tr_model").set_value("cnn2d").run()  # another model: its own recipe, no crops
-    assert at.number_input(key="tr_crop_s").value == 0.0 and at.number_input(key="tr_ema").value == 0.0
+    assert at.number_input(key="tr_crop_s").value == 0.0 and at.number_input(key="tr_ema_decay").value == 0.0
 
 
 def test_a_bad_run_name_is_refused_with_one_line_and_no_folder(train_page):
@@ -98,7 +99,7 @@ def test_start_says_what_it_costs_and_asks_before_a_long_training(train_page):
 
 def test_progress_text_and_epoch_tile_agree_and_no_none(train_page, demo_ds):
     at, _, root = train_page
-    path = run_dir(demo_ds.name, "superclass", "cnn1d", 0, root=root)
+    path = RunPaths.of(demo_ds.name, "superclass", "cnn1d", 0, root=root).folder
     path.mkdir(parents=True)
     now = time.time()
     events = [

@@ -59,9 +59,9 @@ def test_home_and_dataset_patient_on_ecg_paper(ui, app_server):
 
 
 def run_path(app_server):
-    from ecgcore.runs import run_dir
+    from ecgcore.run_paths import RunPaths
 
-    return run_dir("demo", "superclass", "cnn1d", 0, root=app_server["runs_dir"])
+    return RunPaths.of("demo", "superclass", "cnn1d", 0, root=app_server["runs_dir"]).folder
 
 
 def run_done(path, status_needed: bool = True) -> bool:

@@ -11,7 +11,8 @@ import pytest
 
 from ecgcore.app import records
 from ecgcore.data import load_ptbxl
-from ecgcore.runs import read_status, run_dir
+from ecgcore.run_paths import RunPaths
+from ecgcore.runs import read_status
 
 pytestmark = pytest.mark.e2e
 TRAIN_TIMEOUT_S = 240
@@ -45,7 +46,7 @@ def test_dataset_filter_then_next_stays_in_the_filter(ui, app_server):
 
 
 def test_train_a_named_one_epoch_run_to_done(ui, app_server):
-    path = run_dir("demo", "superclass", "cnn1d", 1, root=app_server["runs_dir"], run_name="e2e_named")
+    path = RunPaths.of("demo", "superclass", "cnn1d", 1, root=app_server["runs_dir"], run_name="e2e_named").folder
     ui.goto("train")
     ui.select("tr_model", re.compile(r"^cnn1d\b"))
     ui.fill("tr_run_name", "e2e_named")

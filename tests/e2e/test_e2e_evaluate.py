@@ -21,10 +21,10 @@ ROW_PX, HEADER_PX = 35, 35  # st.dataframe's default row and header heights
 def evaluated_run(app_server):
     """The cnn1d fold-0 run of the e2e runs folder, trained and evaluated here unless already there."""
     from ecgcore.data import load_ptbxl
-    from ecgcore.runs import run_dir
+    from ecgcore.run_paths import RunPaths
 
     ds = load_ptbxl(app_server["data_root"])
-    path = run_dir(ds.name, ds.label_set, "cnn1d", 0, root=app_server["runs_dir"])
+    path = RunPaths.of(ds.name, ds.label_set, "cnn1d", 0, root=app_server["runs_dir"]).folder
     if not path.exists():
         from ecgcore.evaluate import evaluate_run
         from ecgcore.train import TrainConfig, train_fold
