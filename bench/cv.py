@@ -30,10 +30,11 @@ from ecgcore.checkpoints import load_checkpoint  # noqa: E402
 from ecgcore.folds import get_fold, n_folds  # noqa: E402
 from ecgcore.inference import predict_proba  # noqa: E402
 from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, summarize_folds  # noqa: E402
-from ecgcore.recipes import with_overrides  # noqa: E402
+from ecgcore.model_specs import SPECS  # noqa: E402
+from ecgcore.recipes import TrainConfig  # noqa: E402
 from ecgcore.service import run_fold  # noqa: E402
 from ecgcore.sources import load_ptbxl  # noqa: E402
-from ecgcore.train import RECIPES, TrainConfig  # noqa: E402
+from ecgcore.train import with_overrides  # noqa: E402
 
 
 def recipe_from_args(args) -> dict:
@@ -41,7 +42,9 @@ def recipe_from_args(args) -> dict:
     on the command line."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {key: value for key, value in vars(args).items() if key in fields}
-    recipe = with_overrides({} if args.plain else RECIPES.get(args.model, {}), given)  # as train does
+    recipe = with_overrides(
+        {} if args.plain else (SPECS[args.model].default_recipe if args.model in SPECS else {}), given
+    )  # as train does
     if args.image:
         recipe["model_config"] = {"image": args.image}
     if args.width:

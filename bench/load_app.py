@@ -273,10 +273,10 @@ def main() -> int:
                 run, jobs.train_argv(str(data_root), "cnn1d", 0, epochs=args.epochs, batch_size=16, extra=["--no_eval"])
             )
             deadline = time.time() + 120
-            while jobs.run_state(run) != "running":
-                if time.time() > deadline or jobs.run_state(run) in jobs.FINAL:
+            while run_state(run) != "running":
+                if time.time() > deadline or run_state(run) in FINAL:
                     raise SystemExit(
-                        f"the training did not start: {jobs.run_state(run)}\n{(run / 'train.log').read_text()[-2000:]}"
+                        f"the training did not start: {run_state(run)}\n{(run / 'train.log').read_text()[-2000:]}"
                     )
                 time.sleep(0.2)
             epoch_before = (read_status(run) or {}).get("epoch")
@@ -292,7 +292,7 @@ def main() -> int:
             )
             wall = time.perf_counter() - t0
 
-            state = jobs.run_state(run)
+            state = run_state(run)
             epoch_after = (read_status(run) or {}).get("epoch")
             if state != "running":
                 problems.append(f"the training is {state} after the load, not running")
@@ -312,7 +312,7 @@ def main() -> int:
                 Path(args.out).write_text(report)
             return 1 if problems else 0
         finally:
-            if jobs.run_state(run) in ("queued", "starting", "running"):
+            if run_state(run) in ("queued", "starting", "running"):
                 jobs.cancel(run, grace_s=5)
             for pid, proc in list(jobs._children.items()):  # the training this script started, if still there
                 if proc.poll() is None:

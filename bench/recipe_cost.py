@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 python bench/recipe_cost.py --data_root ../shared/ptbxl --model cnn1d \\
         --b '{"crop_s": 2.5, "ema_decay": 0.999}' [--a '{}'] [--epochs 3] [--repeats 2]
 
-Recipe A is the model's recipe before the change (RECIPES without the options of B), recipe B the one
+Recipe A is the model's recipe before the change (SPECS without the options of B), recipe B the one
 after. Each is trained for ``--epochs`` epochs on fold 0 (interleaved A, B, A, B … ``--repeats`` times),
 timing the training part of each epoch (``train_seconds`` of the trainer's epoch events, first epoch
 dropped); inference times ``predict_proba`` over the test part (window aggregation included).
@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ecgcore.checkpoints import load_checkpoint  # noqa: E402
 from ecgcore.folds import get_fold  # noqa: E402
 from ecgcore.inference import predict_proba  # noqa: E402
-from ecgcore.recipes import RECIPES, TrainConfig  # noqa: E402
+from ecgcore.model_specs import SPECS  # noqa: E402
+from ecgcore.recipes import TrainConfig  # noqa: E402
 from ecgcore.sources import load_ptbxl  # noqa: E402
 from ecgcore.train import train_fold  # noqa: E402
 
@@ -49,14 +50,14 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data_root", default=None)
     p.add_argument("--model", default="cnn1d")
-    p.add_argument("--a", default=None, help="JSON overrides of recipe A (default: RECIPES minus B's keys)")
+    p.add_argument("--a", default=None, help="JSON overrides of recipe A (default: SPECS minus B's keys)")
     p.add_argument("--b", default='{"crop_s": 2.5, "ema_decay": 0.999}', help="JSON options of recipe B")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--repeats", type=int, default=2)
     args = p.parse_args(argv)
     ds = load_ptbxl(args.data_root)
     b_opts = json.loads(args.b)
-    base = {k: v for k, v in RECIPES[args.model].items() if k not in b_opts} | {"model": args.model}
+    base = {k: v for k, v in SPECS[args.model].default_recipe.items() if k not in b_opts} | {"model": args.model}
     recipes = {"A": base | json.loads(args.a or "{}"), "B": base | b_opts}
     out: dict[str, list[tuple[float, float]]] = {"A": [], "B": []}
     with tempfile.TemporaryDirectory() as tmp:

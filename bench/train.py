@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ecgcore.folds import get_fold  # noqa: E402
 from ecgcore.inference import pick_device  # noqa: E402
 from ecgcore.models import ECGClassifier, create_model  # noqa: E402
+from ecgcore.recipes import TrainConfig, default_config  # noqa: E402
 from ecgcore.sources import load_ptbxl  # noqa: E402
-from ecgcore.train import TrainConfig, default_config, train_fold  # noqa: E402
+from ecgcore.train import train_fold  # noqa: E402
 
 
 def real_loop(ds, model: str, epochs: int, device: str, batch_size: int) -> tuple[float, int]:
@@ -90,7 +91,7 @@ def main() -> None:
     dev = pick_device(args.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(
-        f"# {ds.description}; device {name}; batch {args.batch_size}; each model's default recipe (ecgcore.train.RECIPES)"
+        f"# {ds.description}; device {name}; batch {args.batch_size}; each model's default recipe (ecgcore.model_specs)"
     )
     print(f"{'model':14s} {'real loop samples/s':>20s} {'pure samples/s':>15s} {'real/pure':>10s}")
     for model in args.models:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ecgcore.recipes import AGGREGATIONS
+from ecgcore.recipes import BY_NAME
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ class WindowSpec:
     def __post_init__(self) -> None:
         if self.window < 1 or self.stride < 1:
             raise ValueError(f"window and stride must be ≥ 1 sample, got {self.window} and {self.stride}")
-        if self.agg not in AGGREGATIONS:
-            raise ValueError(f"window aggregation must be one of {', '.join(AGGREGATIONS)}, not {self.agg!r}")
+        if self.agg not in BY_NAME["window_agg"].choices:
+            raise ValueError(f"window aggregation must be one of {BY_NAME['window_agg'].choices}, not {self.agg!r}")
 
     @classmethod
     def from_config(cls, config: dict | None, fs: int) -> WindowSpec | None:

@@ -69,9 +69,9 @@ def real_ds(ptbxl_root):
 @pytest.fixture(scope="session")
 def trained_runs(demo_ds, tmp_path_factory) -> dict[str, Path]:
     """1-epoch runs of cnn1d and cnn2d on demo fold 0, evaluated: {model: run_dir}."""
+    from ecgcore.recipes import TrainConfig
     from ecgcore.run_paths import RunPaths
     from ecgcore.service import run_fold
-    from ecgcore.train import TrainConfig
 
     root = tmp_path_factory.mktemp("trained")
     runs = {}

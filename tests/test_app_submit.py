@@ -24,23 +24,23 @@ def _capture(monkeypatch):
     from ecgcore import jobs
 
     queued = []
-    monkeypatch.setattr(jobs, "submit", lambda path, argv, root=None: queued.append((path, argv)) or "queued")
+    monkeypatch.setattr(jobs, "submit", lambda path, job, root=None: queued.append((path, job)) or "queued")
     return queued
 
 
-def test_a_named_run_on_the_benchmark_plan_queues_its_argv(demo_ds, tmp_path, monkeypatch):
+def test_a_named_run_on_the_benchmark_plan_queues_its_request(demo_ds, tmp_path, monkeypatch):
     queued = _capture(monkeypatch)
     recipe = submit.Recipe(
         "cnn1d", 2, 32, 1e-3, plan="benchmark", run_name="crop", advanced={"crop_s": 2.5, "window_agg": "mean"}
     )
     out = submit.submit_training(demo_ds, recipe, [0], label_set="superclass", root=tmp_path)
     assert out[0].state == "queued"
-    path, argv = queued[0]
+    path, job = queued[0]
     assert path == RunPaths.of(demo_ds.name, "superclass", "cnn1d", 0, "benchmark", tmp_path, "crop").folder
     assert path.parent.name == "cnn1d@crop" and path.name == "benchmark-fold0"
-    text = " ".join(argv)
-    assert "--plan benchmark" in text and "--run_name crop" in text and "--epochs 2" in text
-    assert "--crop_s 2.5" in text and "--window_agg mean" in text
+    request = job["request"]
+    assert request["plan"] == "benchmark" and request["run_name"] == "crop" and request["given"]["epochs"] == 2
+    assert request["given"]["crop_s"] == 2.5 and request["given"]["window_agg"] == "mean"
 
 
 def test_a_bad_recipe_is_refused_before_any_run_folder(demo_ds, tmp_path, monkeypatch):

@@ -123,7 +123,8 @@ def test_class_summary_on_real_ptbxl(real_ds, tmp_path):
     """A 1-epoch cnn1d on every 4th record of the real part (its fold 0), summarised over 16 test records."""
     import dataclasses
 
-    from ecgcore.train import TrainConfig, train_fold
+    from ecgcore.recipes import TrainConfig
+    from ecgcore.train import train_fold
 
     keep = np.arange(0, len(real_ds.records), 4)
     small = dataclasses.replace(

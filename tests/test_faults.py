@@ -41,9 +41,10 @@ from ecgcore.checkpoints import FORMAT, load_checkpoint, read_checkpoint, save_c
 from ecgcore.data import DEMO_MARKER, LEADS, load_ptbxl
 from ecgcore.errors import CheckpointError, DataError, ECGCoreError, ResultsError, RunError, UploadError
 from ecgcore.metrics import read_json
+from ecgcore.recipes import TrainConfig
 from ecgcore.run_paths import RunPaths
-from ecgcore.runs import RunLock, is_locked, list_runs, read_events, read_status, write_status
-from ecgcore.train import TrainConfig, train_fold
+from ecgcore.runs import FINAL, RunLock, is_locked, list_runs, read_events, read_status, run_state, write_status
+from ecgcore.train import train_fold
 
 PROJECT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # seconds for any one wait on a process (a cold start imports torch; the machine is shared)
@@ -87,7 +88,7 @@ def child_env(**extra) -> dict[str, str]:
 def wait_until(predicate, what: str, timeout: float = TIMEOUT, interval: float = 0.02, log: Path | None = None):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        jobs.reap()
+        processes.reap()
         value = predicate()
         if value:
             return value
@@ -116,14 +117,14 @@ def runs_root(tmp_path, monkeypatch, demo_ds):
     yield root
     for status in tmp_path.glob("**/status.json"):
         pid = (read_status(status.parent, live=False) or {}).get("pid")
-        if jobs.pid_alive(pid) and pid != os.getpid():
+        if processes.pid_alive(pid) and pid != os.getpid():
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
     deadline = time.time() + 10
     while processes._children and time.time() < deadline:
-        jobs.reap()
+        processes.reap()
         time.sleep(0.05)
 
 
@@ -660,7 +661,7 @@ from ecgcore import jobs
 from ecgcore.errors import RunError
 from ecgcore.runs import list_runs
 
-states = {str(r.path): jobs.run_state(r.path) for r in list_runs()}
+states = {str(r.path): run_state(r.path) for r in list_runs()}
 try:
     jobs.submit(Path(sys.argv[1]), json.loads(sys.argv[2]))
     again = "submitted"
@@ -727,26 +728,24 @@ def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_roo
         assert seen["again"].startswith("RunError") and "already running" in seen["again"]
     finally:
         os.killpg(pid, signal.SIGKILL)
-    wait_until(lambda: not jobs.pid_alive(pid), "the killed process to end")
+    wait_until(lambda: not processes.pid_alive(pid), "the killed process to end")
     wait_until(lambda: not is_locked(path), "the lock to be released", timeout=10)
     assert read_status(path, live=False)["state"] == "running"  # what the dead process left behind…
-    assert jobs.run_state(path) == "interrupted"  # …is shown as interrupted
+    assert run_state(path) == "interrupted"  # …is shown as interrupted
     completed = read_checkpoint(path / "last.pt")["meta"]["epoch"]
     events = read_events(path)
     assert any(e["event"] == "batch" and e["epoch"] == completed + 1 for e in events), "not killed mid-epoch"
     assert completed + 1 < 3, "the run ended before the kill"
 
     assert jobs.resume(path) in ("starting", "running")
-    wait_until(lambda: jobs.run_state(path) in jobs.FINAL, "the resumed run to end", log=log)
-    assert jobs.run_state(path) == "done", log.read_text()[-3000:]
+    wait_until(lambda: run_state(path) in FINAL, "the resumed run to end", log=log)
+    assert run_state(path) == "done", log.read_text()[-3000:]
     events = read_events(path)
     starts = [e for e in events if e["event"] == "start"]
     assert [s["resumed_from"] for s in starts] == [None, completed + 1]
 
-    wait_until(
-        lambda: jobs.run_state(twin) in jobs.FINAL, "the uninterrupted run to end", log=twin / "train.log"
-    )
-    assert jobs.run_state(twin) == "done"
+    wait_until(lambda: run_state(twin) in FINAL, "the uninterrupted run to end", log=twin / "train.log")
+    assert run_state(twin) == "done"
     assert [e["event"] for e in read_events(twin)].count("start") == 1
     same_weights(twin / "last.pt", path / "last.pt")
     same_weights(twin / "best.pt", path / "best.pt")
@@ -808,7 +807,7 @@ def test_two_processes_starting_the_same_run_at_once(runs_root, demo_root, tmp_p
     assert [r for r in results if "state" in r] == [{"state": "queued"}], results
     [refused] = [r["error"] for r in results if "error" in r]
     assert "already queued" in refused
-    assert jobs.run_state(path) == "queued" and read_status(path)["argv"] == argv
+    assert run_state(path) == "queued" and read_status(path)["argv"] == argv
     assert not (path / "train.log").exists()  # nothing launched behind the busy slot
     assert jobs.cancel(path) == "cancelled"
 
@@ -880,7 +879,7 @@ def test_disk_full_during_checkpoint_save(demo_root, demo_ds, tmp_path, monkeypa
     path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=runs).folder
     status = read_status(path)
     assert status["state"] == "failed" and "No space left on device" in status["error"]
-    assert jobs.run_state(path) == "failed"
+    assert run_state(path) == "failed"
     assert load_checkpoint(path / "last.pt")[1]["epoch"] == 0
     assert load_checkpoint(path / "best.pt")[1]["epoch"] == 0
     assert not [p.name for p in path.iterdir() if ".tmp" in p.name]
@@ -917,7 +916,10 @@ def test_corrupt_results_are_reported_not_crashing(trained_runs, demo_ds, tmp_pa
                 reader(broken)
         table = comparison_table(demo_ds, root=root)
         assert sorted(table["fold"]) == [0, 0]
-        assert read_results(RunPaths.of(demo_ds.name, demo_ds.label_set, "cnn1d", 1, root=root).folder)["macro_pr_auc"] is not None
+        assert (
+            read_results(RunPaths.of(demo_ds.name, demo_ds.label_set, "cnn1d", 1, root=root).folder)["macro_pr_auc"]
+            is not None
+        )
 
 
 def test_damaged_status_and_progress_files_are_read(tmp_path):
@@ -930,7 +932,7 @@ def test_damaged_status_and_progress_files_are_read(tmp_path):
     (path / "progress.jsonl").write_text('{"event": "start", "epochs": 2}\n{"event": "batch", "ep')
     [run] = list_runs(tmp_path)
     assert run.state == "damaged" and "corrupt" in run.status["error"] and "--repair" in run.damage
-    assert jobs.run_state(path) == "damaged"
+    assert run_state(path) == "damaged"
     assert [e["event"] for e in read_events(path)] == ["start"]
     jobs.delete(path)  # and it can be cleared from the app
     assert not path.exists()

@@ -43,7 +43,7 @@ def test_recipes_load_without_torch_and_cover_the_registry():
     code = "import sys, ecgcore.recipes; print('torch' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT)
     assert out.stdout.split() == ["False", "False"]
+    from ecgcore.model_specs import SPECS
     from ecgcore.models import list_models
-    from ecgcore.recipes import RECIPES
 
-    assert set(RECIPES) == set(list_models())
+    assert set(SPECS) == set(list_models())

@@ -16,7 +16,7 @@ from ecgcore import jobs, processes
 from ecgcore.checkpoints import read_checkpoint
 from ecgcore.errors import RunError
 from ecgcore.run_paths import RunPaths
-from ecgcore.runs import is_locked, list_runs, read_events, read_status
+from ecgcore.runs import FINAL, is_locked, list_runs, read_events, read_status, run_state
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def runs(tmp_path, monkeypatch, demo_ds):
     yield root
     for run in list_runs(root):  # never leave a training behind
         pid = (read_status(run.path, live=False) or {}).get("pid")
-        if jobs.pid_alive(pid):
+        if processes.pid_alive(pid):
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -44,15 +44,16 @@ def runs(tmp_path, monkeypatch, demo_ds):
             except ProcessLookupError:
                 pass
         proc.wait(timeout=30)
-    jobs.reap()
+    processes.reap()
 
 
 def path_of(root: Path, model: str = "cnn1d", fold: int = 0) -> Path:
     return RunPaths.of("demo", "superclass", model, fold, root=root).folder
 
 
-def argv_of(demo_root: Path, fold: int = 0, epochs: int = 1, model: str = "cnn1d") -> list[str]:
-    return jobs.train_argv(str(demo_root), model, fold, epochs=epochs, batch_size=32, extra=["--no_eval"])
+def argv_of(demo_root: Path, fold: int = 0, epochs: int = 1, model: str = "cnn1d") -> dict:
+    """The background job of one fold: the request document the run service reads."""
+    return jobs.train_job(str(demo_root), model, fold, given={"epochs": epochs, "batch_size": 32}, evaluate=False)
 
 
 def log(path: Path) -> str:
@@ -65,22 +66,22 @@ def log(path: Path) -> str:
 def wait_for(path: Path, predicate, what: str, timeout: float = TIMEOUT, seen: list | None = None):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        jobs.reap()
-        state = jobs.run_state(path)
+        processes.reap()
+        state = run_state(path)
         if seen is not None and (not seen or seen[-1] != state):
             seen.append(state)
         if predicate(state):
             return state
         time.sleep(0.03)
-    raise AssertionError(f"timed out waiting for {what} of {path} (state {jobs.run_state(path)}):\n{log(path)}")
+    raise AssertionError(f"timed out waiting for {what} of {path} (state {run_state(path)}):\n{log(path)}")
 
 
 def wait_dead(pid: int, timeout: float = 30) -> None:
     deadline = time.time() + timeout
-    while jobs.pid_alive(pid) and time.time() < deadline:
-        jobs.reap()
+    while processes.pid_alive(pid) and time.time() < deadline:
+        processes.reap()
         time.sleep(0.05)
-    assert not jobs.pid_alive(pid), f"process {pid} still alive"
+    assert not processes.pid_alive(pid), f"process {pid} still alive"
 
 
 def test_submit_follow_queue_and_refuse_duplicates(runs, demo_root):
@@ -92,7 +93,7 @@ def test_submit_follow_queue_and_refuse_duplicates(runs, demo_root):
     state = jobs.submit(first, argv)
     assert state in ("starting", "running")
     status = read_status(first)
-    assert status["argv"] == argv and status["queued"] <= status["launched"]
+    assert status["request"] == argv["request"] and status["queued"] <= status["launched"]
     with pytest.raises(RunError, match="already"):
         jobs.submit(first, argv)  # while starting
     assert jobs.submit(second, argv_of(demo_root, 1)) == "queued"
@@ -105,10 +106,12 @@ def test_submit_follow_queue_and_refuse_duplicates(runs, demo_root):
     with pytest.raises(RunError, match="already"):
         jobs.submit(first, argv)  # while running
     assert is_locked(first)
-    assert read_status(first)["argv"] == argv  # the trainer keeps what the launcher wrote (resume needs it)
+    assert (
+        read_status(first)["request"] == argv["request"]
+    )  # the trainer keeps what the launcher wrote (resume needs it)
     assert jobs.pump(runs) == []  # no free slot while the first trains
-    assert jobs.run_state(second) == "queued"
-    wait_for(first, lambda s: s in jobs.FINAL, "the end", seen=seen)
+    assert run_state(second) == "queued"
+    wait_for(first, lambda s: s in FINAL, "the end", seen=seen)
     assert seen[-1] == "done", log(first)
     order = ["queued", "starting", "running", "done"]  # forward only, no unknown state in between
     assert set(seen) <= set(order) and seen == sorted(seen, key=order.index), seen
@@ -120,10 +123,10 @@ def test_submit_follow_queue_and_refuse_duplicates(runs, demo_root):
     assert kinds[0] == "start" and kinds[-1] == "done"
     wait_dead(status["pid"])  # "done" is written before the process exits (it still pumps the queue)
     # nobody in this process pumps: the finishing training started the next one
-    wait_for(second, lambda s: s in jobs.FINAL, "second done")
-    assert jobs.run_state(second) == "done", log(second)
+    wait_for(second, lambda s: s in FINAL, "second done")
+    assert run_state(second) == "done", log(second)
     assert read_status(second)["started"] >= read_status(first)["finished"]
-    assert jobs.run_state(third) == "cancelled" and not (third / "last.pt").exists()
+    assert run_state(third) == "cancelled" and not (third / "last.pt").exists()
     jobs.delete(first)
     assert not first.exists() and second.exists()
 
@@ -157,8 +160,8 @@ def test_cancel_just_started_run(runs, demo_root):
     t0 = time.time()
     state = jobs.cancel(path, grace_s=jobs.CANCEL_GRACE_S)
     took = time.time() - t0
-    if state not in jobs.FINAL:
-        state = wait_for(path, lambda s: s in jobs.FINAL, "the end", timeout=30)
+    if state not in FINAL:
+        state = wait_for(path, lambda s: s in FINAL, "the end", timeout=30)
     assert state == "cancelled", log(path)
     assert took < jobs.CANCEL_GRACE_S, f"cancel took {took:.1f}s: the cancel flag was lost, SIGTERM was needed"
     status = read_status(path)
@@ -172,7 +175,7 @@ def test_sigkill_shows_interrupted_and_resume_continues(runs, demo_root):
     deadline = time.time() + TIMEOUT
     while (read_status(path, live=False) or {}).get("epoch") is None:  # the first epoch has ended
         assert time.time() < deadline, log(path)
-        assert jobs.run_state(path) in ("starting", "running"), log(path)
+        assert run_state(path) in ("starting", "running"), log(path)
         time.sleep(0.02)
     pid = read_status(path)["pid"]
     os.killpg(pid, signal.SIGKILL)
@@ -182,15 +185,15 @@ def test_sigkill_shows_interrupted_and_resume_continues(runs, demo_root):
     while is_locked(path) and time.time() < deadline:
         time.sleep(0.02)
     assert read_status(path)["state"] == "interrupted"
-    assert jobs.run_state(path) == "interrupted"
+    assert run_state(path) == "interrupted"
     assert not is_locked(path)
     completed = read_checkpoint(path / "last.pt")["meta"]["epoch"]
     if completed == 2:
         pytest.skip("the run finished its last epoch before the kill landed (a very slow poll)")
     state = jobs.resume(path)
     assert state in ("starting", "running")
-    wait_for(path, lambda s: s in jobs.FINAL, "the resumed run's end")
-    assert jobs.run_state(path) == "done", log(path)
+    wait_for(path, lambda s: s in FINAL, "the resumed run's end")
+    assert run_state(path) == "done", log(path)
     events = read_events(path)
     starts = [i for i, e in enumerate(events) if e["event"] == "start"]
     assert len(starts) == 2
@@ -198,7 +201,7 @@ def test_sigkill_shows_interrupted_and_resume_continues(runs, demo_root):
     resumed_epochs = [e["epoch"] for e in events[starts[1] :] if e["event"] == "epoch_end"]
     assert resumed_epochs == list(range(completed + 1, 3))
     assert read_checkpoint(path / "last.pt")["meta"]["epoch"] == 2
-    assert "--resume" in read_status(path)["argv"]
+    assert read_status(path)["request"]["resume"] is True
 
 
 def test_resume_and_delete_refusals(runs, demo_root):
@@ -210,34 +213,33 @@ def test_resume_and_delete_refusals(runs, demo_root):
     assert not path.exists()
 
 
-def test_train_argv():
-    argv = jobs.train_argv("/data", "cnn2d", 3, label_set="top5", plan="cv5", epochs=4, lr=0.01, extra=["--augment"])
-    assert argv[:2] == ["train", "--model"] and argv[2] == "cnn2d"
-    pairs = dict(zip(argv[1::2], argv[2::2]))
-    assert pairs["--fold"] == "3" and pairs["--label_set"] == "top5" and pairs["--data_root"] == "/data"
-    assert pairs["--epochs"] == "4" and pairs["--lr"] == "0.01"
-    assert "--batch_size" not in argv and argv[-1] == "--augment"
-    # the argv is accepted by the CLI parser
-    from ecgcore.__main__ import build_parser
+def test_train_job_is_one_json_document_the_service_reads():
+    """The queued document builds the service's TrainRequest as it is, and its recipe is checked once."""
+    import json
 
-    args = build_parser().parse_args(argv)
-    assert args.model == "cnn2d" and args.fold == "3" and args.epochs == 4 and args.augment
+    from ecgcore.service import TrainRequest
+
+    job = jobs.train_job("/data", "cnn2d", 3, label_set="top5", given={"epochs": 4, "lr": 0.01, "batch_size": None})
+    job = json.loads(json.dumps(job))  # what status.json holds
+    request = TrainRequest(**job["request"])
+    assert job["source"] == {"data_root": "/data", "sampling_rate": 100, "label_set": "top5", "skip_bad": False}
+    assert request.folds == [3] and request.given == {"epochs": 4, "lr": 0.01}
+    config = request.config(3)
+    assert config.model == "cnn2d" and config.epochs == 4 and config.lr == 0.01 and config.batch_size == 16
 
 
-def test_named_run_argv_and_resume_argv(tmp_path, monkeypatch):
-    """A named run's argv carries --run_name (the child never reads it from the environment), and a
-    resume rebuilt from status.json's config finds the run name in its folder."""
-    from ecgcore.__main__ import build_parser
+def test_named_run_job_and_resume_from_recipe(tmp_path, monkeypatch):
+    """A named run's job carries its run name (the child never reads it from the environment), and a
+    resume rebuilt from status.json's config finds the run name and plan in its folder."""
     from ecgcore.runs import write_status
 
     monkeypatch.setenv("ECGCORE_RUN_NAME", "from-env")
-    argv = jobs.train_argv("/data", "cnn1d", 1, run_name="exp_2")
-    assert build_parser().parse_args(argv).run_name == "exp_2"
-    assert "--run_name" not in jobs.train_argv("/data", "cnn1d", 1)
+    assert jobs.train_job("/data", "cnn1d", 1, run_name="exp_2")["request"]["run_name"] == "exp_2"
     path = RunPaths.of("demo", "superclass", "cnn1d", 1, root=tmp_path, run_name="exp_2").folder
     write_status(path, state="interrupted", config={"fold": 1, "plan": "cv5"}, data_root="/data")
-    rebuilt = jobs._argv_from_status(path, read_status(path))
-    assert build_parser().parse_args(rebuilt).run_name == "exp_2" and "--fold" in rebuilt
+    rebuilt = jobs._job_from_recipe(path, read_status(path))
+    assert rebuilt["request"]["run_name"] == "exp_2" and rebuilt["request"]["resume"] is True
+    assert rebuilt["request"]["folds"] == [1] and rebuilt["source"]["data_root"] == "/data"
 
 
 def test_pump_and_busy_count_ignore_damaged_runs(tmp_path, monkeypatch):
@@ -249,7 +251,7 @@ def test_pump_and_busy_count_ignore_damaged_runs(tmp_path, monkeypatch):
     for i, kind in enumerate(sorted(DAMAGES)):
         _damage(RunPaths.of("demo", "superclass", "cnn2d", i, root=tmp_path).folder, kind)
     queued = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
-    write_status(queued, state="queued", queued=1.0)  # no argv
+    write_status(queued, state="queued", queued=1.0)  # no request
     assert jobs.busy_trainings(tmp_path) == 0
     assert jobs.pump(tmp_path) == []
-    assert jobs.run_state(queued) == "failed" and "without a command" in read_status(queued)["error"]
+    assert run_state(queued) == "failed" and "without a command" in read_status(queued)["error"]

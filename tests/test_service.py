@@ -9,10 +9,10 @@ import pytest
 
 import ecgcore.evaluate
 from ecgcore.__main__ import main
+from ecgcore.recipes import TrainConfig, check_config
 from ecgcore.run_paths import RunPaths
 from ecgcore.runs import RunState, list_runs, read_status, recipe_of, write_status
 from ecgcore.service import run_fold
-from ecgcore.train import TrainConfig, check_config
 from tests.test_runs import DAMAGES, _damage
 
 
@@ -86,9 +86,10 @@ def test_bad_training_arguments_are_refused_before_any_work(extra, message, tmp_
 
 
 def test_check_config_accepts_the_recipes():
-    from ecgcore.train import RECIPES, default_config
+    from ecgcore.model_specs import SPECS
+    from ecgcore.recipes import default_config
 
-    for model in RECIPES:
+    for model in SPECS:
         check_config(default_config(model), "default")
     with pytest.raises(Exception, match="--epochs 0"):
         run_fold(None, TrainConfig(epochs=0), "/nonexistent/run")  # checked before anything is touched

@@ -17,8 +17,9 @@ from ecgcore.checkpoints import load_checkpoint, read_checkpoint
 from ecgcore.errors import RunError
 from ecgcore.folds import get_fold
 from ecgcore.models import ECGClassifier, create_model
+from ecgcore.recipes import TrainConfig
 from ecgcore.runs import RunLock, read_events, read_status
-from ecgcore.train import RunRecorder, TrainConfig, lead_statistics, positive_weights, train_fold
+from ecgcore.train import RunRecorder, lead_statistics, positive_weights, train_fold
 
 
 def run_with_recorder(ds, cfg: TrainConfig, path: Path, **kwargs) -> tuple[dict, list[dict]]:

@@ -10,8 +10,9 @@ import torch
 from ecgcore.checkpoints import load_checkpoint, read_checkpoint
 from ecgcore.errors import RunError
 from ecgcore.inference import predict_logits, predict_proba
+from ecgcore.recipes import TrainConfig, check_config
 from ecgcore.saliency import saliency_map
-from ecgcore.train import TrainConfig, check_config, train_fold
+from ecgcore.train import train_fold
 from ecgcore.windows import (
     WindowSpec,
     n_windows,

@@ -102,8 +102,8 @@ def test_errors_view_filters_and_a_row_opens_saliency(app, trained_runs):
 def named_root(demo_ds, tmp_path_factory) -> Path:
     """Runs of cnn1d on demo fold 0 under two run names with different epochs (cv5), and one run of
     the benchmark plan: <root>/<dataset>/<label_set>/cnn1d@e1, cnn1d@e2, cnn1d/benchmark-fold0."""
+    from ecgcore.recipes import TrainConfig
     from ecgcore.service import run_fold
-    from ecgcore.train import TrainConfig
 
     root = tmp_path_factory.mktemp("named")
     for name, epochs in (("e1", 1), ("e2", 2)):

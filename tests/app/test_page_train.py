@@ -28,7 +28,7 @@ def train_page(monkeypatch, demo_root, tmp_path, no_settings):
     monkeypatch.setenv("ECGCORE_DATA_ROOT", str(demo_root))
     monkeypatch.setenv("ECGCORE_RUNS_DIR", str(root))
     queued: list[tuple] = []
-    monkeypatch.setattr(jobs, "submit", lambda path, argv, root=None: queued.append((path, argv)) or "queued")
+    monkeypatch.setattr(jobs, "submit", lambda path, job, root=None: queued.append((path, job)) or "queued")
     at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
     at.run()
     at.switch_page("app_pages/train.py").run()
@@ -50,11 +50,11 @@ def test_a_named_run_on_the_benchmark_split_queues_its_command(train_page):
     at.number_input(key="tr_crop_s").set_value(2.5)
     at.button(key="tr_start").click().run()
     assert not at.exception and not at.error, _texts(at)
-    ((path, argv),) = queued
+    ((path, job),) = queued
     assert path.parent.name == "cnn1d@short_crop" and path.name == "benchmark-fold0"
-    text = " ".join(argv)
-    assert "--run_name short_crop" in text and "--plan benchmark" in text and "--crop_s 2.5" in text
-    assert "--epochs 2" in text
+    request = job["request"]
+    assert request["run_name"] == "short_crop" and request["plan"] == "benchmark"
+    assert request["given"]["crop_s"] == 2.5 and request["given"]["epochs"] == 2
     assert '"crop_s": 2.5' in " ".join(j.value for j in at.json)  # the full recipe is shown
 
 
@@ -69,9 +69,9 @@ def test_the_advanced_inputs_show_the_models_recipe_and_0_turns_a_technique_off(
     assert '"crop_s": null' in recipe and '"ema_decay": 0.999' in recipe, recipe
     at.button(key="tr_start").click().run()
     assert not at.exception and not at.error, _texts(at)
-    ((_, argv),) = queued
-    text = " ".join(argv)
-    assert "--crop_s 0" in text and "--ema_decay 0.999" in text
+    ((_, job),) = queued
+    given = job["request"]["given"]
+    assert given["crop_s"] == 0 and given["ema_decay"] == 0.999
     at.selectbox(key="tr_model").set_value("cnn2d").run()  # another model: its own recipe, no crops
     assert at.number_input(key="tr_crop_s").value == 0.0 and at.number_input(key="tr_ema_decay").value == 0.0
 

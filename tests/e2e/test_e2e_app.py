@@ -142,7 +142,8 @@ def fold0_run(app_server):
     if not path.exists():
         from ecgcore.data import load_ptbxl
         from ecgcore.evaluate import evaluate_run
-        from ecgcore.train import TrainConfig, train_fold
+        from ecgcore.recipes import TrainConfig
+        from ecgcore.train import train_fold
 
         ds = load_ptbxl(app_server["data_root"])
         train_fold(ds, TrainConfig(model="cnn1d", epochs=1), path)

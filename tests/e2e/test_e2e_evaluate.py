@@ -27,7 +27,8 @@ def evaluated_run(app_server):
     path = RunPaths.of(ds.name, ds.label_set, "cnn1d", 0, root=app_server["runs_dir"]).folder
     if not path.exists():
         from ecgcore.evaluate import evaluate_run
-        from ecgcore.train import TrainConfig, train_fold
+        from ecgcore.recipes import TrainConfig
+        from ecgcore.train import train_fold
 
         train_fold(ds, TrainConfig(model="cnn1d", epochs=1), path)
         evaluate_run(ds, path, n_bootstrap=20)
