@@ -224,11 +224,11 @@ def main() -> int:
             "PYTHONUNBUFFERED": "1",
         }
         os.environ.update(env)  # before ecgcore is imported: this process submits the training
-        from ecgcore import jobs
+        from ecgcore import jobs, processes
         from ecgcore.data import load_ptbxl
         from ecgcore.demo import make_demo_dataset
         from ecgcore.run_paths import RunPaths
-        from ecgcore.runs import read_status
+        from ecgcore.runs import FINAL, read_status, run_state
 
         data_root = make_demo_dataset(tmp / "demo", n_records=args.records, seed=0)
         ds = load_ptbxl(data_root)  # builds the signal cache once, for the server and the training
@@ -270,7 +270,10 @@ def main() -> int:
                     raise SystemExit("the app did not come up")
                 time.sleep(0.5)
             jobs.submit(
-                run, jobs.train_argv(str(data_root), "cnn1d", 0, epochs=args.epochs, batch_size=16, extra=["--no_eval"])
+                run,
+                jobs.train_job(
+                    str(data_root), "cnn1d", 0, given={"epochs": args.epochs, "batch_size": 16}, evaluate=False
+                ),
             )
             deadline = time.time() + 120
             while run_state(run) != "running":
@@ -314,7 +317,7 @@ def main() -> int:
         finally:
             if run_state(run) in ("queued", "starting", "running"):
                 jobs.cancel(run, grace_s=5)
-            for pid, proc in list(jobs._children.items()):  # the training this script started, if still there
+            for pid, proc in list(processes._children.items()):  # the training this script started, if still there
                 if proc.poll() is None:
                     kill_group(pid)
                 proc.wait(timeout=10)
