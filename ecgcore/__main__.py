@@ -107,10 +107,15 @@ def cmd_demo_data(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from ecgcore.model_specs import model_spec
     from ecgcore.models import create_model, list_models, n_parameters
+    from ecgcore.recipes import shown_value
 
     for name, desc in list_models().items():
+        spec = model_spec(name)
         print(f"{name:16s} {n_parameters(create_model(name)):>9,d} params  {desc}")
+        recipe = ", ".join(f"--{k} {shown_value(k, v)}" for k, v in spec.default_recipe.items())
+        print(f"{'':16s} default recipe: {recipe}" + ("; whole 10 s records only" if spec.fixed_length else ""))
     return 0
 
 

@@ -80,19 +80,39 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m ecgcore", description="ECG explorer: PTB-XL multi-label classification."
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_info(sub)
+    _add_demo_data(sub)
+    _add_models(sub)
+    _add_train(sub)
+    _add_eval(sub)
+    _add_compare(sub)
+    _add_interpret(sub)
+    _add_predict(sub)
+    _add_runs(sub)
+    _add_app(sub)
+    _add_download(sub)
+    return parser
 
+
+def _add_info(sub) -> None:
     p = sub.add_parser("info", help="records, patients, label counts per fold and per class")
     _add_data_args(p)
     p.add_argument("--plan", default=DEFAULT_PLAN, help=PLAN_HELP)
 
+
+def _add_demo_data(sub) -> None:
     p = sub.add_parser("demo-data", help="write a synthetic demo dataset in PTB-XL layout")
     p.add_argument("--out", required=True)
     p.add_argument("--n_records", "--n-records", dest="n_records", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sampling_rates", type=int, nargs="+", default=[100], choices=(100, 500))
 
+
+def _add_models(sub) -> None:
     sub.add_parser("models", help="list the registered models")
 
+
+def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model on one fold or all folds")
     _add_data_args(p)
     _add_run_args(p, all_alias=True)
@@ -101,11 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from last.pt")
     p.add_argument("--no_eval", action="store_true", help="do not evaluate on the test part afterwards")
 
+
+def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help="evaluate trained folds on their test parts")
     _add_data_args(p)
     _add_run_args(p)
     p.add_argument("--n_bootstrap", type=int, default=200)
 
+
+def _add_compare(sub) -> None:
     p = sub.add_parser("compare", help="1D vs 2D table per fold, mean ± std and paired differences")
     _add_data_args(p)
     p.add_argument("--models", nargs=2, default=["cnn1d", "cnn2d"])
@@ -115,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
     _add_run_name(p, "default", "the run of both models to compare (default: $ECGCORE_RUN_NAME, else default)")
 
+
+def _add_interpret(sub) -> None:
     p = sub.add_parser("interpret", help="saliency PNGs of the 12 leads for some test records")
     _add_data_args(p)
     _add_run_args(p)
@@ -130,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", nargs="*", default=None, help="with --summary: only these classes")
     p.add_argument("--max_records", type=int, default=None, help="with --summary: the first N test records")
 
+
+def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="probabilities for a folder of records, or for one record file, as CSV")
     model_source = p.add_mutually_exclusive_group(required=True)
     model_source.add_argument("--checkpoint", help="one model: a best.pt")
@@ -146,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip_bad", "--skip-bad", dest="skip_bad", action="store_true", help="with --data_root only")
     p.add_argument("--device", default="auto")
 
+
+def _add_runs(sub) -> None:
     p = sub.add_parser("runs", help="list training runs and their states")
     p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
     _add_run_name(p, None, "list only this run (default: $ECGCORE_RUN_NAME, else every run)")
@@ -155,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild each damaged status.json from the run's files (results, last.pt); checkpoints are kept",
     )
 
+
+def _add_app(sub) -> None:
     p = sub.add_parser(
         "app",
         help="serve the app: streamlit run streamlit_app.py, with torch & co. imported before it listens",
@@ -163,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(options=[])  # every other argument goes to streamlit run, e.g. --server.port 8501 (see main)
 
+
+def _add_download(sub) -> None:
     p = sub.add_parser("download", help="download PTB-XL from PhysioNet (resumable, every file verified)")
     p.add_argument("--out", default=None, help="target folder (default: $XDG_DATA_HOME/ecgcore/ptb-xl-<version>)")
     p.add_argument("--version", default="1.0.3", help="PTB-XL release (default 1.0.3)")
@@ -180,4 +214,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=int, default=None, help="parallel connections (default 16, measured: bench/download.py)"
     )
-    return parser

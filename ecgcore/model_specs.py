@@ -31,7 +31,6 @@ class ModelSpec:
 
     Attributes:
         name: the registry name (``create_model(name)``).
-        description: one line for people.
         default_recipe: the recipe fields ``train --model NAME`` uses when none is given.
         fixed_length: True when the model reads a whole 10 s record only (cnn2d resizes any length
             to a 64 × 256 image, so a 2.5 s crop would be stretched four-fold in time): random crops
@@ -44,7 +43,6 @@ class ModelSpec:
     """
 
     name: str
-    description: str
     default_recipe: dict
     fixed_length: bool = False
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -88,7 +86,6 @@ SPECS: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             name="cnn1d",
-            description="the original project's 1D CNN over the 12 leads (46,757 parameters)",
             default_recipe={
                 "epochs": 40,
                 "batch_size": 16,
@@ -103,7 +100,6 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="cnn2d",
-            description="the original project's 2D CNN over the leads as a 64 × 256 image (6,613 parameters)",
             default_recipe={"epochs": 40, "batch_size": 16, "lr": 1e-2, "schedule": "onecycle", "augment": True},
             fixed_length=True,
             options={"image": ("stacked", "spectrogram")},
@@ -112,7 +108,6 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="resnet1d_wang",
-            description="the PTB-XL benchmark's 1D ResNet (Wang et al. 2017)",
             default_recipe={
                 "epochs": 20,
                 "batch_size": 32,

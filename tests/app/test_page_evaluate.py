@@ -135,7 +135,7 @@ def test_compare_two_named_runs_with_recipes_and_wilcoxon(named_app):
     assert (summary["paired folds"] == 1).all()
     assert "smallest two-sided Wilcoxon p" in texts(at)  # the n-folds note
     warnings = " ".join(str(w.value) for w in at.warning)
-    assert "recipes of cnn1d:e1 and cnn1d:e2 differ" in warnings and "epochs: 1 vs 2" in warnings
+    assert "recipes of cnn1d:e1 and cnn1d:e2 differ" in warnings and "Epochs: 1 vs 2" in warnings
     recipes = table(at, "setting", "cnn1d:e1", "cnn1d:e2").set_index("setting")
     assert (recipes.loc["epochs", "cnn1d:e1"], recipes.loc["epochs", "cnn1d:e2"]) == ("1", "2")
     assert "best epoch (per fold)" in recipes.index
