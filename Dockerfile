@@ -22,7 +22,7 @@ FROM ${BASE_IMAGE}
 
 # torch is installed first, from PyTorch's own index: CPU wheels by default
 # (much smaller than the CUDA build PyPI serves). Keep TORCH_VERSION equal to
-# the torch pin in requirements.txt.
+# the torch pin in requirements.txt (the runtime lock, .ci/lock).
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 
@@ -47,7 +47,9 @@ WORKDIR /app
 
 RUN pip install --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"
 COPY requirements.txt ./
-# torch is already satisfied (2.13.0+cpu matches ==2.13.0), so pip keeps it.
+# The runtime lock: every package pinned ==, so the image gets the versions the
+# tests passed with (a new Streamlit cannot change the app under its users).
+# torch is already satisfied (2.13.0+cpu, or +cuXXX, matches ==2.13.0), so pip keeps it.
 RUN pip install -r requirements.txt
 
 # Code stays root-owned and read-only for the app user (.dockerignore keeps
