@@ -197,7 +197,9 @@ def _order_note(order: list[int], names: Sequence[str]) -> str | None:
     if order == sorted(order):
         return None
     in_file = [str(names[i]).strip() for i in sorted(order)]
-    return f"the file has the leads in the order {', '.join(in_file)}; reordered to the standard order {', '.join(LEADS)}."
+    return (
+        f"the file has the leads in the order {', '.join(in_file)}; reordered to the standard order {', '.join(LEADS)}."
+    )
 
 
 # ----------------------------------------------------------------------------- CSV

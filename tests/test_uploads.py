@@ -347,7 +347,9 @@ def test_eleven_named_leads_refused_naming_the_missing_one():
 def test_unknown_and_repeated_names_refused():
     with pytest.raises(UploadError, match=r"missing V6; unknown 'V7'"):
         upload_csv(ecg(1000), columns=[*LEADS[:11], "V7"])
-    with pytest.raises(UploadError, match=r"lead V1 appears twice; missing V6\.$"):  # the file's names, not pandas' V1.1
+    with pytest.raises(
+        UploadError, match=r"lead V1 appears twice; missing V6\.$"
+    ):  # the file's names, not pandas' V1.1
         upload_csv(ecg(1000), columns=[*LEADS[:11], "V1"])
 
 
@@ -435,7 +437,12 @@ def upload_bytes(content: bytes) -> UploadedRecord:
 
 def test_excel_unnamed_columns_are_left_out_with_a_note():
     values = np.round(ecg(1000), 3)
-    text = "," + ",".join(LEADS) + ",\n" + "".join(f"{i}," + ",".join(f"{v:.3f}" for v in row) + ",\n" for i, row in enumerate(values))
+    text = (
+        ","
+        + ",".join(LEADS)
+        + ",\n"
+        + "".join(f"{i}," + ",".join(f"{v:.3f}" for v in row) + ",\n" for i, row in enumerate(values))
+    )
     record = upload_bytes(text.encode())
     np.testing.assert_allclose(record.signal, values.T, atol=1e-6)
     (note,) = [n for n in record.notes if "no name" in n]
