@@ -20,7 +20,7 @@ from ecgcore.figures import (
     lead_shares,
     probabilities_figure,
 )
-from ecgcore.predict import predictions_csv, probability_table
+from ecgcore.predict import predictions_csv, probability_table, record_predictions
 from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import default_target, display_map
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES, at_rate, read_record_upload, signal_csv
@@ -144,7 +144,7 @@ with left:
     )
     st.download_button(
         "Download predictions (CSV)",
-        predictions_csv(table, record.name, ", ".join(map(str, checkpoints)), record.notes),
+        predictions_csv(record_predictions(table, record.name)),  # the CLI's layout: one row, per-class columns
         file_name=f"{record.name}_predictions.csv",
         mime="text/csv",
         icon=":material/download:",

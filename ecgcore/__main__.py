@@ -418,8 +418,10 @@ def _predict_models(args):
 
 
 def cmd_predict(args) -> int:
+    """Predictions as one CSV (one row per record: ecg_id, then per class <class>_probability,
+    <class>_predicted, <class>_threshold) and what was assumed in its sidecar ``<out>.json``, also printed."""
     from ecgcore.errors import RunError
-    from ecgcore.predict import check_output_file, predict_folder, predict_record, predictions_csv, write_predictions
+    from ecgcore.predict import check_output_file, predict_folder, predict_input, write_predictions
 
     inputs = [p for p in (args.input, args.data_root, args.checkpoint) if p]
     if args.input and Path(args.input).suffix.lower() == ".hea":
@@ -429,20 +431,23 @@ def cmd_predict(args) -> int:
         raise RunError("--skip_bad applies to a folder (--data_root), not to one --input file.")
     models = _predict_models(args)
     if args.input is not None:
-        table, record = predict_record(models, args.input, args.device)
-        for note in record.notes:
-            print(f"note: {note}")
-        write_predictions(out, predictions_csv(table, str(args.input), str(args.checkpoint), record.notes))
-        predicted = ", ".join(table["class"][table["predicted"]]) or "none"
-        print(f"{record.name}: predicted {predicted} → {out}")
-        return 0
-    table, ds, notes = predict_folder(models, args.data_root, args.skip_bad, args.device)
-    write_predictions(out, table.to_csv(index=False, float_format="%.5f").encode())
-    print(f"{len(table)} records of {ds.description} → {out}")
-    for note in notes:
+        table, info, record = predict_input(models, args.input, args.device)
+        predicted = ", ".join(
+            c[: -len("_predicted")] for c in table.columns if c.endswith("_predicted") and table[c][0]
+        )
+        summary = f"{record.name}: predicted {predicted or 'none'} → {out}"
+    else:
+        table, ds, info = predict_folder(models, args.data_root, args.skip_bad, args.device)
+        summary = f"{len(table)} records of {ds.description} → {out}"
+    sidecar = write_predictions(out, table, info)
+    print(
+        f"checkpoint(s): {', '.join(info['checkpoints'])}; {info['sampling_rate_hz']} Hz, mV, leads in the order "
+        f"{', '.join(info['lead_order'])}; thresholds: {info['thresholds']}"
+    )
+    for note in info["notes"]:
         print(f"note: {note}")
-    for s in ds.skipped:
-        print(f"  skipped ecg_id {s.ecg_id}: {s.reason}")
+    print(summary)
+    print(f"what was assumed → {sidecar}")
     return 0
 
 

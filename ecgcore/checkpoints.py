@@ -12,15 +12,18 @@ validation metrics and thresholds, the training config and library versions.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import platform
+import shutil
 import zipfile
 from pathlib import Path
 
 import torch
 
-from ecgcore.errors import CheckpointError
+from ecgcore.errors import CheckpointError, ECGCoreError
+from ecgcore.fileio import make_folder, remove_quietly, storage_error
 from ecgcore.models import ECGClassifier, ModelError, create_model
 from ecgcore.runs import checkpoint_fit_problem
 from ecgcore.windows import WindowSpec
@@ -43,12 +46,15 @@ def library_versions() -> dict[str, str]:
 
 def save_checkpoint(path: str | os.PathLike, model: ECGClassifier, meta: dict, train_state: dict | None = None) -> None:
     """Write a checkpoint atomically: a temp file in the same folder, fsync, then rename — a crash
-    during the save leaves the previous file intact. A failed write (e.g. disk full) raises
-    CheckpointError and leaves no temp file."""
+    during the save leaves the previous file intact and no temp file. A machine fault (disk full,
+    read-only, forbidden, a file where the run folder should be) raises
+    :class:`~ecgcore.errors.StorageError` (one line, :func:`ecgcore.fileio.storage_error`); any other
+    failed write raises CheckpointError."""
     path = Path(path)
     data = {"format": FORMAT, "state_dict": model.state_dict(), "meta": meta}
     if train_state is not None:
         data["train_state"] = train_state
+    make_folder(path.parent)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -57,14 +63,34 @@ def save_checkpoint(path: str | os.PathLike, model: ECGClassifier, meta: dict, t
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError):  # disk full, quota, read-only or vanished folder: a user-fixable error
-            kept = f"the previous {path.name} is kept" if path.exists() else f"no {path.name} was written"
-            raise CheckpointError(
-                f"cannot write checkpoint {path} ({e.strerror or e}); {kept}. Free disk space (or fix the folder) "
-                "and resume the run."
-            ) from e
-        raise
+        failure = _save_failure(path, e)  # before the temp file goes: a full disk is seen as full
+        remove_quietly(tmp)
+        if failure is None:
+            raise
+        raise failure from e
+
+
+def _save_failure(path: Path, e: BaseException) -> ECGCoreError | None:
+    """The user error for a failed save of ``path``, or None for an interruption or a bug.
+
+    torch.save reports a failed write of its zip writer as ``RuntimeError: [enforce fail at
+    inline_container.cc …] … file write failed`` without an errno: that is read as a full disk when the
+    folder has (almost) no free space left, else as an I/O error."""
+    if isinstance(e, RuntimeError) and ("inline_container" in str(e) or "write failed" in str(e)):
+        try:
+            full = shutil.disk_usage(path.parent).free < 1 << 20
+        except OSError:
+            full = False
+        e = OSError(errno.ENOSPC if full else errno.EIO, os.strerror(errno.ENOSPC if full else errno.EIO))
+    if not isinstance(e, OSError):
+        return None
+    kept = f"the previous {path.name} is kept" if path.exists() else f"no {path.name} was written"
+    translated = storage_error(path, e, what="checkpoint ", note=f" ({kept}), then resume the run")
+    if translated is not None:
+        return translated
+    return CheckpointError(
+        f"cannot write checkpoint {path} ({e.strerror or e}); {kept}. Fix the disk or folder and resume the run."
+    )
 
 
 def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:

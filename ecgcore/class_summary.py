@@ -49,6 +49,7 @@ from ecgcore.data import LEADS, ECGDataset
 from ecgcore.errors import CheckpointError, ECGCoreError, ResultsError
 from ecgcore.fileio import read_json_file, write_json, write_with
 from ecgcore.folds import get_fold
+from ecgcore.labels import safe_file_name
 from ecgcore.processes import spawn_detached
 from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import SaliencyMethod, saliency_map
@@ -252,6 +253,9 @@ def _check_classes(ds: ECGDataset, classes: list[str] | None) -> list[str]:
     return list(classes or ds.label_names)
 
 
+SUMMARY_FILES = ("progress", "status")  # the summary folder's own files, never a class's
+
+
 def summary_dir(run_path: str | Path, method: SaliencyMethod | str) -> Path:
     return Path(run_path) / "summary" / SaliencyMethod(method).value
 
@@ -266,7 +270,7 @@ def _cache_key(run_path: Path, method: str, max_records: int | None, n_steps: in
 
 def cached_class_summary(run_path: str | Path, method: SaliencyMethod | str, class_name: str) -> dict | None:
     """The cached summary of one class if its JSON exists and still fits the checkpoint, else None."""
-    path = summary_dir(run_path, method) / f"{class_name}.json"
+    path = summary_dir(run_path, method) / f"{safe_file_name(class_name, SUMMARY_FILES)}.json"
     try:
         data = read_json_file(path)
         key = data["cache_key"]
@@ -312,8 +316,9 @@ def write_class_summary(
         offset += sizes[name]
         data = result["classes"][name] | {"class": name, "method": method.value, "fold": result["fold"]}
         data |= {"plan": result["plan"], "cache_key": key, "computed": time.time()}
-        write_json(out_dir / f"{name}.json", data)
-        summary_png(data, out_dir / f"{name}.png")
+        file = safe_file_name(name, SUMMARY_FILES)  # a class name is data: never a path
+        write_json(out_dir / f"{file}.json", data)
+        summary_png(data, out_dir / f"{file}.png")
         out[name] = data
     return out
 

@@ -32,6 +32,7 @@ import re
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -72,6 +73,9 @@ def default_out(version: str = DEFAULT_VERSION) -> Path:
 def base_url_for(version: str = DEFAULT_VERSION, base_url: str | None = None) -> str:
     """``base_url``, else ``$ECGCORE_PHYSIONET_URL``, else PhysioNet's file tree of ``version``."""
     url = base_url or os.environ.get(URL_ENV) or PHYSIONET_URL.format(version=version)
+    if not re.match(r"^https?://[^/]", url, re.IGNORECASE):
+        given = f"--base_url {base_url}" if base_url else f"{URL_ENV}={url}"
+        raise DownloadError(f"{given}: give a full URL starting with https:// (e.g. https://{url.lstrip(':/')}).")
     return url if url.endswith("/") else url + "/"
 
 
@@ -108,6 +112,13 @@ def select(files: Iterable[str], sampling_rate: str = "100") -> list[str]:
         raise DownloadError(
             f"the source lists {len(unsafe)} file name(s) outside the release folder (e.g. {unsafe[0]!r}); "
             "refusing to write them — check --base_url / --from_zip."
+        )
+    absent = [f for f in folders if wanted and not any(w.startswith(f) for w in wanted)]
+    if absent:
+        other = {"records100/": "500", "records500/": "100"}[absent[0]]
+        raise DownloadError(
+            f"the source has no {absent[0].rstrip('/')} folder, so --sampling_rate {sampling_rate} has nothing to "
+            f"download; use --sampling_rate {other}, or a source (--base_url / --from_zip) that has it."
         )
     return wanted
 
@@ -201,11 +212,11 @@ class VerifiedCache:
             st = path.stat()
         except OSError:
             return False
+        if sha is None:  # unverified (--no_verify): present, not empty and not a web page
+            return st.st_size > 0 and not looks_like_html(path)
         entry = self.files.get(rel)
-        if entry and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and (sha is None or entry[2] == sha):
+        if entry and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == sha:
             return True
-        if sha is None:
-            return st.st_size > 0
         if sha256_file(path) == sha:
             self.add(out, rel, sha)
             return True
@@ -505,6 +516,8 @@ def _fetch_all(
                     result.missing.append(rel)
                 elif outcome == "bad":
                     result.bad.append(rel)
+                elif outcome == "page":
+                    result.failed[rel] = "the server sent a web page (HTML), not the file; check --base_url"
                 elif outcome == "failed":
                     result.failed[rel] = why
     finally:
@@ -516,18 +529,35 @@ def _fetch_all(
     return result
 
 
+def looks_like_html(path: Path) -> bool:
+    """True when the file starts like a web page (``<!DOCTYPE``, ``<html``): no PTB-XL file does, so
+    without checksums (--no_verify) such a file is an error page saved under a record's name."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512).lstrip().lower()
+    except OSError:
+        return False
+    return head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body"))
+
+
 def _fetch_one(out: Path, rel: str, sha: str | None, fetcher: Fetcher, cache: VerifiedCache, tracker: Tracker) -> str:
-    """GET one file into ``<file>.part``, check it, rename it: "ok", or "bad" after a second full try."""
+    """GET one file into ``<file>.part``, check it, rename it: "ok", or after a second full try "bad"
+    (wrong checksum) or "page" (unverified, but a web page: never kept)."""
     dest = out / rel
     part = dest.with_name(dest.name + ".part")
+    outcome = "bad"
     for _ in range(2):
         digest = fetcher.get_file(rel, part)
+        if sha is None and looks_like_html(part):  # a login or error page served with status 200
+            part.unlink(missing_ok=True)
+            outcome = "page"
+            continue
         if sha is None or (digest or sha256_file(part)) == sha:
             os.replace(part, dest)
             tracker.file_done(cache.add(out, rel, sha))
             return "ok"
         part.unlink(missing_ok=True)  # the second try starts from scratch
-    return "bad"
+    return outcome
 
 
 def _disk_message(out: Path, e: OSError) -> str:
@@ -608,11 +638,20 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, rel: str
     part = dest.with_name(dest.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
     h = hashlib.sha256()
-    with zf.open(info) as src, open(part, "wb") as dst:
-        for block in iter(lambda: src.read(CHUNK), b""):
-            h.update(block)
-            dst.write(block)
-            tracker.add_bytes(len(block))
+    try:
+        with zf.open(info) as src, open(part, "wb") as dst:
+            for block in iter(lambda: src.read(CHUNK), b""):
+                h.update(block)
+                dst.write(block)
+                tracker.add_bytes(len(block))
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:  # a bad CRC, a damaged member
+        part.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{info.filename} in the zip is damaged ({_short(e)}); download the zip again (nothing was written for it)."
+        ) from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     if h.hexdigest() != sha:
         part.unlink(missing_ok=True)
         return False

@@ -44,4 +44,17 @@ class DownloadError(ECGCoreError):
     """A PTB-XL download that cannot start or did not complete (server, checksum, disk, target folder)."""
 
 
+class StorageError(ECGCoreError, OSError):
+    """A write the machine refused: no space left, a read-only or forbidden folder, or a file where a
+    folder should be. Also an :class:`OSError` (with ``errno`` and ``filename``), so code that handles
+    a failed write as an OSError keeps doing so; ``str()`` is the one-line message."""
+
+    def __init__(self, message: str, err: int | None = None, filename: str | None = None):
+        OSError.__init__(self, err, message, filename)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 USER_ERRORS = (ECGCoreError,)

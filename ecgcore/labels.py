@@ -24,6 +24,7 @@ evaluation by :mod:`ecgcore.folds` but stay browsable.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import math
 import re
@@ -141,3 +142,22 @@ def derive_labels(
             if v in column:
                 labels[row, column[v]] = 1
     return labels, names
+
+
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+
+
+def safe_file_name(name: str, reserved: Sequence[str] = ()) -> str:
+    """A file name (no extension) for the class ``name``: class names come from scp_statements.csv,
+    so they are data, not paths. Path separators become ``-`` (``LAFB/LPFB`` → ``LAFB-LPFB-…``),
+    control and shell-special characters ``_``, ``..`` and leading dots go; an empty result is ``_``.
+    When that changes the name, or the name is one of ``reserved`` (the folder's own files, compared
+    without case), a short hash of the original is appended, so distinct names stay distinct files.
+    Displays keep the real name."""
+    safe = _UNSAFE_CHARS.sub("_", str(name)).replace("/", "-").replace("\\", "-")
+    while ".." in safe:
+        safe = safe.replace("..", "_")
+    safe = safe.lstrip(". ").rstrip(". ")[:80] or "_"
+    if safe != name or safe.lower() in {r.lower() for r in reserved}:
+        safe = f"{safe}-{hashlib.sha1(str(name).encode()).hexdigest()[:6]}"
+    return safe

@@ -134,6 +134,21 @@ def check_not_flat(signal: np.ndarray, where: str, error: type[Exception] = Data
         raise error(f"{where}: no signal (every lead is flat, e.g. all zero); it is not a recorded ECG.")
 
 
+def check_own_files(header: wfdb.Record, path: Path) -> None:
+    """The header ``path``.hea must name its own record and signal file (``<name>`` and ``<name>.dat``):
+    one naming another record's .dat would make wfdb read that record's samples under this record's
+    row. Raises DataError naming the record and the file."""
+    name = path.name
+    if header.record_name is not None and str(header.record_name) != name:
+        raise DataError(f"{path}.hea describes record {header.record_name!r}, not {name!r}; {FOLDER_ADVICE}")
+    others = sorted({str(f) for f in header.file_name or []} - {f"{name}.dat"})
+    if others:
+        raise DataError(
+            f"{path}.hea reads its samples from {', '.join(others)}, not {name}.dat (another record's file); "
+            f"{FOLDER_ADVICE}"
+        )
+
+
 def read_record(path: str | os.PathLike, sampling_rate: int = 100) -> np.ndarray:
     """Read one WFDB record (path without extension) and check it; the .dat's size is checked against
     its header before the samples are read.
@@ -150,6 +165,7 @@ def read_record(path: str | os.PathLike, sampling_rate: int = 100) -> np.ndarray
         header = wfdb.rdheader(str(path))
         if isinstance(header, wfdb.Record):
             check_fields(header.__dict__, sampling_rate, str(path))
+            check_own_files(header, path)
             check_dat_size(header, str(hea), str(dat), dat.stat().st_size, DataError, FOLDER_ADVICE)
         signal, fields = wfdb.rdsamp(str(path))
     except DataError:

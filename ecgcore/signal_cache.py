@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import multiprocessing
 import os
+import shutil
 import stat
 import sys
 import uuid
@@ -24,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgcore.errors import DataError
-from ecgcore.fileio import read_json_file, write_json
-from ecgcore.records import DURATION_S, LEADS, check_sampling_rate, read_record
+from ecgcore.errors import DataError, StorageError
+from ecgcore.fileio import make_folder, read_json_file, remove_quietly, storage_errors, write_json
+from ecgcore.records import DURATION_S, LEADS, SAMPLING_RATES, check_sampling_rate, read_record
 
 Progress = Callable[[int, int], None]  # progress(done, total)
 RECORD_EXTENSIONS = (".hea", ".dat")
@@ -259,16 +260,16 @@ def _build_cache(
     """Read every record into a temp ``.npy`` beside ``npy``, then move it into place (readers never see
     a half-written cache), delete this folder's stale caches and write the sidecar ``meta``."""
     missing = [i for i, f in enumerate(filenames) if not all((root / f"{f}{e}").is_file() for e in RECORD_EXTENSIONS)]
-    if missing and not skip_bad:
+    if missing and (not skip_bad or len(missing) == len(filenames)):  # none present: skip_bad leaves nothing
         raise _missing_error(root, filenames, missing, sampling_rate)
-    npy.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(npy.parent)
     tmp = npy.with_suffix(f".tmp{uuid.uuid4().hex}.npy")  # unique across pods sharing a volume
     shape = (len(filenames), len(LEADS), DURATION_S * sampling_rate)
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
     skip = set(missing)
     todo = [i for i in range(len(filenames)) if i not in skip]
     errors = {i: f"{root / filenames[i]}.hea/.dat missing" for i in missing}
     try:
+        out = _new_memmap(tmp, npy, shape)
         errors |= read_all_records(root, filenames, todo, sampling_rate, out, progress)
         out.flush()
         del out
@@ -276,12 +277,45 @@ def _build_cache(
             raise DataError(_bad_records_message(errors))
         os.replace(tmp, npy)
     finally:
-        tmp.unlink(missing_ok=True)
+        remove_quietly(tmp)
     for old in npy.parent.glob(f"{prefix}-*"):  # stale caches of this folder
         if old.stem != npy.stem and ".tmp" not in old.name:
             old.unlink(missing_ok=True)
     write_json(meta, {"root": str(root.resolve()), "errors": errors})
     return np.load(npy, mmap_mode="r"), errors
+
+
+def _new_memmap(tmp: Path, npy: Path, shape: tuple[int, ...]) -> np.memmap:
+    """A float32 ``.npy`` memmap of ``shape`` at ``tmp``, its blocks allocated on disk first: writing
+    into a sparse memmap on a full disk kills the process (SIGBUS), so the space is checked and taken
+    before the first sample is written. Raises StorageError (cache path, bytes needed and free) when
+    the folder cannot hold it; the caller removes ``tmp``."""
+    needed = int(np.prod(shape)) * 4 + 4096  # the samples plus the .npy header (at most a page)
+    with storage_errors(npy):
+        free = shutil.disk_usage(npy.parent).free
+    if free < needed:
+        raise _no_room(npy, needed, free)
+    with storage_errors(npy):
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+        size = tmp.stat().st_size
+        fd = os.open(tmp, os.O_RDWR)
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system without fallocate: no check
+                raise _no_room(npy, size, shutil.disk_usage(npy.parent).free) from e
+        finally:
+            os.close(fd)
+    return out
+
+
+def _no_room(npy: Path, needed: int, free: int) -> StorageError:
+    return StorageError(
+        f"cannot write the signal cache {npy}: it needs {needed:,} bytes and {free:,} are free; "
+        "set ECGCORE_CACHE_DIR to a folder with more space.",
+        errno.ENOSPC,
+        str(npy),
+    )
 
 
 def _read_cache(npy: Path, meta: Path, shape: tuple[int, ...]) -> tuple[np.ndarray, dict[int, str]] | None:
@@ -304,6 +338,13 @@ def _missing_error(root: Path, filenames: list[str], missing: list[int], samplin
         return f"{f}.hea" if not (root / f"{f}.hea").is_file() else f"{f}.dat"
 
     examples = ", ".join(absent(filenames[i]) for i in missing[:5])
+    if len(missing) == len(filenames):
+        folder = filenames[0].split("/")[0] if "/" in filenames[0] else f"records{sampling_rate}"
+        other = next(r for r in SAMPLING_RATES if r != sampling_rate)
+        return DataError(
+            f"{root / folder} holds none of the {len(filenames)} records' {sampling_rate} Hz files "
+            f"(e.g. {examples}): download them with --sampling_rate {sampling_rate}, or use --sampling_rate {other}."
+        )
     return DataError(
         f"{len(missing)} of {len(filenames)} records listed in {root / 'ptbxl_database.csv'} have no "
         f"{sampling_rate} Hz files (e.g. {examples}) — a partial download. Download the missing files, "

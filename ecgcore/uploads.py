@@ -13,6 +13,7 @@ header, a dropped time column, a semicolon separator, the sampling rate a CSV's 
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -167,28 +168,38 @@ _TIME_KEYS = {"time", "times", "t", "timems", "ms", "sec", "seconds", "sample", 
 def _lead_order(names: Sequence[str], what: str) -> tuple[list[int], list[int]]:
     """For column names, (the column of each standard lead in LEADS order, the time columns to drop).
 
-    Raises UploadError naming missing, unknown or repeated leads."""
+    Raises UploadError naming missing, repeated and (the first few) unknown leads."""
     keys = [_lead_key(n) for n in names]
     time_cols = [i for i, k in enumerate(keys) if k in _TIME_KEYS]
     unknown = [str(names[i]) for i, k in enumerate(keys) if k not in _LEAD_INDEX and i not in time_cols]
     seen = [k for k in keys if k in _LEAD_INDEX]
-    repeated = sorted({LEADS[_LEAD_INDEX[k]] for k in seen if seen.count(k) > 1})
+    repeated = {LEADS[_LEAD_INDEX[k]]: seen.count(k) for k in seen if seen.count(k) > 1}
     missing = [lead for lead in LEADS if lead.lower() not in seen]
+    times = {2: "twice", 3: "three times"}
     problems = (
-        ([f"missing {', '.join(missing)}"] if missing else [])
-        + ([f"unknown {', '.join(repr(u) for u in unknown)}"] if unknown else [])
-        + ([f"repeated {', '.join(repeated)}"] if repeated else [])
+        [f"lead {lead} appears {times.get(n, f'{n} times')}" for lead, n in sorted(repeated.items())]
+        + ([f"missing {', '.join(missing)}"] if missing else [])
+        + ([f"unknown {_some(unknown)}"] if unknown else [])
     )
     if problems:
         raise UploadError(f"{what} must name each of the 12 leads once ({', '.join(LEADS)}): {'; '.join(problems)}.")
     return [keys.index(lead.lower()) for lead in LEADS], time_cols
 
 
+def _some(names: Sequence[str], shown: int = 4) -> str:
+    """The first ``shown`` names quoted, and how many more: a file with 5,000 columns gives one line."""
+    listed = ", ".join(repr(n[:20]) for n in names[:shown])
+    return listed + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
+
+
 def _order_note(order: list[int], names: Sequence[str]) -> str | None:
-    named = [str(names[i]).strip() for i in order]
+    """The note for a file whose leads are not in the standard order, naming the file's own order."""
     if order == sorted(order):
         return None
-    return f"leads were reordered to the standard order {', '.join(LEADS)} (the file had {', '.join(named)} in another order)."
+    in_file = [str(names[i]).strip() for i in sorted(order)]
+    return (
+        f"the file has the leads in the order {', '.join(in_file)}; reordered to the standard order {', '.join(LEADS)}."
+    )
 
 
 # ----------------------------------------------------------------------------- CSV
@@ -202,12 +213,49 @@ def _is_number(text: str) -> bool:
     return True
 
 
+# what a binary file renamed .csv starts with, what it is, and what to do
+_MAGIC = (
+    (b"\x1f\x8b", "a gzip file", "unpack it and upload the CSV inside"),
+    (b"PK\x03\x04", "a zip file (an Excel .xlsx is one)", "unpack it, or save the sheet as CSV"),
+    (b"\xd0\xcf\x11\xe0", "an Office file (an Excel .xls)", "save the sheet as CSV"),
+    (b"0       ", "an EDF recording", "export it as a CSV of 12 leads, or as a WFDB .hea + .dat pair"),
+    (b"\xffBIOSEMI", "a BDF recording", "export it as a CSV of 12 leads, or as a WFDB .hea + .dat pair"),
+    (b"%PDF", "a PDF", "export the signal itself as a CSV of 12 leads"),
+    (b"\x89PNG", "a PNG image", "a picture of an ECG cannot be read; export the signal as a CSV"),
+)
+
+
+def _decode(content: bytes) -> tuple[str, list[str]]:
+    """The text of CSV bytes (UTF-8, or UTF-16 with or without its byte-order mark) and notes; a binary
+    file (gzip, zip/xlsx, EDF, …) is refused saying what it is."""
+    for magic, kind, todo in _MAGIC:
+        if content.startswith(magic):
+            raise UploadError(f"this is {kind}, not a CSV; {todo}.")
+    head = content[:4096]
+    encoding = None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif len(head) >= 8 and head[1::2].count(0) > 0.9 * len(head[1::2]) and 0 not in head[0::2]:
+        encoding = "utf-16-le"
+    elif len(head) >= 8 and head[0::2].count(0) > 0.9 * len(head[0::2]) and 0 not in head[1::2]:
+        encoding = "utf-16-be"
+    if encoding:
+        try:
+            return content.decode(encoding), ["the file is UTF-16 text; read as such."]
+        except UnicodeDecodeError:
+            raise UploadError("this looks like UTF-16 text but cannot be decoded; save it as UTF-8 CSV.") from None
+    if 0 in head:
+        raise UploadError("this is a binary file, not a CSV text file; upload a CSV of 12 leads (one column per lead).")
+    return content.decode("utf-8-sig", errors="replace"), []
+
+
 def _csv_table(content: bytes) -> tuple[pd.DataFrame, bool, list[str]]:
-    """Parse CSV bytes: (table, has header, notes). Comma, semicolon or tab separated."""
-    text = content.decode("utf-8-sig", errors="replace")
+    """Parse CSV bytes: (table, has header, notes). Comma, semicolon or tab separated; the header's own
+    names are kept (a repeated lead stays visible as such); a transposed file (12 rows of leads) is
+    turned around with a note."""
+    text, notes = _decode(content)
     lines = [ln for ln in text.splitlines() if ln.strip()]
     first = lines[0]
-    notes = []
     sep, decimal = ",", "."
     if ";" in first:  # a comma-separated file has no semicolons; a semicolon one may have decimal commas
         sep = ";"
@@ -219,13 +267,49 @@ def _csv_table(content: bytes) -> tuple[pd.DataFrame, bool, list[str]]:
     elif "\t" in first and "," not in first:
         sep = "\t"
         notes.append("the CSV is tab-separated; read with tabs between columns.")
+    if len(lines) in (len(LEADS), len(LEADS) + 1) and first.count(sep) >= 99:
+        return _transposed(text, sep, decimal, notes)
     has_header = not all(_is_number(c.strip().strip('"').replace(decimal, ".")) for c in first.split(sep))
     try:
         table = pd.read_csv(io.StringIO(text), header=0 if has_header else None, sep=sep, decimal=decimal)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         hint = "" if sep != "," or ";" not in text else " The file has semicolons: is it semicolon-separated?"
         raise UploadError(f"the CSV cannot be parsed ({str(e).strip()}).{hint}") from None
+    if has_header:
+        names = [n.strip() for n in next(csv.reader([first], delimiter=sep))]
+        if len(names) == table.shape[1]:  # pandas renames a repeated "V1" to "V1.1"; the file's names count
+            table.columns = [n or f"Unnamed: {i}" for i, n in enumerate(names)]
     return table, has_header, notes
+
+
+def _transposed(text: str, sep: str, decimal: str, notes: list[str]) -> tuple[pd.DataFrame, bool, list[str]]:
+    """A CSV with one row per lead (12 rows, optionally a first row over the samples, optionally a first
+    column of lead names), turned into one column per lead."""
+    raw = pd.read_csv(io.StringIO(text), header=None, sep=sep, dtype=str, keep_default_na=False)
+    raw = raw.apply(lambda c: c.str.strip())
+    if len(raw) == len(LEADS) + 1:  # a header row over the samples (sample numbers or times)
+        raw = raw.iloc[1:]
+    has_header = not all(_is_number(str(v).replace(decimal, ".")) for v in raw.iloc[:, 0])
+    names = list(raw.iloc[:, 0]) if has_header else list(range(len(LEADS)))
+    table = (raw.iloc[:, 1:] if has_header else raw).T.reset_index(drop=True)
+    if decimal == ",":
+        table = table.apply(lambda c: c.str.replace(",", ".", regex=False))
+    table.columns = names
+    notes.append(
+        f"the CSV looks transposed ({len(LEADS)} rows of leads, {len(table):,} samples each); "
+        "read one row per lead (one column per lead is expected)."
+    )
+    return table, has_header, notes
+
+
+def _unnamed_columns(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Leave out columns without a name in the header (a spreadsheet's empty or index columns), with a note."""
+    unnamed = [i for i, c in enumerate(table.columns) if str(c).startswith("Unnamed:")]
+    if not unnamed:
+        return table
+    where = ", ".join(str(i + 1) for i in unnamed[:4]) + (f" and {len(unnamed) - 4} more" if len(unnamed) > 4 else "")
+    notes.append(f"column {where} has no name in the header (a spreadsheet's extra column); left out.")
+    return table.drop(columns=table.columns[unnamed])
 
 
 def _read_csv(content: bytes) -> tuple[np.ndarray, int, list[str]]:
@@ -239,9 +323,10 @@ def _read_csv(content: bytes) -> tuple[np.ndarray, int, list[str]]:
     table, has_header, notes = _csv_table(content)
     columns = list(range(len(LEADS)))  # the file's column of each lead
     if has_header:
+        table = _unnamed_columns(table, notes)
         order, time_cols = _lead_order(
             list(table.columns),
-            f"the CSV header names {table.shape[1]} columns; it needs 12, one per lead, each named once",
+            f"the CSV header ({table.shape[1]} columns, one per lead expected)",
         )
         if time_cols:
             notes.append(
@@ -273,7 +358,22 @@ def _read_csv(content: bytes) -> tuple[np.ndarray, int, list[str]]:
     signal = values.to_numpy(dtype=np.float32).T
     if not np.isfinite(signal).all():
         raise UploadError("the CSV has infinite values (or values too large for float32).")
+    _refuse_counts(signal)
     return np.ascontiguousarray(signal), fs, notes
+
+
+COUNTS_RANGE = 50  # whole-number samples spanning this much are counts: an ECG in mV spans ~1–10
+
+
+def _refuse_counts(signal: np.ndarray) -> None:
+    """Refuse whole-number samples with a large range: raw ADC counts (or rounded µV), whose scale a CSV
+    does not say — read as µV they would be off by the unknown ADC gain (200 adu/mV → 5×)."""
+    lo, hi = float(signal.min()), float(signal.max())
+    if hi - lo >= COUNTS_RANGE and np.array_equal(signal, np.round(signal)):
+        raise UploadError(
+            f"the CSV holds whole numbers from {lo:,.0f} to {hi:,.0f}: raw ADC counts, whose scale a CSV does not "
+            "give. Save the record in mV (counts ÷ the ADC gain, µV ÷ 1000) or as WFDB (.hea gives the gain)."
+        )
 
 
 # ----------------------------------------------------------------------------- WFDB

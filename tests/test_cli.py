@@ -225,10 +225,10 @@ def test_end_to_end(demo_root, demo_ds, tmp_path, capsys):
     csv = tmp_path / "pred.csv"
     assert main(["predict", "--checkpoint", str(fold0 / "best.pt"), "--data_root", str(folder), "--out", str(csv)]) == 0
     text = csv.read_text().splitlines()
-    assert text[0] == "ecg_id,NORM,MI,STTC,CD,HYP"
+    assert text[0].startswith("ecg_id,NORM_probability,NORM_predicted,NORM_threshold,MI_probability")
     table = pd.read_csv(csv)
     assert table["ecg_id"].tolist() == pd.read_csv(folder / "ptbxl_database.csv")["ecg_id"].tolist()
-    probs = table[["NORM", "MI", "STTC", "CD", "HYP"]].to_numpy()
+    probs = table[[f"{c}_probability" for c in ("NORM", "MI", "STTC", "CD", "HYP")]].to_numpy()
     assert ((probs >= 0) & (probs <= 1)).all()
     from ecgcore.checkpoints import load_checkpoint
     from ecgcore.inference import predict_proba

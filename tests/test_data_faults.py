@@ -316,3 +316,41 @@ def test_public_load_resolves_no_root(demo_root, monkeypatch):
     monkeypatch.setenv("ECGCORE_DATA_ROOT", str(demo_root))
     assert ecgcore.load_ptbxl.__module__ == "ecgcore.sources"
     assert ecgcore.load_ptbxl().name == "demo"
+
+
+# ----------------------------------------------------------------------------- a header naming another record
+
+
+def test_header_naming_another_records_dat_is_refused(root):
+    """ecg_id 4's header pointing at record 7's .dat (same size: the size check cannot see it) would
+    read record 7's samples under record 4's labels; it is refused naming the record and the file."""
+    f, other = names(root)[3], names(root)[6]
+    hea = root / f"{f}.hea"
+    own, theirs = os.path.basename(f), os.path.basename(other)
+    hea.write_text(hea.read_text().replace(f"{own}.dat", f"{theirs}.dat"))
+    with pytest.raises(DataError) as e:
+        load_ptbxl(root)
+    assert f"{f}.hea reads its samples from {theirs}.dat, not {own}.dat" in one_line(e)
+    ds = load_ptbxl(root, skip_bad=True)
+    assert [s.path for s in ds.skipped] == [f]
+
+
+def test_header_with_another_record_name_is_refused(root):
+    f, other = names(root)[3], names(root)[6]
+    hea = root / f"{f}.hea"
+    own, theirs = os.path.basename(f), os.path.basename(other)
+    lines = hea.read_text().splitlines()
+    hea.write_text("\n".join([lines[0].replace(own, theirs, 1), *lines[1:]]) + "\n")
+    with pytest.raises(DataError, match=f"describes record '{theirs}', not '{own}'"):
+        load_ptbxl(root)
+
+
+def test_all_500hz_files_missing_says_download_them_not_skip_bad(root):
+    """``--sampling_rate 500`` against a folder without records500: no advice to use "the 0 records present"."""
+    with pytest.raises(DataError) as e:
+        load_ptbxl(root, sampling_rate=500)
+    text = one_line(e)
+    assert "records500 holds none of the" in text and "--sampling_rate 500, or use --sampling_rate 100" in text
+    assert "skip_bad" not in text
+    with pytest.raises(DataError, match="records500 holds none"):
+        load_ptbxl(root, sampling_rate=500, skip_bad=True)

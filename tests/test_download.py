@@ -49,6 +49,7 @@ class Faults:
         self.not_found: set[str] = set()
         self.drop_after: dict[str, int] = {}  # once: send n bytes, then close the connection
         self.wrong: set[str] = set()
+        self.html: set[str] = set()  # served as a web page with status 200
         self.unavailable: dict[str, int] = {}  # 503 this many times
         self.range_support = True
         self.slow_s = 0.0
@@ -88,6 +89,8 @@ class Handler(BaseHTTPRequestHandler):
         data = path.read_bytes()
         if rel in f.wrong:
             data = bytes(255 - b for b in data)
+        if rel in f.html:
+            data = b"<!DOCTYPE html><html><body>Please log in</body></html>"
         start, code, headers = 0, 200, {}
         if f.range_support and self.headers.get("Range", "").startswith("bytes="):
             start = int(self.headers["Range"][6:].split("-")[0])
@@ -432,3 +435,59 @@ def test_file_names_that_climb_out_of_the_folder_are_refused():
     for bad in ("records100/../../../tmp/evil.hea", "records100/00000/..\\x.hea"):
         with pytest.raises(DownloadError, match="outside the release folder"):
             select(["ptbxl_database.csv", bad])
+
+
+# ----------------------------------------------------------------------------- round three
+
+
+@pytest.mark.parametrize("url", ["example.org", "example.org/ptb-xl/", "ftp://example.org/"])
+def test_base_url_without_a_scheme_is_one_line(url, tmp_path, capsys):
+    with pytest.raises(DownloadError, match=f"--base_url {url}: give a full URL starting with https://"):
+        dl.download_ptbxl(tmp_path / "x", base_url=url)
+    assert main(["download", "--out", str(tmp_path / "y"), "--base_url", url]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "give a full URL starting with https://" in err
+
+
+def test_zip_member_with_a_bad_crc_is_one_line_and_leaves_no_part(release, tmp_path):
+    top = "ptb-xl/"
+    archive = tmp_path / "ptb-xl.zip"
+    rel = a_record(release)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        for p in sorted(release.rglob("*")):
+            if p.is_file():
+                zf.write(p, top + p.relative_to(release).as_posix())
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo(top + rel)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 10] ^= 0xFF  # one byte of the member's data: its CRC no longer matches
+    archive.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    with pytest.raises(DownloadError) as e:
+        dl.extract_zip(archive, out)
+    text = str(e.value)
+    assert "\n" not in text and f"{top + rel} in the zip is damaged" in text and "download the zip again" in text
+    assert not list(out.rglob("*.part")) and not (out / rel).exists()
+
+
+def test_no_verify_does_not_keep_a_web_page_as_a_record(mirror, release, tmp_path):
+    mirror.faults.not_found.add(dl.SUMS_FILE)
+    rel = a_record(release)
+    mirror.faults.html.add(rel)
+    out = tmp_path / "ptb"
+    result = fetch(mirror, out, verify=False)
+    assert rel in result.failed and "web page" in result.failed[rel] and not (out / rel).exists()
+    assert not list(out.rglob("*.part"))
+    (out / rel).write_bytes(b"<!DOCTYPE html><html>an older run kept this</html>")  # kept by an earlier version
+    mirror.faults.html.clear()
+    mirror.faults.requests.clear()
+    again = fetch(mirror, out, verify=False)
+    assert again.problem() is None and mirror.faults.requests[rel] == 1
+    assert (out / rel).read_bytes() == (release / rel).read_bytes()
+
+
+def test_sampling_rate_500_from_a_source_without_records500(mirror, tmp_path, capsys):
+    assert main(["download", "--out", str(tmp_path / "p"), "--base_url", mirror.url, "--sampling_rate", "500"]) == 2
+    err = capsys.readouterr().err
+    assert "no records500 folder" in err and "--sampling_rate 100" in err and "records present" not in err

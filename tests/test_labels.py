@@ -215,3 +215,47 @@ def test_real_part_subclass_and_topk(ptbxl_root):
     diag_codes = set(diagnostic.index)
     independent = {n: sum(n in c and n in diag_codes for c in codes) for n in names}
     assert [independent[n] for n in names] == counts.tolist()
+
+
+# ----------------------------------------------------------------------------- class names as file names
+
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/passwd", "..", ".hidden", "a\x00b\nc", "C:\\x", "", "progress"])
+def test_safe_file_name_stays_a_plain_name(name):
+    from ecgcore.labels import safe_file_name
+
+    safe = safe_file_name(name, reserved=("progress",))
+    assert safe and "/" not in safe and "\\" not in safe and ".." not in safe and not safe.startswith(".")
+    assert all(ord(c) >= 32 for c in safe) and safe != "progress"
+
+
+def test_safe_file_name_keeps_plain_names_and_distinct_names_distinct():
+    from ecgcore.labels import safe_file_name
+
+    assert [safe_file_name(n) for n in ("NORM", "ISC_", "LVH", "1AVB")] == ["NORM", "ISC_", "LVH", "1AVB"]
+    assert safe_file_name("LAFB/LPFB").startswith("LAFB-LPFB-")
+    names = ["LAFB/LPFB", "LAFB-LPFB", "LAFB\\LPFB", "a/b", "a-b", "a\x01b", "a_b"]
+    assert len({safe_file_name(n) for n in names}) == len(names)
+
+
+def test_class_summary_of_a_class_named_like_a_path_writes_inside_the_run(tmp_path, monkeypatch):
+    """A subclass named ``../../x`` in scp_statements.csv: its JSON and PNG land in the run's summary
+    folder under a safe name, and the summary keeps the real name."""
+    from ecgcore import class_summary as cs
+
+    run = tmp_path / "runs" / "demo" / "run"
+    run.mkdir(parents=True)
+    (run / "best.pt").write_bytes(b"weights")
+    evil = "../../x"
+    monkeypatch.setattr(cs, "_check_classes", lambda ds, classes: [evil])
+    monkeypatch.setattr(cs, "_load_run_model", lambda ds, path: (None, {}))
+    monkeypatch.setattr(cs, "_test_records_by_class", lambda ds, meta, n: {evil: [1, 2]})
+    monkeypatch.setattr(cs, "class_summary", lambda *a, **k: {"classes": {evil: {"n": 2}}, "fold": 0, "plan": "strat"})
+    monkeypatch.setattr(cs, "summary_png", lambda data, path: cs.write_with(path, lambda f: f.write(b"png")))
+    out = cs.write_class_summary(None, run, "gradient", classes=[evil])
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    folder = cs.summary_dir(run, "gradient")
+    assert all(str(p).startswith(str(folder.relative_to(tmp_path))) or p.name == "best.pt" for p in written)
+    assert len([p for p in folder.iterdir() if p.suffix in (".json", ".png")]) == 2
+    assert out[evil]["class"] == evil
+    assert cs.cached_class_summary(run, "gradient", evil)["class"] == evil

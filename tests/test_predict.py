@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -21,9 +22,9 @@ def test_predict_folder(trained_runs, demo_root, demo_ds, tmp_path):
         (folder / f).parent.mkdir(parents=True, exist_ok=True)
         for ext in (".hea", ".dat"):
             shutil.copy(demo_root / f"{f}{ext}", folder / f"{f}{ext}")
-    predictions, ds, notes = predict_folder(trained_runs["cnn2d"] / "best.pt", folder, device="cpu")
-    assert notes == []  # another dataset (its own csv): nothing the model saw in training
-    assert list(predictions.columns) == ["ecg_id", *demo_ds.label_names]
+    predictions, ds, info = predict_folder(trained_runs["cnn2d"] / "best.pt", folder, device="cpu")
+    assert info["notes"] == []  # another dataset (its own csv): nothing the model saw in training
+    assert list(predictions.columns) == ["ecg_id", *prediction_columns(demo_ds.label_names)]
     assert predictions["ecg_id"].tolist() == table.ecg_id.tolist()
     assert ds.labels.shape == (5, 0) and not ds.is_demo
     from ecgcore.checkpoints import load_checkpoint
@@ -31,7 +32,9 @@ def test_predict_folder(trained_runs, demo_root, demo_ds, tmp_path):
 
     model, _ = load_checkpoint(trained_runs["cnn2d"] / "best.pt")
     np.testing.assert_allclose(
-        predictions.iloc[:, 1:].to_numpy(), predict_proba(model, demo_ds.signals[:5], "cpu"), atol=1e-6
+        predictions[[f"{c}_probability" for c in demo_ds.label_names]].to_numpy(),
+        predict_proba(model, demo_ds.signals[:5], "cpu"),
+        atol=1e-5,
     )
 
 
@@ -50,7 +53,11 @@ def test_predicting_the_training_records_says_so(trained_runs, demo_root, demo_d
     n_seen = len(parts["train"] | parts["val"])
     assert 0 < n_seen < len(demo_ds.records)
     assert f"note: {n_seen:,} of {len(demo_ds.records):,} records were in the training or validation part" in said
-    assert list(pd.read_csv(out).columns) == ["ecg_id", *demo_ds.label_names]  # the CSV is as before
+    assert list(pd.read_csv(out).columns) == ["ecg_id", *prediction_columns(demo_ds.label_names)]
+    assert (
+        "records were in the training or validation part"
+        in json.loads((tmp_path / "p.csv.json").read_text())["notes"][0]
+    )
 
 
 # ----------------------------------------------------------------------------- one record: predict --input
@@ -63,7 +70,12 @@ def predict_cli(checkpoint, source: list[str], out) -> int:
 
 
 def read_predictions(path) -> pd.DataFrame:
-    return pd.read_csv(path, comment="#")
+    """A predictions CSV as it is: no comment lines to skip."""
+    return pd.read_csv(path)
+
+
+def prediction_columns(names) -> list[str]:
+    return [f"{c}_{what}" for c in names for what in ("probability", "predicted", "threshold")]
 
 
 def test_predict_input_csv(trained_runs, demo_ds, tmp_path, capsys):
@@ -81,12 +93,21 @@ def test_predict_input_csv(trained_runs, demo_ds, tmp_path, capsys):
     assert "note: values looked like µV" in printed and "note: a CSV has no sampling rate" in printed
     assert "note: the model was trained on SYNTHETIC demo data" in printed  # a demo model on an upload: said
     table = read_predictions(out)
-    assert list(table.columns) == ["class", "probability", "threshold", "predicted"]
     model, meta = load_checkpoint(ckpt)
+    assert list(table.columns) == ["ecg_id", *prediction_columns(meta["label_names"])]
+    assert table["ecg_id"].tolist() == ["rec"] and len(table) == 1
     expected = predict_proba(model, np.round(signal, 4)[None], "cpu")[0]  # signal_csv writes 4 decimals
-    np.testing.assert_allclose(table["probability"], expected, atol=2e-4)
-    np.testing.assert_allclose(table["threshold"], meta["thresholds"], atol=1e-4)
-    assert "# note: values looked like µV" in out.read_text()
+    names = meta["label_names"]
+    np.testing.assert_allclose(table[[f"{c}_probability" for c in names]].iloc[0], expected, atol=2e-4)
+    np.testing.assert_allclose(table[[f"{c}_threshold" for c in names]].iloc[0], meta["thresholds"], atol=1e-4)
+    predicted = table[[f"{c}_predicted" for c in names]].iloc[0].to_numpy()
+    assert set(predicted) <= {0, 1}
+    np.testing.assert_array_equal(predicted, (expected >= np.array(meta["thresholds"]) - 1e-4).astype(int))
+    info = json.loads((tmp_path / "out.csv.json").read_text())
+    assert info["format"] == "ecgcore-predictions/1" and info["source"] == str(src)
+    assert info["checkpoints"] == [str(ckpt)] and info["units"] == "mV" and info["sampling_rate_hz"] == 100
+    assert any(n.startswith("values looked like µV") for n in info["notes"]) and info["trained_on"]["is_demo"]
+    assert "what was assumed →" in printed and "leads in the order I, II" in printed
 
 
 def test_predict_input_wfdb_pair_at_500hz_is_resampled(trained_runs, demo_ds, tmp_path, capsys):
@@ -104,7 +125,7 @@ def test_predict_input_wfdb_pair_at_500hz_is_resampled(trained_runs, demo_ds, tm
     assert predict_cli(trained_runs["cnn2d"] / "best.pt", ["--input", str(tmp_path / "r500.hea")], out) == 0
     printed = capsys.readouterr().out
     assert "note: resampled from 500 Hz to 100 Hz" in printed and "r500: predicted" in printed
-    assert list(read_predictions(out)["class"]) == list(demo_ds.label_names)
+    assert list(read_predictions(out).columns) == ["ecg_id", *prediction_columns(demo_ds.label_names)]
 
 
 @pytest.mark.parametrize("source", ["input", "folder"])
@@ -199,3 +220,44 @@ def test_out_never_overwrites_an_input_a_checkpoint_or_a_foreign_file(trained_ru
         assert out.read_bytes() == before
     assert predict_cli(ckpt, ["--input", str(src)], tmp_path / "p.csv") == 0
     assert predict_cli(ckpt, ["--input", str(src)], tmp_path / "p.csv") == 0  # an earlier prediction is replaced
+
+
+def test_checkpoint_folder_uses_its_best_pt(trained_runs, tmp_path, capsys):
+    """``--checkpoint RUN_FOLDER`` predicts with its best.pt; a folder without one says to give it."""
+    from ecgcore.uploads import signal_csv
+
+    src = tmp_path / "rec.csv"
+    src.write_bytes(signal_csv(np.sin(np.linspace(0, 60, 1000))[None].repeat(12, 0)))
+    assert predict_cli(trained_runs["cnn1d"], ["--input", str(src)], tmp_path / "p.csv") == 0
+    assert len(read_predictions(tmp_path / "p.csv")) == 1
+    empty = tmp_path / "empty_run"
+    empty.mkdir()
+    assert predict_cli(empty, ["--input", str(src)], tmp_path / "q.csv") == 2
+    err = capsys.readouterr().err
+    assert "is a folder with no best.pt in it; give a checkpoint file (best.pt)" in err and "does not exist" not in err
+
+
+def test_many_records_and_one_record_share_one_layout(trained_runs, demo_root, tmp_path):
+    from ecgcore.data import load_ptbxl
+    from ecgcore.uploads import signal_csv
+
+    ds = load_ptbxl(demo_root)
+    ckpt = trained_runs["cnn1d"] / "best.pt"
+    src = tmp_path / "rec.csv"
+    src.write_bytes(signal_csv(np.asarray(ds.signals[0])))
+    assert predict_cli(ckpt, ["--input", str(src)], tmp_path / "one.csv") == 0
+    assert predict_cli(ckpt, ["--data_root", str(demo_root)], tmp_path / "many.csv") == 0
+    one, many = read_predictions(tmp_path / "one.csv"), read_predictions(tmp_path / "many.csv")
+    assert list(one.columns) == list(many.columns) and len(many) == len(ds.records)
+    assert json.loads((tmp_path / "many.csv.json").read_text())["dataset"] == ds.description
+
+
+def test_a_foreign_sidecar_is_never_overwritten(trained_runs, tmp_path, capsys):
+    from ecgcore.uploads import signal_csv
+
+    src = tmp_path / "rec.csv"
+    src.write_bytes(signal_csv(np.sin(np.linspace(0, 60, 1000))[None].repeat(12, 0)))
+    (tmp_path / "p.csv.json").write_text('{"mine": 1}')
+    assert predict_cli(trained_runs["cnn1d"] / "best.pt", ["--input", str(src)], tmp_path / "p.csv") == 2
+    assert "is not a predictions sidecar of ecgcore" in capsys.readouterr().err
+    assert (tmp_path / "p.csv.json").read_text() == '{"mine": 1}' and not (tmp_path / "p.csv").exists()

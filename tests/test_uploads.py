@@ -347,7 +347,9 @@ def test_eleven_named_leads_refused_naming_the_missing_one():
 def test_unknown_and_repeated_names_refused():
     with pytest.raises(UploadError, match=r"missing V6; unknown 'V7'"):
         upload_csv(ecg(1000), columns=[*LEADS[:11], "V7"])
-    with pytest.raises(UploadError, match=r"missing V6.*'V1.1'"):  # pandas renames a repeated V1
+    with pytest.raises(
+        UploadError, match=r"lead V1 appears twice; missing V6\.$"
+    ):  # the file's names, not pandas' V1.1
         upload_csv(ecg(1000), columns=[*LEADS[:11], "V1"])
 
 
@@ -424,3 +426,97 @@ def test_read_record_file_needs_the_pair_beside(tmp_path):
         read_record_file(tmp_path / "nothing.csv")
     with pytest.raises(UploadError, match=r"give a \.csv"):
         read_record_file(tmp_path / "rec.txt")
+
+
+# ----------------------------------------------------------------------------- words about the file
+
+
+def upload_bytes(content: bytes) -> UploadedRecord:
+    return read_record_upload([("rec.csv", content)])
+
+
+def test_excel_unnamed_columns_are_left_out_with_a_note():
+    values = np.round(ecg(1000), 3)
+    text = (
+        ","
+        + ",".join(LEADS)
+        + ",\n"
+        + "".join(f"{i}," + ",".join(f"{v:.3f}" for v in row) + ",\n" for i, row in enumerate(values))
+    )
+    record = upload_bytes(text.encode())
+    np.testing.assert_allclose(record.signal, values.T, atol=1e-6)
+    (note,) = [n for n in record.notes if "no name" in n]
+    assert "column 1, 14" in note
+
+
+def test_utf16_csv_is_decoded_with_a_note():
+    values = np.round(ecg(1000), 3)
+    for encoding in ("utf-16", "utf-16-le"):
+        record = upload_bytes(csv_bytes(values).decode().encode(encoding))
+        np.testing.assert_allclose(record.signal, values.T, atol=1e-6)
+        assert "the file is UTF-16 text; read as such." in record.notes
+
+
+@pytest.mark.parametrize("names", [True, False])
+def test_transposed_csv_is_turned_around_with_a_note(names):
+    values = np.round(ecg(1000), 3)
+    rows = [(f"{lead}," if names else "") + ",".join(f"{v:.3f}" for v in values[:, i]) for i, lead in enumerate(LEADS)]
+    record = upload_bytes("\n".join(rows).encode())
+    np.testing.assert_allclose(record.signal, values.T, atol=1e-6)
+    assert any("looks transposed (12 rows of leads, 1,000 samples each)" in n for n in record.notes)
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"\x1f\x8b\x08\x00rest", "this is a gzip file, not a CSV"),
+        (b"PK\x03\x04rest", "this is a zip file"),
+        (b"0       patient x" + b" " * 200, "this is an EDF recording, not a CSV"),
+        (b"I,II\x00\x01\x02\xff", "binary file, not a CSV"),
+    ],
+)
+def test_binary_file_renamed_csv_is_named(content, words):
+    with pytest.raises(UploadError, match=words) as info:
+        upload_bytes(content)
+    assert "pandas" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_many_unknown_columns_give_one_short_line():
+    values = np.round(np.random.default_rng(0).normal(size=(1000, 600)), 2)
+    with pytest.raises(UploadError) as info:
+        upload_csv(values, columns=[f"column{i}" for i in range(600)])
+    message = str(info.value)
+    assert len(message) < 400 and "and 596 more" in message
+
+
+def test_integer_adc_counts_in_a_csv_are_refused_not_taken_as_microvolts():
+    counts = np.round(ecg(1000) * 200).astype(int)  # 200 adu/mV
+    with pytest.raises(UploadError, match="whole numbers from .*raw ADC counts.*Save the record in mV"):
+        upload_csv(counts)
+
+
+def test_wfdb_adc_gain_gives_millivolts(tmp_path):
+    values = np.round(ecg(1000), 3)
+    wfdb.wrsamp(
+        "gain200",
+        fs=100,
+        units=["mV"] * 12,
+        sig_name=list(LEADS),
+        p_signal=values,
+        fmt=["16"] * 12,
+        adc_gain=[200.0] * 12,
+        baseline=[0] * 12,
+        write_dir=str(tmp_path),
+    )
+    files = [(p.name, p.read_bytes()) for p in sorted(tmp_path.iterdir())]
+    record = read_record_upload(files)
+    np.testing.assert_allclose(record.signal, values.T, atol=1 / 200)
+    assert not any("µV" in n for n in record.notes)
+
+
+def test_reorder_note_lists_the_files_order():
+    values = np.round(ecg(1000), 3)
+    perm = [6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5]  # V1…V6 first
+    record = upload_csv(values[:, perm], columns=[LEADS[i] for i in perm])
+    (note,) = [n for n in record.notes if "reordered" in n]
+    assert "order V1, V2, V3, V4, V5, V6, I, II" in note

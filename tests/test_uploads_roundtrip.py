@@ -8,16 +8,24 @@ import pytest
 
 from ecgcore import uploads
 from ecgcore.errors import UploadError
-from ecgcore.predict import predictions_csv, probability_table
+from ecgcore.predict import predictions_csv, probability_table, record_predictions
 
 
 def test_probability_table_and_csv():
+    """The Predict page's download is the CLI's layout: one row, per-class columns, no comment lines."""
+    import io
+
+    import pandas as pd
+
     t = probability_table(np.array([0.9, 0.2]), ["NORM", "MI"], [0.5, 0.1], true_labels=["NORM"])
     assert t["predicted"].tolist() == [True, True] and t["true label"].tolist() == [True, False]
-    csv = predictions_csv(t, "rec1", "/runs/best.pt").decode()
-    assert "not for diagnosis" in csv and "class,probability,threshold,predicted" in csv
-    csv = predictions_csv(t, "rec1", "/runs/best.pt", ["units converted"]).decode()
-    assert "# note: units converted" in csv
+    csv = predictions_csv(record_predictions(t, "rec1")).decode()
+    assert not csv.startswith("#")
+    table = pd.read_csv(io.StringIO(csv))
+    assert list(table.columns) == [
+        "ecg_id", "NORM_probability", "NORM_predicted", "NORM_threshold", "MI_probability", "MI_predicted", "MI_threshold",
+    ]  # fmt: skip
+    assert table.iloc[0].tolist() == ["rec1", 0.9, 1, 0.5, 0.2, 1, 0.1]
 
 
 def test_read_upload_csv_round_trip(demo_ds):
