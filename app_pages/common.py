@@ -33,11 +33,12 @@ from app_pages import warm_up
 from ecgcore.app import records as app_records
 from ecgcore.app import settings as app_settings
 from ecgcore.app import summary as app_summary
-from ecgcore.data import ECGDataset, default_demo_root, ensure_demo_dataset, load_ptbxl
+from ecgcore.data import ECGDataset
 from ecgcore.errors import ECGCoreError
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.run_paths import DEFAULT_RUN
 from ecgcore.runs import RunInfo
+from ecgcore.sources import default_demo_root, ensure_demo_dataset, load_ptbxl
 
 NOTICE = "Research and education only — not for diagnosis or any clinical decision."
 LABEL_SETS = ("superclass", "subclass")
@@ -197,9 +198,17 @@ def _draw_frame() -> Frame:
     except ECGCoreError as e:
         frame.error = str(e)
     else:
-        warm_up.dataset_tables(ds_key(frame.ds), frame.ds)
+        warm_up.dataset_tables(ds_key(frame.ds), frame.ds, _WARM_TABLES)
     _banner(frame)
     return frame
+
+
+_WARM_TABLES = (  # the cached tables of Home and Dataset, computed ahead by app_pages.warm_up
+    lambda d, k: record_table(d, k),
+    lambda d, k: dataset_facts(d, k),
+    lambda d, k: fold_summary(d, k, DEFAULT_PLAN),
+    lambda d, k: patient_overlap(d, k, DEFAULT_PLAN),
+)
 
 
 def _banner(frame: Frame) -> None:

@@ -10,7 +10,6 @@ import streamlit as st
 
 from app_pages import common
 from ecgcore.app import explain, runs_view
-from ecgcore.data import LEADS
 from ecgcore.ensemble import NO_CV_NOTE, member_thresholds
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import (
@@ -21,6 +20,7 @@ from ecgcore.figures import (
     probabilities_figure,
 )
 from ecgcore.predict import predictions_csv, probability_table, record_predictions
+from ecgcore.records import LEADS
 from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import default_target, display_map
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES, at_rate, read_record_upload, signal_csv

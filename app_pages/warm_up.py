@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
 
 from ecgcore.app_server import WARM_MODULES, preload
 from ecgcore.data import ECGDataset
-from ecgcore.folds import DEFAULT_PLAN
 
 # Measured with bench/first_visit.py (1,000 demo records): importing right after the first page made
 # that page 0.8 s and the next one 1.1 s slower.
@@ -70,15 +69,7 @@ def imports() -> threading.Thread:
     return thread
 
 
-def _compute_dataset_tables(ds: ECGDataset, key: tuple) -> None:
-    from app_pages import common  # the cached tables live there (common imports this module)
-
-    tables = (
-        common.record_table,
-        common.dataset_facts,
-        lambda d, k: common.fold_summary(d, k, DEFAULT_PLAN),
-        lambda d, k: common.patient_overlap(d, k, DEFAULT_PLAN),
-    )
+def _compute_dataset_tables(ds: ECGDataset, key: tuple, tables: tuple[Callable, ...]) -> None:
     for table in tables:
         wait_until_quiet()  # before each: together they take ~1 s at 21,837 records
         try:
@@ -88,10 +79,12 @@ def _compute_dataset_tables(ds: ECGDataset, key: tuple) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def dataset_tables(key: tuple, _ds: ECGDataset) -> threading.Thread:
+def dataset_tables(key: tuple, _ds: ECGDataset, _tables: tuple[Callable, ...]) -> threading.Thread:
     """Once per loaded dataset, compute the cached tables of Home and Dataset in a background thread
     when no page is being drawn: at 21,837 records the Dataset page's first visit otherwise computes
     its record table (~0.3 s) and fold summaries itself."""
-    thread = threading.Thread(target=_compute_dataset_tables, args=(_ds, key), name="ecg-warm-tables", daemon=True)
+    thread = threading.Thread(
+        target=_compute_dataset_tables, args=(_ds, key, _tables), name="ecg-warm-tables", daemon=True
+    )
     thread.start()
     return thread

@@ -23,8 +23,9 @@ import wfdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ecgcore.data import load_ptbxl, read_database  # noqa: E402
+from ecgcore.data import read_database  # noqa: E402
 from ecgcore.demo import make_demo_dataset  # noqa: E402
+from ecgcore.sources import load_ptbxl
 
 
 def naive_load(root: Path, sampling_rate: int) -> np.ndarray:

@@ -225,10 +225,10 @@ def main() -> int:
         }
         os.environ.update(env)  # before ecgcore is imported: this process submits the training
         from ecgcore import jobs, processes
-        from ecgcore.data import load_ptbxl
         from ecgcore.demo import make_demo_dataset
         from ecgcore.run_paths import RunPaths
         from ecgcore.runs import FINAL, read_status, run_state
+        from ecgcore.sources import load_ptbxl
 
         data_root = make_demo_dataset(tmp / "demo", n_records=args.records, seed=0)
         ds = load_ptbxl(data_root)  # builds the signal cache once, for the server and the training

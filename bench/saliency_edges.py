@@ -14,8 +14,8 @@ import argparse
 import numpy as np
 
 from ecgcore.checkpoints import load_checkpoint
-from ecgcore.data import load_ptbxl
 from ecgcore.saliency import SaliencyMethod, display_map, saliency_map
+from ecgcore.sources import load_ptbxl
 
 
 def main() -> None:

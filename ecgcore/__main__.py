@@ -495,8 +495,8 @@ def cmd_download(args) -> int:
     import threading
 
     from ecgcore import download as dl
-    from ecgcore.data import load_ptbxl
     from ecgcore.errors import DownloadError
+    from ecgcore.sources import load_ptbxl
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop after the chunks in flight; what is verified stays
@@ -506,7 +506,9 @@ def cmd_download(args) -> int:
     out = Path(args.out).expanduser() if args.out else dl.default_out(args.version)
     print(f"PTB-XL {args.version} ({args.sampling_rate} Hz part) → {out}", flush=True)
     if args.from_zip:
-        result = dl.extract_zip(args.from_zip, out, args.version, args.sampling_rate, _download_bar(), stop)
+        from ecgcore.download_zip import extract_zip
+
+        result = extract_zip(args.from_zip, out, args.version, args.sampling_rate, _download_bar(), stop)
     else:
         workers = args.workers if args.workers is not None else dl.POOL_SIZE
         verify = not args.no_verify

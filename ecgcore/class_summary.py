@@ -45,12 +45,13 @@ import numpy as np
 import torch
 
 from ecgcore.checkpoints import load_checkpoint, read_checkpoint
-from ecgcore.data import LEADS, ECGDataset
+from ecgcore.data import ECGDataset
 from ecgcore.errors import CheckpointError, ECGCoreError, ResultsError
 from ecgcore.fileio import read_json_file, write_json, write_with
 from ecgcore.folds import get_fold
 from ecgcore.labels import safe_file_name
 from ecgcore.processes import spawn_detached
+from ecgcore.records import LEADS
 from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import SaliencyMethod, saliency_map
 
@@ -416,7 +417,7 @@ def start_summary(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m ecgcore.class_summary``: write the summary of a run, keeping progress.json current."""
-    from ecgcore.data import load_ptbxl
+    from ecgcore.sources import load_ptbxl
 
     p = argparse.ArgumentParser(prog="python -m ecgcore.class_summary", description=__doc__.split("\n")[0])
     p.add_argument("--run", required=True, help="run folder of one fold (holds best.pt)")

@@ -25,38 +25,19 @@ import pandas as pd
 from ecgcore.errors import DataError, FoldError
 from ecgcore.folds import check_strat_folds, fold_note
 from ecgcore.labels import LabelError, check_label_set, derive_labels, parse_scp_codes
-from ecgcore.records import (  # noqa: F401  (re-exported: the format's constants and record checks)
+from ecgcore.records import (
     DEMO_MARKER,
-    DURATION_S,
     FILENAME_COLUMN,
-    LEADS,
     PTBXL_URL,
-    SAMPLING_RATES,
     check_sampling_rate,
-    check_signal,
-    read_record,
 )
-from ecgcore.signal_cache import (  # noqa: F401  (re-exported for callers of the old single module)
+from ecgcore.signal_cache import (
     Progress,
-    _cache_paths,
-    cache_key,
-    cache_root,
     load_signals,
-    read_all_records,
 )
 
 INT64_MAX = np.iinfo(np.int64).max
 REQUIRED_COLUMNS = ("ecg_id",)
-
-
-def __getattr__(name: str):
-    """Old names that moved to :mod:`ecgcore.sources` (they decide on the demo set), imported lazily so
-    that importing this module never imports the demo generator."""
-    if name in ("resolve_data_root", "ensure_demo_dataset", "default_demo_root"):
-        import ecgcore.sources as sources
-
-        return getattr(sources, "resolve_data_path" if name == "resolve_data_root" else name)
-    raise AttributeError(f"module 'ecgcore.data' has no attribute {name!r}")
 
 
 @dataclass
@@ -335,8 +316,8 @@ def _labels(
     return labels, tuple(names)
 
 
-def load_ptbxl(
-    root: str | os.PathLike | None = None,
+def load_folder(
+    root: str | os.PathLike,
     sampling_rate: int = 100,
     label_set: str = "superclass",
     min_likelihood: float | None = None,
@@ -347,9 +328,8 @@ def load_ptbxl(
     """Load the PTB-XL-layout dataset in the folder ``root``.
 
     Args:
-        root: dataset folder (ptbxl_database.csv, scp_statements.csv, records100/…). ``None`` is kept
-            for old callers and handed to :func:`ecgcore.sources.load_ptbxl` (ECGCORE_DATA_ROOT, else
-            the demo set); new code calls that (``ecgcore.load_ptbxl``) directly.
+        root: dataset folder (ptbxl_database.csv, scp_statements.csv, records100/…). Where no folder is
+            given, :func:`ecgcore.sources.load_ptbxl` decides (ECGCORE_DATA_ROOT, else the demo set).
         sampling_rate: 100 (T=1000) or 500 (T=5000).
         label_set: ``superclass`` | ``subclass`` | ``top<k>`` (see :mod:`ecgcore.labels`).
         min_likelihood: keep scp codes with likelihood >= this (None: all, as the benchmark).
@@ -360,11 +340,6 @@ def load_ptbxl(
     Returns:
         ECGDataset with signals (N, 12, 10*sampling_rate) float32 in mV.
     """
-    args = (sampling_rate, label_set, min_likelihood, skip_bad, progress, require_labels)
-    if root is None:
-        from ecgcore.sources import load_ptbxl as load_resolved
-
-        return load_resolved(None, *args)
     try:
         check_label_set(label_set)
     except LabelError as e:

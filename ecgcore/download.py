@@ -2,7 +2,7 @@
 every file checked against the release's ``SHA256SUMS.txt``.
 
     download_ptbxl(out, version="1.0.3", sampling_rate="100")   # HTTP, resumable, verified
-    extract_zip(zip_path, out, sampling_rate="100")              # from the zip a user already has
+    download_zip.extract_zip(zip_path, out, sampling_rate="100")  # from the zip a user already has
     start_download(out, …) / download_status(out) / cancel_download(out)   # a background process
 
 How it works
@@ -31,15 +31,13 @@ import os
 import re
 import threading
 import time
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ecgcore.download_http import BACKOFF_S, CHUNK, Fetcher, _Missing, _short, _Stopped
+from ecgcore.download_http import BACKOFF_S, Fetcher, _Missing, _short, _Stopped
 from ecgcore.errors import DownloadError
 from ecgcore.fileio import read_json_file, write_json
 
@@ -81,7 +79,7 @@ def base_url_for(version: str = DEFAULT_VERSION, base_url: str | None = None) ->
 
 def status_dir(out: str | os.PathLike) -> Path:
     """Where progress.json and the lock of a download into ``out`` live (the cache dir, per path)."""
-    from ecgcore.data import cache_root
+    from ecgcore.signal_cache import cache_root
 
     resolved = str(Path(out).expanduser().resolve())
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(resolved).name) or "root"
@@ -134,7 +132,7 @@ def sha256_file(path: Path) -> str:
 def write_release_files(root: Path) -> None:
     """Make ``root`` (a PTB-XL-layout folder, e.g. a demo set) servable as a release mirror: write
     RECORDS, LICENSE.txt and SHA256SUMS.txt and drop the demo marker (tests and bench/download.py)."""
-    from ecgcore.data import DEMO_MARKER
+    from ecgcore.records import DEMO_MARKER
 
     (root / DEMO_MARKER).unlink(missing_ok=True)
     recs = sorted(p.relative_to(root).as_posix()[:-4] for p in root.glob("records*/*/*.hea"))
@@ -153,7 +151,7 @@ def check_out(out: Path, version: str, sums: dict[str, str] | None) -> None:
     Accepted: a missing or empty folder; one this module downloaded ``version`` into
     (``.ecgcore-download/verified.json``); one whose every file is a file of the release (or a
     ``.part`` of one) and whose ``ptbxl_database.csv``, if present, has the release's checksum."""
-    from ecgcore.data import DEMO_MARKER
+    from ecgcore.records import DEMO_MARKER
 
     if out.exists() and not out.is_dir():
         raise DownloadError(f"--out {out} is a file, not a folder; choose a folder.")
@@ -574,87 +572,3 @@ def _save_quietly(cache: VerifiedCache) -> None:
         cache.save()
     except OSError:  # a full disk: the next run re-hashes instead
         pass
-
-
-# ----------------------------------------------------------------------------- from the zip
-
-
-def extract_zip(
-    zip_path: str | os.PathLike,
-    out: str | os.PathLike | None = None,
-    version: str = DEFAULT_VERSION,
-    sampling_rate: str = "100",
-    progress: Callable[[DownloadStatus], None] | None = None,
-    stop: threading.Event | None = None,
-) -> DownloadResult:
-    """Extract the files of ``sampling_rate`` from PhysioNet's release zip (files under one top
-    folder, e.g. ``ptb-xl-a-large-…-1.0.3/``) into ``out``, each checked against the zip's own
-    SHA256SUMS.txt. Files already there and verified are skipped; a mismatch is reported (``bad``)."""
-    out = Path(out).expanduser() if out else default_out(version)
-    stop = stop or threading.Event()
-    select([], sampling_rate)
-    with _job(out, progress) as (tracker, holder):
-        try:
-            zf = zipfile.ZipFile(zip_path)
-        except (OSError, zipfile.BadZipFile) as e:
-            raise DownloadError(f"--from_zip {zip_path} cannot be read as a zip ({_short(e)}).") from None
-        with zf:
-            names = {i.filename: i for i in zf.infolist() if not i.is_dir()}
-            candidates = sorted((n for n in names if n.rsplit("/", 1)[-1] == SUMS_FILE), key=len)
-            if not candidates:
-                raise DownloadError(f"--from_zip {zip_path} has no {SUMS_FILE}; is it PhysioNet's PTB-XL zip?")
-            prefix = candidates[0][: -len(SUMS_FILE)]
-            sums = parse_sums(zf.read(candidates[0]).decode("utf-8", "replace"))
-            check_out(out, version, sums)
-            cache = VerifiedCache(out, version)
-            wanted = select(sums, sampling_rate)
-            result = DownloadResult(out, files_total=len(wanted))
-            tracker.start(len(wanted), 0, 0)
-            try:
-                for rel in wanted:
-                    if stop.is_set():
-                        result.cancelled = True
-                        break
-                    if cache.is_good(out, rel, sums[rel]):
-                        result.present += 1
-                        tracker.file_done((out / rel).stat().st_size)
-                    elif prefix + rel not in names:
-                        result.missing.append(rel)
-                    elif _extract_one(zf, names[prefix + rel], out, rel, sums[rel], tracker):
-                        cache.add(out, rel, sums[rel])
-                        result.fetched += 1
-                    else:
-                        result.bad.append(rel)
-            except OSError as e:
-                raise DownloadError(_disk_message(out, e)) from None
-            finally:
-                _save_quietly(cache)
-        holder["result"] = result
-    return result
-
-
-def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, rel: str, sha: str, tracker: Tracker) -> bool:
-    dest = out / rel
-    part = dest.with_name(dest.name + ".part")
-    part.parent.mkdir(parents=True, exist_ok=True)
-    h = hashlib.sha256()
-    try:
-        with zf.open(info) as src, open(part, "wb") as dst:
-            for block in iter(lambda: src.read(CHUNK), b""):
-                h.update(block)
-                dst.write(block)
-                tracker.add_bytes(len(block))
-    except (zipfile.BadZipFile, zlib.error, EOFError) as e:  # a bad CRC, a damaged member
-        part.unlink(missing_ok=True)
-        raise DownloadError(
-            f"{info.filename} in the zip is damaged ({_short(e)}); download the zip again (nothing was written for it)."
-        ) from None
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    if h.hexdigest() != sha:
-        part.unlink(missing_ok=True)
-        return False
-    os.replace(part, dest)
-    tracker.file_done(dest.stat().st_size)
-    return True

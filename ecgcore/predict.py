@@ -20,11 +20,13 @@ import pandas as pd
 import torch
 
 from ecgcore.checkpoints import load_checkpoint
-from ecgcore.data import LEADS, ECGDataset, load_ptbxl
+from ecgcore.data import ECGDataset
 from ecgcore.ensemble import ensemble_proba, load_fold_models, member_thresholds, seen_in_training
 from ecgcore.errors import CheckpointError, RunError, StorageError
 from ecgcore.fileio import write_bytes_atomic, write_json
 from ecgcore.inference import predict_proba
+from ecgcore.records import LEADS
+from ecgcore.sources import load_ptbxl
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UploadedRecord, at_rate, read_record_file
 from ecgcore.uploads import resample_to as resample_to
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ecgcore.data import ECGDataset
-from ecgcore.data import load_ptbxl as load_folder
+from ecgcore.data import ECGDataset, load_folder
 from ecgcore.records import DEMO_MARKER
 from ecgcore.signal_cache import Progress, cache_root
 
@@ -61,6 +60,6 @@ def load_ptbxl(
     require_labels: bool = True,
 ) -> ECGDataset:
     """Load the dataset in ``root`` (see :func:`resolve_data_root` for ``None``); the arguments are those of
-    :func:`ecgcore.data.load_ptbxl`. Returns an ECGDataset, signals (N, 12, 10*sampling_rate) float32, mV."""
+    :func:`ecgcore.data.load_folder`. Returns an ECGDataset, signals (N, 12, 10*sampling_rate) float32, mV."""
     path, _ = resolve_data_root(root, progress)
     return load_folder(path, sampling_rate, label_set, min_likelihood, skip_bad, progress, require_labels)

@@ -27,9 +27,8 @@ import pandas as pd
 import wfdb
 from scipy.signal import resample_poly
 
-from ecgcore.data import DURATION_S, LEADS, SAMPLING_RATES, check_signal
 from ecgcore.errors import DataError, UploadError
-from ecgcore.records import check_header_shape, check_not_flat
+from ecgcore.records import DURATION_S, LEADS, SAMPLING_RATES, check_header_shape, check_not_flat, check_signal
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 12-lead 10 s record at 500 Hz in format 16 is 120 kB
 MAX_CSV_BYTES = 8 * MAX_UPLOAD_BYTES

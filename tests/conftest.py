@@ -44,7 +44,7 @@ def demo_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_ds(demo_root):
-    from ecgcore.data import load_ptbxl
+    from ecgcore.sources import load_ptbxl
 
     return load_ptbxl(demo_root)
 
@@ -61,7 +61,7 @@ def ptbxl_root() -> Path:
 
 @pytest.fixture(scope="session")
 def real_ds(ptbxl_root):
-    from ecgcore.data import load_ptbxl
+    from ecgcore.sources import load_ptbxl
 
     return load_ptbxl(ptbxl_root)
 

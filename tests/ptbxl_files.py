@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import wfdb
 
-from ecgcore.data import DEMO_MARKER, LEADS
+from ecgcore.records import DEMO_MARKER, LEADS
 
 
 def small_copy(demo_root: Path, dest: Path, n: int = 12, marker: bool = True) -> Path:

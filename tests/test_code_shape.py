@@ -34,9 +34,19 @@ def _module_name(path: Path) -> str:
 
 
 def _imports(path: Path, known: set[str]) -> set[str]:
-    """Modules of this project imported anywhere in ``path`` (at module level or inside functions)."""
+    """Modules of this project imported anywhere in ``path`` (at module level or inside functions), except
+    under ``if TYPE_CHECKING:`` (annotations only: no import at run time)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]

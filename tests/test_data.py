@@ -13,11 +13,12 @@ import pytest
 import wfdb
 from ptbxl_files import small_copy, write_record
 
-import ecgcore.data as data
+import ecgcore.records as records
 import ecgcore.signal_cache as signal_cache
 import ecgcore.sources as sources
-from ecgcore.data import LEADS, load_ptbxl
 from ecgcore.errors import DataError
+from ecgcore.records import LEADS
+from ecgcore.sources import load_ptbxl
 
 RECORD_COLUMNS = ["ecg_id", "patient_id", "age", "sex", "strat_fold", "report", "scp_codes"]
 
@@ -29,8 +30,8 @@ def rdsamp(root: Path, filename: str) -> np.ndarray:
 
 
 def cache_files(root: Path) -> list[Path]:
-    prefix = data._cache_paths(root, 100, "key")[2]  # <folder>-<hash of its path>-100hz
-    return list((data.cache_root() / "signals").glob(f"{prefix}-*.npy"))
+    prefix = signal_cache._cache_paths(root, 100, "key")[2]  # <folder>-<hash of its path>-100hz
+    return list((signal_cache.cache_root() / "signals").glob(f"{prefix}-*.npy"))
 
 
 def filenames(root: Path) -> list[str]:
@@ -115,7 +116,7 @@ def test_touched_record_rebuilds_cache(tmp_path, demo_root, monkeypatch):
     root = small_copy(demo_root, tmp_path / "d", n=10)
     load_ptbxl(root)
     calls = []
-    real = data.read_all_records
+    real = signal_cache.read_all_records
     monkeypatch.setattr(signal_cache, "read_all_records", lambda *a, **k: calls.append(1) or real(*a, **k))
     dat = root / f"{filenames(root)[4]}.dat"
     st = dat.stat()
@@ -286,11 +287,11 @@ def test_bad_record_raises_data_error_naming_it(tmp_path, demo_root, breaker, wh
 def test_read_record_checks_directly(tmp_path, demo_root):
     root, f = _broken(tmp_path, demo_root, _nan_samples)
     with pytest.raises(DataError, match="NaN"):
-        data.read_record(root / f, 100)
+        records.read_record(root / f, 100)
     good = filenames(root)[0]
-    np.testing.assert_array_equal(data.read_record(root / good, 100), rdsamp(root, good))
+    np.testing.assert_array_equal(records.read_record(root / good, 100), rdsamp(root, good))
     with pytest.raises(DataError, match="sampling rate"):
-        data.read_record(root / good, 500)
+        records.read_record(root / good, 500)
 
 
 def test_skip_bad_lists_skipped_records(tmp_path, demo_root):
@@ -352,7 +353,7 @@ def test_default_root_is_env_then_demo(tmp_path, demo_root, monkeypatch):
     monkeypatch.setenv("ECGCORE_DATA_ROOT", str(demo_root))
     assert sources.resolve_data_root(None) == (demo_root, True)
     assert sources.resolve_data_root(tmp_path) == (tmp_path, False)  # an explicit root wins
-    assert data.resolve_data_root(None) == demo_root  # the old name still answers (lazily, from sources)
+    assert sources.resolve_data_path(None) == demo_root
 
 
 # ----------------------------------------------------------------------------- real data

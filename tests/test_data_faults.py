@@ -16,11 +16,11 @@ import pytest
 from ptbxl_files import edit_database, small_copy, write_record
 
 import ecgcore
-from ecgcore.data import DEMO_MARKER, load_ptbxl
 from ecgcore.demo import make_demo_dataset
 from ecgcore.errors import DataError, UploadError
 from ecgcore.folds import patient_folds
-from ecgcore.records import check_signal
+from ecgcore.records import DEMO_MARKER, check_signal
+from ecgcore.sources import load_ptbxl
 
 N = 8
 
@@ -305,7 +305,7 @@ def test_demo_data_rewrites_its_own_set(tmp_path):
 def test_data_layers_load_without_torch_sklearn_or_demo(root):
     code = (
         "import sys, ecgcore.data, ecgcore.labels, ecgcore.folds, ecgcore.sources\n"
-        f"ds = ecgcore.data.load_ptbxl({str(root)!r})\n"
+        f"ds = ecgcore.sources.load_ptbxl({str(root)!r})\n"
         "print(sorted(m for m in ('torch', 'sklearn', 'ecgcore.demo', 'ecgcore.demo_ecg') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)

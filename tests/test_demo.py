@@ -12,7 +12,8 @@ import pytest
 import wfdb
 
 from ecgcore import demo
-from ecgcore.data import DEMO_MARKER, LEADS, load_ptbxl
+from ecgcore.records import DEMO_MARKER, LEADS
+from ecgcore.sources import load_ptbxl
 
 N = 60
 

@@ -26,8 +26,9 @@ from ecgcore import download as dl
 from ecgcore import download_http as http
 from ecgcore import download_jobs as jobs
 from ecgcore.__main__ import main
-from ecgcore.data import load_ptbxl
+from ecgcore.download_zip import extract_zip
 from ecgcore.errors import DownloadError
+from ecgcore.sources import load_ptbxl
 
 N_RECORDS = 30
 PROJECT = Path(__file__).resolve().parent.parent
@@ -356,7 +357,7 @@ def test_from_zip_checks_and_extracts_the_chosen_part(release, tmp_path, capsys)
     assert f"records: {N_RECORDS}" in capsys.readouterr().out
     assert all((out / f).read_bytes() == (release / f).read_bytes() for f in wanted(release))
     assert not (out / "records500").exists()
-    again = dl.extract_zip(archive, out)
+    again = extract_zip(archive, out)
     assert again.present == len(wanted(release)) and again.fetched == 0
 
     tampered = tmp_path / "tampered.zip"
@@ -364,15 +365,15 @@ def test_from_zip_checks_and_extracts_the_chosen_part(release, tmp_path, capsys)
     with zipfile.ZipFile(archive) as src, zipfile.ZipFile(tampered, "w") as dst:
         for info in src.infolist():
             dst.writestr(info, b"tampered" if info.filename == top + rel else src.read(info))
-    result = dl.extract_zip(tampered, tmp_path / "t")
+    result = extract_zip(tampered, tmp_path / "t")
     assert result.bad == [rel] and not (tmp_path / "t" / rel).exists()
     with zipfile.ZipFile(tmp_path / "nosums.zip", "w") as zf:
         zf.writestr(top + "ptbxl_database.csv", b"ecg_id\n")
     with pytest.raises(DownloadError, match="has no SHA256SUMS.txt"):
-        dl.extract_zip(tmp_path / "nosums.zip", tmp_path / "n")
+        extract_zip(tmp_path / "nosums.zip", tmp_path / "n")
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     with pytest.raises(DownloadError, match="cannot be read as a zip"):
-        dl.extract_zip(tmp_path / "junk.zip", tmp_path / "j")
+        extract_zip(tmp_path / "junk.zip", tmp_path / "j")
 
 
 # ----------------------------------------------------------------------------- in the background
@@ -465,7 +466,7 @@ def test_zip_member_with_a_bad_crc_is_one_line_and_leaves_no_part(release, tmp_p
     archive.write_bytes(bytes(data))
     out = tmp_path / "out"
     with pytest.raises(DownloadError) as e:
-        dl.extract_zip(archive, out)
+        extract_zip(archive, out)
     text = str(e.value)
     assert "\n" not in text and f"{top + rel} in the zip is damaged" in text and "download the zip again" in text
     assert not list(out.rglob("*.part")) and not (out / rel).exists()

@@ -38,12 +38,13 @@ from ptbxl_files import small_copy, write_record
 
 from ecgcore import jobs, processes
 from ecgcore.checkpoints import FORMAT, load_checkpoint, read_checkpoint, save_checkpoint
-from ecgcore.data import DEMO_MARKER, LEADS, load_ptbxl
 from ecgcore.errors import CheckpointError, DataError, ECGCoreError, ResultsError, RunError, UploadError
 from ecgcore.metrics import read_json
 from ecgcore.recipes import TrainConfig
+from ecgcore.records import DEMO_MARKER, LEADS
 from ecgcore.run_paths import RunPaths
 from ecgcore.runs import FINAL, RunLock, is_locked, list_runs, read_events, read_status, run_state, write_status
+from ecgcore.sources import load_ptbxl
 from ecgcore.train import train_fold
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -326,12 +327,12 @@ def test_stale_cache_same_size_and_mtime_is_rebuilt(demo_root, tmp_path):
 def test_damaged_cache_is_rebuilt_not_used(demo_root, tmp_path, damage):
     """A signal cache file that is truncated or corrupt (disk full while it was written by an older
     version, a copied cache folder…) is rebuilt from the records, never used, never an error."""
-    import ecgcore.data as data
+    import ecgcore.signal_cache as signal_cache
 
     root = small_copy(demo_root, tmp_path / "ptbxl", n=8)
     good = np.asarray(load_ptbxl(root).signals).copy()
-    prefix = data._cache_paths(root, 100, "x")[2]
-    npy = next((data.cache_root() / "signals").glob(f"{prefix}-*.npy"))
+    prefix = signal_cache._cache_paths(root, 100, "x")[2]
+    npy = next((signal_cache.cache_root() / "signals").glob(f"{prefix}-*.npy"))
     meta = npy.with_suffix(".json")
     if damage == "npy-truncated":
         npy.write_bytes(npy.read_bytes()[:5000])

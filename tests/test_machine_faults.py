@@ -115,7 +115,7 @@ def test_checkpoint_on_a_full_disk_is_a_storage_error(full_disk, monkeypatch):
 def test_signal_cache_on_a_full_disk_then_a_good_one(full_disk, demo_root, monkeypatch, tmp_path):
     """The demo set's cache (14 MB) on a 1 MB tmpfs: one line with the cache path, the bytes needed and
     free and the setting to change; no temp file; then, with room, the same load works."""
-    from ecgcore.data import load_ptbxl
+    from ecgcore.sources import load_ptbxl
 
     monkeypatch.setenv("ECGCORE_CACHE_DIR", str(full_disk))
     with pytest.raises(StorageError) as info:
@@ -150,7 +150,7 @@ def test_preallocation_turns_a_late_full_disk_into_an_error(full_disk, monkeypat
     import shutil
 
     from ecgcore import signal_cache
-    from ecgcore.data import load_ptbxl
+    from ecgcore.sources import load_ptbxl
 
     monkeypatch.setenv("ECGCORE_CACHE_DIR", str(full_disk))
     real = shutil.disk_usage

@@ -113,7 +113,7 @@ def test_predict_input_csv(trained_runs, demo_ds, tmp_path, capsys):
 def test_predict_input_wfdb_pair_at_500hz_is_resampled(trained_runs, demo_ds, tmp_path, capsys):
     import wfdb
 
-    from ecgcore.data import LEADS
+    from ecgcore.records import LEADS
     from ecgcore.uploads import resample_to
 
     signal = resample_to(np.asarray(demo_ds.signals[5], dtype=np.float32), 100, 500)
@@ -238,7 +238,7 @@ def test_checkpoint_folder_uses_its_best_pt(trained_runs, tmp_path, capsys):
 
 
 def test_many_records_and_one_record_share_one_layout(trained_runs, demo_root, tmp_path):
-    from ecgcore.data import load_ptbxl
+    from ecgcore.sources import load_ptbxl
     from ecgcore.uploads import signal_csv
 
     ds = load_ptbxl(demo_root)

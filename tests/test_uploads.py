@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import wfdb
 
-from ecgcore.data import LEADS
 from ecgcore.errors import UploadError
+from ecgcore.records import LEADS
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UploadedRecord, at_rate, read_record_file, read_record_upload, resample_to
 
 

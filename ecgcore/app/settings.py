@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from ecgcore.data import cache_root
 from ecgcore.errors import DataError
 from ecgcore.fileio import write_json
+from ecgcore.signal_cache import cache_root
 
 SETTINGS_FILE = "app_settings.json"
 

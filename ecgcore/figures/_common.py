@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 try:  # the data layer owns the lead order; fall back to the same constant if it is unavailable
-    from ecgcore.data import LEADS
+    from ecgcore.records import LEADS
 except ImportError:  # pragma: no cover - only while ecgcore.data is missing
     LEADS: tuple[str, ...] = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
 

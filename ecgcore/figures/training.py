@@ -53,6 +53,38 @@ def _mark_best_epoch(fig: go.Figure, events: Sequence[Mapping[str, Any]]) -> Non
         )
 
 
+def _add_step_loss(fig: go.Figure, batches: Sequence[Mapping[str, Any]]) -> None:
+    """The training loss of every logged step, raw and smoothed (bias-corrected EMA)."""
+    steps = [e["step"] for e in batches]
+    loss = pd.Series([float(e["loss"]) for e in batches])
+    span = max(1, min(200, len(loss) // 20))
+    batch_epochs = [e.get("epoch") for e in batches]
+    fig.add_trace(
+        go.Scatter(
+            x=steps,
+            y=loss,
+            customdata=batch_epochs,
+            mode="lines",
+            name="train loss (per step)",
+            line={"color": _color(0), "width": 1},
+            opacity=0.35,
+            hovertemplate="step %{x}<br>epoch %{customdata}<br>loss %{y:.4f}<extra></extra>",
+        ),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=steps,
+            y=loss.ewm(span=span, adjust=True).mean(),
+            mode="lines",
+            name="train loss (smoothed)",
+            line={"color": _color(0), "width": 2.5},
+            hovertemplate="step %{x}<br>smoothed loss %{y:.4f}<extra></extra>",
+        ),
+        secondary_y=False,
+    )
+
+
 def loss_curves_figure(events: Sequence[Mapping[str, Any]]) -> go.Figure:
     """Training loss per step (raw + smoothed), validation loss and macro PR-AUC per epoch.
 
@@ -75,34 +107,7 @@ def loss_curves_figure(events: Sequence[Mapping[str, Any]]) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
 
     if batches:
-        steps = [e["step"] for e in batches]
-        loss = pd.Series([float(e["loss"]) for e in batches])
-        span = max(1, min(200, len(loss) // 20))
-        batch_epochs = [e.get("epoch") for e in batches]
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=loss,
-                customdata=batch_epochs,
-                mode="lines",
-                name="train loss (per step)",
-                line={"color": _color(0), "width": 1},
-                opacity=0.35,
-                hovertemplate="step %{x}<br>epoch %{customdata}<br>loss %{y:.4f}<extra></extra>",
-            ),
-            secondary_y=False,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=loss.ewm(span=span, adjust=True).mean(),
-                mode="lines",
-                name="train loss (smoothed)",
-                line={"color": _color(0), "width": 2.5},
-                hovertemplate="step %{x}<br>smoothed loss %{y:.4f}<extra></extra>",
-            ),
-            secondary_y=False,
-        )
+        _add_step_loss(fig, batches)
 
     def epoch_series(key: str) -> tuple[list, list, list]:
         picked = [e for e in epochs if _finite(e.get(key))]

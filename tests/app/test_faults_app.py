@@ -15,8 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore.app.settings import settings_path
-from ecgcore.data import DEMO_MARKER
 from ecgcore.fileio import write_json
+from ecgcore.records import DEMO_MARKER
 from ecgcore.run_paths import RunPaths
 
 PROJECT = Path(__file__).resolve().parents[2]

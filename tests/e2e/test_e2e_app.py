@@ -140,9 +140,9 @@ def fold0_run(app_server):
     was deselected)."""
     path = run_path(app_server)
     if not path.exists():
-        from ecgcore.data import load_ptbxl
         from ecgcore.evaluate import evaluate_run
         from ecgcore.recipes import TrainConfig
+        from ecgcore.sources import load_ptbxl
         from ecgcore.train import train_fold
 
         ds = load_ptbxl(app_server["data_root"])

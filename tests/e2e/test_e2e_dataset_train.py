@@ -10,9 +10,9 @@ import time
 import pytest
 
 from ecgcore.app import records
-from ecgcore.data import load_ptbxl
 from ecgcore.run_paths import RunPaths
 from ecgcore.runs import read_status
+from ecgcore.sources import load_ptbxl
 
 pytestmark = pytest.mark.e2e
 TRAIN_TIMEOUT_S = 240

@@ -20,8 +20,8 @@ ROW_PX, HEADER_PX = 35, 35  # st.dataframe's default row and header heights
 @pytest.fixture
 def evaluated_run(app_server):
     """The cnn1d fold-0 run of the e2e runs folder, trained and evaluated here unless already there."""
-    from ecgcore.data import load_ptbxl
     from ecgcore.run_paths import RunPaths
+    from ecgcore.sources import load_ptbxl
 
     ds = load_ptbxl(app_server["data_root"])
     path = RunPaths.of(ds.name, ds.label_set, "cnn1d", 0, root=app_server["runs_dir"]).folder

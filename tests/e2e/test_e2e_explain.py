@@ -42,7 +42,7 @@ def explain_ui(page, trained_demo, tmp_path):
 
 def test_deep_link_opens_record_run_fold_and_class_on_a_fresh_server(explain_ui, trained_demo, tmp_path):
     from ecgcore.app.records import record_parts
-    from ecgcore.data import load_ptbxl
+    from ecgcore.sources import load_ptbxl
     from ecgcore.uploads import signal_csv
 
     ds = load_ptbxl(trained_demo["root"])
