@@ -67,7 +67,7 @@ if data.get("is_demo"):
     )
 
 y_true, y_prob, names = result_view.test_arrays(results)
-chosen = dict(zip(names, result_view.chosen_thresholds(results)))
+chosen = dict(zip(names, result_view.thresholds_of_results(results)))
 st.subheader("Test metrics")
 left, right = st.columns([2, 3])
 left.dataframe(
@@ -286,7 +286,7 @@ else:
     if shared:
         k = st.selectbox("Curves of fold", shared, key="ev_cmp_fold")
         scores = {g: result_view.test_arrays(r[k])[:2] for g, r in ((a, ra), (b, rb))}
-        thr = {g: result_view.chosen_thresholds(r[k]) for g, r in ((a, ra), (b, rb))}
+        thr = {g: result_view.thresholds_of_results(r[k]) for g, r in ((a, ra), (b, rb))}
         t1, t2, t3 = st.tabs(["ROC curves", "Precision–recall curves", "Training curves"])
         try:
             t1.plotly_chart(roc_compare_figure(scores, names, thr), key="ev_cmp_roc")

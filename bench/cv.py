@@ -29,11 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ecgcore.checkpoints import load_checkpoint  # noqa: E402
 from ecgcore.folds import get_fold, n_folds  # noqa: E402
 from ecgcore.inference import predict_proba  # noqa: E402
-from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, summarize_folds  # noqa: E402
+from ecgcore.metrics import MACRO_METRICS, evaluate_predictions, summarize_folds  # noqa: E402
 from ecgcore.model_specs import SPECS  # noqa: E402
 from ecgcore.recipes import TrainConfig  # noqa: E402
 from ecgcore.service import run_fold  # noqa: E402
 from ecgcore.sources import load_ptbxl  # noqa: E402
+from ecgcore.thresholds import choose_thresholds
 from ecgcore.train import with_overrides  # noqa: E402
 
 

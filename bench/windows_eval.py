@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ecgcore.checkpoints import load_checkpoint  # noqa: E402
 from ecgcore.folds import get_fold  # noqa: E402
 from ecgcore.inference import predict_proba  # noqa: E402
-from ecgcore.metrics import choose_thresholds, evaluate_predictions  # noqa: E402
+from ecgcore.metrics import evaluate_predictions  # noqa: E402
 from ecgcore.sources import load_ptbxl  # noqa: E402
+from ecgcore.thresholds import choose_thresholds
 from ecgcore.windows import WindowSpec  # noqa: E402
 
 

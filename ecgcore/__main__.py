@@ -296,6 +296,9 @@ def cmd_compare(args) -> int:
                 f"paired diff {d['mean']:+.4f} ± {d['std']:.4f}   Wilcoxon p {'n/a' if p is None else f'{p:.3g}'}"
             )
     print(f"\n{out['note']}")
+    for group, differences in out["recipe_differences"].items():
+        for line in differences:  # the folds of one group trained with different recipes: said, not averaged silently
+            print(f"warning: {group}: {line}; its mean mixes recipes", file=sys.stderr)
     return 0
 
 
@@ -330,12 +333,13 @@ def cmd_interpret(args) -> int:
     import numpy as np
 
     from ecgcore.checkpoints import load_checkpoint
-    from ecgcore.evaluate import checkpoint_expectations, decision_thresholds
+    from ecgcore.evaluate import checkpoint_expectations
     from ecgcore.figures import saliency_png
     from ecgcore.folds import get_fold, n_folds
     from ecgcore.inference import predict_proba
     from ecgcore.run_paths import RunPaths, check_run_name
     from ecgcore.saliency import default_target, display_map, saliency_map
+    from ecgcore.thresholds import decision_thresholds
 
     _check_interpret_args(args)
     root = _runs_root(args)
@@ -412,8 +416,13 @@ def _predict_models(args):
     if args.checkpoint:
         return args.checkpoint
     model, name = parse_group_spec(args.run)
+    from ecgcore.recipes import fold_recipe_differences
+    from ecgcore.runs import recipe_of
+
     folds = trained_folds(model, name, args.plan, _runs_root(args), args.dataset)
     print(f"fold ensemble of {args.run}: {len(folds)} model(s) vote ({', '.join(p.name for p in folds)})")
+    for line in fold_recipe_differences({RunPaths(p).address().fold: recipe_of(p) for p in folds}):
+        print(f"warning: the ensemble's members used different recipes — {line}", file=sys.stderr)
     return [RunPaths(p).best for p in folds]
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
+from ecgcore.checkpoint_fit import fit_problem
 from ecgcore.errors import CheckpointError, ECGCoreError
 from ecgcore.fileio import make_folder, remove_quietly, storage_error
 from ecgcore.models import ECGClassifier, ModelError, create_model
-from ecgcore.runs import checkpoint_fit_problem
 from ecgcore.windows import WindowSpec
 
 FORMAT = "ecgcore-checkpoint/1"
@@ -124,7 +124,7 @@ def load_checkpoint(
     Args:
         expect: optional {key: value} the metadata must match, keys of :data:`EXPECTABLE`, e.g.
             ``{"model": "cnn1d", "label_names": [...], "sampling_rate": 100}``; a mismatch raises
-            CheckpointError (the rule is :func:`ecgcore.runs.checkpoint_fit_problem`).
+            CheckpointError (the rule is :func:`ecgcore.checkpoint_fit.fit_problem`).
     """
     data = read_checkpoint(path, device)
     meta = data["meta"]
@@ -132,7 +132,7 @@ def load_checkpoint(
     unknown = set(expect) - set(EXPECTABLE)
     if unknown:
         raise ValueError(f"load_checkpoint(expect=…) knows {', '.join(EXPECTABLE)}, not {', '.join(sorted(unknown))}")
-    problem = checkpoint_fit_problem(
+    problem = fit_problem(
         meta,
         expect.get("label_names"),
         expect.get("label_set"),

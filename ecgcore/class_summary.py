@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ecgcore.checkpoint_fit import same_dataset
 from ecgcore.checkpoints import load_checkpoint, read_checkpoint
 from ecgcore.data import ECGDataset
 from ecgcore.errors import CheckpointError, ECGCoreError, ResultsError
@@ -188,7 +189,7 @@ def _test_records_by_class(ds: ECGDataset, meta: dict, max_records: int | None) 
 def _load_run_model(ds: ECGDataset, run_path: Path) -> tuple[torch.nn.Module, dict]:
     ckpt = RunPaths(run_path).best
     model, meta = load_checkpoint(ckpt, expect={"label_names": list(ds.label_names), "sampling_rate": ds.sampling_rate})
-    if meta.get("dataset", {}).get("fingerprint") not in (None, ds.fingerprint):
+    if not same_dataset(meta, ds.fingerprint, ds.name):
         raise CheckpointError(
             f"{ckpt} was trained on dataset {meta['dataset'].get('name')} ({meta['dataset'].get('root')}), "
             f"not on {ds.name}; summarise it on that dataset."

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ecgcore.checkpoint_fit import same_dataset
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.data import ECGDataset
 from ecgcore.errors import CheckpointError
@@ -82,17 +83,17 @@ def ensemble_thresholds(metas: Sequence[dict]) -> np.ndarray:
     """(C,) mean of the members' validation-chosen thresholds (checkpoint meta["thresholds"]).
 
     A heuristic, not a tuned value: each member chose its thresholds on its own validation part."""
-    from ecgcore.evaluate import decision_thresholds
+    from ecgcore.thresholds import decision_thresholds
 
     return np.mean([decision_thresholds(m)[0] for m in metas], axis=0)
 
 
 def member_thresholds(metas: Sequence[dict]) -> tuple[np.ndarray, str]:
     """The decision thresholds (C,) of one model or of a fold ensemble, and where they come from: one
-    model's :func:`ecgcore.evaluate.decision_thresholds`; for several, :func:`ensemble_thresholds` with
+    model's :func:`ecgcore.thresholds.decision_thresholds`; for several, :func:`ensemble_thresholds` with
     source "checkpoint" only when every member stored its validation thresholds (else the weakest
     member's source, e.g. "default 0.5", so a fallback is never hidden in the mean)."""
-    from ecgcore.evaluate import decision_thresholds
+    from ecgcore.thresholds import decision_thresholds
 
     if len(metas) == 1:
         return decision_thresholds(metas[0])
@@ -128,12 +129,11 @@ def training_parts_of(meta: dict, ds: ECGDataset) -> dict[str, set[int]]:
 
 def seen_in_training(metas: Sequence[dict], ds: ECGDataset) -> dict[int, list[int]]:
     """{ecg_id: folds} of the records of ``ds`` that were in the training or validation part of some
-    member (``metas``) trained on ``ds`` itself (the same fingerprint; a checkpoint that records none
-    is not counted: the note covers a whole folder, and would otherwise flag ~80 % of any folder):
+    member (``metas``) trained on ``ds`` itself (:func:`ecgcore.checkpoint_fit.same_dataset`):
     their predictions are not estimates on unseen data."""
     seen: dict[int, list[int]] = {}
     for meta in metas:
-        if (meta.get("dataset") or {}).get("fingerprint") != ds.fingerprint:
+        if not same_dataset(meta, ds.fingerprint, ds.name):
             continue
         parts = training_parts_of(meta, ds)
         for ecg_id in parts["train"] | parts["val"]:
@@ -161,14 +161,14 @@ def leakage(
     """A warning when the record was in some member's training or validation part, else None.
 
     The record is named by ``ecg_id`` or, without one, found by ``signal`` (12, T) mV equality against
-    ``ds``'s signals. Members trained on another dataset (fingerprint) than ``ds`` are not checked."""
+    ``ds``'s signals. Members trained on another dataset (``checkpoint_fit.same_dataset``) are not checked."""
     if ecg_id is None and signal is not None:
         ecg_id = find_record(ds, signal)
     if ecg_id is None:
         return None
     seen = {"train": [], "val": []}
     for meta in metas:
-        if meta.get("dataset", {}).get("fingerprint") not in (None, ds.fingerprint):
+        if not same_dataset(meta, ds.fingerprint, ds.name):
             continue
         parts = training_parts_of(meta, ds)
         for part in seen:

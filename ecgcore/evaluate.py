@@ -3,7 +3,7 @@ JSON and confusion-matrix PNG, the summary over folds, and the 1D-vs-2D comparis
 
 Thresholds have one source, :func:`decision_thresholds`: the per-class thresholds that training chose
 on the fold's validation part for the best epoch and stored in the checkpoint (``meta["thresholds"]``,
-F1-maximising, :func:`ecgcore.metrics.choose_thresholds`). Evaluate, saliency, interpret and predict
+F1-maximising, :func:`ecgcore.thresholds.choose_thresholds`). Evaluate, saliency, interpret and predict
 all use them. Only a checkpoint written before thresholds were stored has them recomputed on its
 validation part here (same function, same data), or 0.5 when no dataset is at hand (one uploaded
 record); results.json records which (``threshold_source``).
@@ -23,52 +23,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
+from ecgcore.checkpoint_fit import same_dataset
 from ecgcore.checkpoints import CheckpointError, load_checkpoint
 from ecgcore.data import ECGDataset
 from ecgcore.fileio import write_json
 from ecgcore.folds import DEFAULT_PLAN, get_fold, n_folds
 from ecgcore.inference import predict_proba
-from ecgcore.metrics import (
-    MACRO_METRICS,
-    ResultsError,
-    choose_thresholds,
-    evaluate_predictions,
-    read_json,
-    summarize_folds,
-)
+from ecgcore.metrics import MACRO_METRICS, ResultsError, evaluate_predictions, read_json, summarize_folds
 from ecgcore.outcomes import write_records_csv
 from ecgcore.run_paths import RunPaths, group_dir
 from ecgcore.runs import write_status
+from ecgcore.thresholds import decision_thresholds
 
 
 def checkpoint_expectations(ds: ECGDataset) -> dict:
     return {"label_names": list(ds.label_names), "sampling_rate": ds.sampling_rate, "label_set": ds.label_set}
-
-
-def decision_thresholds(
-    meta: dict, ds: ECGDataset | None = None, model: torch.nn.Module | None = None, device: str = "auto"
-) -> tuple[np.ndarray, str]:
-    """The per-class decision thresholds of a checkpoint, and where they come from.
-
-    Args:
-        meta: the checkpoint's metadata.
-        ds, model: the dataset it was trained on and the loaded model; used only for an old checkpoint
-            without stored thresholds, to recompute them on its fold's validation part.
-    Returns:
-        ((C,) float64 thresholds in [0, 1] in ``meta["label_names"]`` order, source) with source
-        ``"checkpoint"``, ``"validation"`` (recomputed) or ``"default 0.5"``.
-    """
-    n = len(meta.get("label_names") or [])
-    stored = meta.get("thresholds")
-    if stored is not None and len(stored) == n:
-        return np.asarray(stored, dtype=np.float64), "checkpoint"
-    if ds is not None and model is not None:
-        fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
-        val_prob = predict_proba(model, ds.signals[fold.val], device)
-        return choose_thresholds(ds.labels[fold.val], val_prob), "validation"
-    return np.full(n, 0.5), "default 0.5"
 
 
 def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: int = 200) -> dict:
@@ -80,9 +50,9 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
     path = Path(path)
     model, meta = load_checkpoint(RunPaths(path).best, expect=checkpoint_expectations(ds))
     trained_on = meta.get("dataset") or {}
-    if trained_on.get("fingerprint") != ds.fingerprint:
+    if not same_dataset(meta, ds.fingerprint, ds.name):
         raise CheckpointError(
-            f"{path / 'best.pt'} was trained on dataset {trained_on.get('name', '(not recorded)')} "
+            f"{RunPaths(path).best} was trained on dataset {trained_on.get('name', '(not recorded)')} "
             f"({trained_on.get('root', '?')}), not on {ds.name}; evaluate it on that dataset."
         )
     fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
@@ -170,6 +140,17 @@ def group_results(ds: ECGDataset, group: str, plan: str = DEFAULT_PLAN, root: Pa
     return found
 
 
+def group_recipe_differences(
+    ds: ECGDataset, group: str, plan: str = DEFAULT_PLAN, root: Path | None = None
+) -> list[str]:
+    """How the trained folds of a run group differ in recipe (:func:`ecgcore.recipes.fold_recipe_differences`)."""
+    from ecgcore.recipes import fold_recipe_differences
+    from ecgcore.runs import recipe_of
+
+    folders = {k: RunPaths.of(ds.name, ds.label_set, group, k, plan, root).folder for k in range(n_folds(plan))}
+    return fold_recipe_differences({k: recipe_of(f) for k, f in folders.items() if f.is_dir()})
+
+
 def compare_models(
     ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = DEFAULT_PLAN, root: Path | None = None
 ) -> dict:
@@ -196,6 +177,7 @@ def compare_models(
             for k, v in paired["metrics"].items()
         },
         "note": paired["note"],
+        "recipe_differences": {m: group_recipe_differences(ds, m, plan, root) for m in models},
     }
     write_json(group_dir(ds.name, ds.label_set, models[0], root).parent / "compare.json", out)
     return out

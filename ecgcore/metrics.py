@@ -16,13 +16,13 @@ from sklearn.metrics import (
     average_precision_score,
     f1_score,
     multilabel_confusion_matrix,
-    precision_recall_curve,
     roc_auc_score,
 )
 
 from ecgcore.bootstrap import macro_samples, percentile_interval
 from ecgcore.errors import ResultsError
 from ecgcore.fileio import read_json_file
+from ecgcore.thresholds import DEFAULT_THRESHOLD, with_default
 
 N_BOOTSTRAP = 200
 MACRO_METRICS = ("macro_pr_auc", "micro_pr_auc", "macro_roc_auc", "f1_macro", "f1_micro")
@@ -44,21 +44,6 @@ def ranking_metrics(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, float |
         "micro_pr_auc": float(average_precision_score(yt, yp, average="micro")),
         "macro_roc_auc": float(roc_auc_score(yt, yp, average="macro")),
     }
-
-
-def choose_thresholds(y_true: np.ndarray, y_prob: np.ndarray) -> np.ndarray:
-    """Per class, the probability threshold maximising F1 (use the validation part, never test).
-
-    Returns (C,) thresholds; 0.5 for a class without positives.
-    """
-    thresholds = np.full(y_true.shape[1], 0.5)
-    for c in range(y_true.shape[1]):
-        if y_true[:, c].sum() == 0:
-            continue
-        precision, recall, thr = precision_recall_curve(y_true[:, c], y_prob[:, c])
-        f1 = 2 * precision[:-1] * recall[:-1] / np.clip(precision[:-1] + recall[:-1], 1e-12, None)
-        thresholds[c] = float(thr[int(np.argmax(f1))])
-    return thresholds
 
 
 def confusion_matrices(y_true: np.ndarray, y_prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -128,9 +113,9 @@ def evaluate_predictions(
     """
     y_true = np.asarray(y_true).astype(np.int64)
     y_prob = np.asarray(y_prob, dtype=np.float64)
-    thr = np.full(y_true.shape[1], 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+    thr = with_default(thresholds, y_true.shape[1])
     pred = (y_prob >= thr).astype(np.int64)
-    pred05 = (y_prob >= 0.5).astype(np.int64)
+    pred05 = (y_prob >= DEFAULT_THRESHOLD).astype(np.int64)
     out: dict = ranking_metrics(y_true, y_prob)
     out |= {
         "f1_macro": float(f1_score(y_true, pred, average="macro", zero_division=0)),

@@ -27,6 +27,7 @@ from ecgcore.fileio import write_bytes_atomic, write_json
 from ecgcore.inference import predict_proba
 from ecgcore.records import LEADS
 from ecgcore.sources import load_ptbxl
+from ecgcore.thresholds import with_default
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UploadedRecord, at_rate, read_record_file
 from ecgcore.uploads import resample_to as resample_to
 
@@ -166,7 +167,7 @@ def probability_table(
     Args:
         probs: (C,) probabilities in [0, 1]; thresholds: (C,) or None (0.5 for all).
     """
-    thr = list(thresholds) if thresholds is not None else [0.5] * len(label_names)
+    thr = with_default(thresholds, len(label_names))
     table = pd.DataFrame(
         {
             "class": list(label_names),
@@ -193,7 +194,7 @@ def predictions_table(
     Args:
         probs: (N, C) probabilities; thresholds: (C,) or None (0.5 for all)."""
     probs = np.asarray(probs, dtype=float).reshape(len(ecg_ids), len(label_names))
-    thr = np.asarray(list(thresholds) if thresholds is not None else [0.5] * len(label_names), dtype=float)
+    thr = with_default(thresholds, len(label_names))
     columns: dict[str, object] = {"ecg_id": list(ecg_ids)}
     for j, name in enumerate(label_names):
         columns[f"{name}_probability"] = probs[:, j].round(5)

@@ -331,6 +331,22 @@ def recipe_differences(a: Mapping, b: Mapping) -> list[tuple[str, str, str]]:
     ]
 
 
+def fold_recipe_differences(recipes_by_fold: Mapping[int, Mapping | None]) -> list[str]:
+    """How the folds of one run group differ in recipe: for each fold whose recorded recipe differs from
+    the first fold's, ``"fold 3: Epochs 20 (fold 0: 40)"``; folds that recorded none are skipped.
+    An empty list means every fold trained with the same recipe."""
+    recorded = {k: r for k, r in sorted(recipes_by_fold.items()) if r}
+    if len(recorded) < 2:
+        return []
+    (first, base), *rest = recorded.items()
+    out = []
+    for k, recipe in rest:
+        parts = [f"{label} {b} (fold {first}: {a})" for label, a, b in recipe_differences(base, recipe)]
+        if parts:
+            out.append(f"fold {k}: " + ", ".join(parts))
+    return out
+
+
 def resume_conflicts(recorded: Mapping, given: Mapping) -> str | None:
     """What a resumed run would silently ignore: the fields ``given`` now (None: not given) that differ
     from the run's ``recorded`` recipe (fields that may change on resume are not compared; a field an

@@ -7,9 +7,10 @@ state (:class:`RunState`) is ``status.json`` plus whether its lock is held (an `
 kernel when the process dies, so a killed run is seen as interrupted, never as running forever). A
 status.json that cannot be read as a status makes the run **damaged** — never an exception.
 
-The rules — may a run start, resume, be cancelled or deleted; does a checkpoint fit a dataset — are
+The rules — may a run start, resume, be cancelled or deleted — are
 each one function here (:func:`can_start`, :func:`can_resume`, :func:`can_cancel`, :func:`can_delete`,
-:func:`checkpoint_fit_problem`); they return None (yes) or the reason as a one-line message.
+); they return None (yes) or the reason as a one-line message. Whether a checkpoint fits a dataset
+is :mod:`ecgcore.checkpoint_fit`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -389,40 +389,6 @@ def can_delete(path: Path) -> str | None:
     if state in ACTIVE:
         return f"{path} is {state.value}; cancel it first."
     return None
-
-
-def checkpoint_fit_problem(
-    meta: dict,
-    label_names: Sequence[str] | None,
-    label_set: str | None,
-    sampling_rate: int | None,
-    *,
-    model: str | None = None,
-    fingerprint: str | None = None,
-    dataset_name: str | None = None,
-) -> str | None:
-    """Does a checkpoint (its ``meta``) fit this dataset? None if it does, else ``"was trained with
-    <what> <then>, not <now>"`` for the first mismatch (callers put the file before it and what to do
-    after it). An argument left None is not checked; a key the checkpoint lacks is not checked."""
-    trained = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
-    checks = (
-        ("model", "model", meta.get("model"), model),
-        ("labels (label_names)", "label_names", meta.get("label_names"), label_names),
-        ("label set (label_set)", "label_set", meta.get("label_set"), label_set),
-        ("sampling rate (sampling_rate)", "sampling_rate", meta.get("sampling_rate"), sampling_rate),
-        ("dataset", "dataset", trained.get("fingerprint"), fingerprint),
-    )
-    for what, key, then, now in checks:
-        if now is None or (key != "dataset" and key not in meta) or (key == "dataset" and then is None):
-            continue
-        if _plain(then) != _plain(now):
-            shown = (trained.get("name"), dataset_name) if key == "dataset" else (then, now)
-            return f"was trained with {what} {_plain(shown[0])!r}, not {_plain(shown[1])!r}"
-    return None
-
-
-def _plain(value):
-    return list(value) if isinstance(value, tuple | list) else value
 
 
 # ----------------------------------------------------------------------------- run files

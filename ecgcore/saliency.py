@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from captum.attr import IntegratedGradients, LayerGradCam, Saliency
 
 from ecgcore.inference import predict_logits
+from ecgcore.thresholds import with_default
 from ecgcore.transforms import image_map_to_leads
 from ecgcore.windows import windowed_map
 
@@ -126,7 +127,7 @@ def default_target(probs: np.ndarray, thresholds: np.ndarray | None = None) -> i
     or not its labels are known.
 
     Args:
-        probs: (C,) probabilities in [0, 1]; thresholds: (C,) (e.g. ``evaluate.decision_thresholds``),
+        probs: (C,) probabilities in [0, 1]; thresholds: (C,) (e.g. ``thresholds.decision_thresholds``),
             None → 0.5 for all.
     Returns:
         the class index (0 when there are no classes).
@@ -134,7 +135,7 @@ def default_target(probs: np.ndarray, thresholds: np.ndarray | None = None) -> i
     probs = np.asarray(probs, dtype=np.float64).reshape(-1)
     if probs.size == 0:
         return 0
-    thr = np.full(probs.shape, 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+    thr = with_default(thresholds, probs.size)
     predicted = np.flatnonzero(probs >= thr)
     if predicted.size:
         return int(predicted[np.argmax(probs[predicted])])

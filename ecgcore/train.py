@@ -32,16 +32,18 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from ecgcore.checkpoint_fit import fit_problem
 from ecgcore.checkpoints import CheckpointError, library_versions, read_checkpoint, save_checkpoint
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
 from ecgcore.folds import Fold, get_fold
 from ecgcore.inference import pick_device, predict_logits
-from ecgcore.metrics import choose_thresholds, ranking_metrics
+from ecgcore.metrics import ranking_metrics
 from ecgcore.models import ECGClassifier, create_model
 from ecgcore.recipes import TrainConfig, from_recorded
 from ecgcore.run_paths import RunPaths
-from ecgcore.runs import RunLock, can_start, checkpoint_fit_problem, clear_for_restart, write_status
+from ecgcore.runs import RunLock, can_start, clear_for_restart, write_status
+from ecgcore.thresholds import choose_thresholds
 from ecgcore.transforms import augment_batch
 from ecgcore.windows import WindowSpec, crop_samples, random_crops
 
@@ -145,7 +147,7 @@ def _resume_config(previous: dict, ds: ECGDataset, cfg: TrainConfig, run_dir: Pa
     unless last.pt was trained as asked now: same model, label names, sampling rate and dataset (a
     run folder does not name the sampling rate, and a copied file can be anything)."""
     meta = previous["meta"]
-    problem = checkpoint_fit_problem(
+    problem = fit_problem(
         meta,
         list(ds.label_names),
         None,

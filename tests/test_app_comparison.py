@@ -57,12 +57,13 @@ def test_recipes_side_by_side_and_warning():
     ra = {"model": "cnn1d", "epochs": 40, "lr": 0.003, "schedule": "onecycle", "augment": True, "fold": 0}
     rb = ra | {"model": "cnn2d", "epochs": 60, "crop_s": 2.5, "fold": 1}
     table = cmp.recipe_table({"A": ra, "B": rb}, {"A": {0: 12}, "B": {1: 30}}).set_index("setting")
-    assert table.loc["epochs"].tolist() == ["40", "60"]
-    assert table.loc["augmentation"].tolist() == ["on", "on"]
-    assert table.loc["random crop (s)"].tolist() == ["off", "2.5"]
-    assert table.loc["best epoch (per fold)"].tolist() == ["0: 12", "1: 30"]
+    assert table.loc["Epochs"].tolist() == ["40", "60"]
+    assert table.loc["Augmentation"].tolist() == ["yes", "yes"]
+    assert table.loc["Random crops (s)"].tolist() == ["off", "2.5"]
+    assert table.loc["best epoch (per fold)"].tolist() == ["0: 12", "1: 30"]  # as given (best_epochs counts from 1)
     warning = cmp.recipe_warning({"A": ra, "B": rb})
-    assert "epochs: 40 vs 60" in warning and "crop_s" in warning and "model:" not in warning and "fold" not in warning
+    assert "Epochs: 40 vs 60" in warning and "Random crops (s): off vs 2.5" in warning
+    assert "model" not in warning.lower().split("recipes of")[1].split("differ")[1] and "fold" not in warning
     assert cmp.recipe_warning({"A": ra, "B": ra | {"model": "cnn2d", "fold": 3}}) is None
     assert "not recorded" in cmp.recipe_warning({"A": ra, "B": None})
 

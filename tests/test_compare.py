@@ -56,8 +56,17 @@ def test_refuses_different_tasks_or_no_common_fold():
 def test_recipe_differences():
     a = {"epochs": 40, "lr": 0.003, "fold": 0, "device": "auto", "augment": True}
     b = {"epochs": 60, "lr": 0.003, "fold": 3, "device": "cpu", "augment": True}
-    assert recipe_differences(a, b) == ["epochs: 40 vs 60"]
+    assert recipe_differences(a, b) == ["Epochs: 40 vs 60"]  # labels from the recipe schema; fold, device not compared
     assert recipe_differences(a, a) == []
+    assert recipe_differences(a, a | {"crop_s": 2.5}) == ["Random crops (s): off vs 2.5"]  # never "None"
+
+
+def test_folds_of_one_group_with_different_recipes_are_named():
+    from ecgcore.recipes import fold_recipe_differences
+
+    same = {"epochs": 40, "lr": 0.003}
+    assert fold_recipe_differences({0: same, 1: same, 2: None}) == []
+    assert fold_recipe_differences({0: same, 3: same | {"epochs": 20}}) == ["fold 3: Epochs 20 (fold 0: 40)"]
 
 
 def test_groups_evaluated_on_different_datasets_are_not_paired():

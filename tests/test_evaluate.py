@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-import ecgcore.evaluate as evaluate
+from ecgcore import thresholds
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.errors import CheckpointError, ResultsError
 from ecgcore.evaluate import (
@@ -21,8 +21,9 @@ from ecgcore.evaluate import (
 )
 from ecgcore.fileio import write_json
 from ecgcore.folds import get_fold
-from ecgcore.metrics import MACRO_METRICS, choose_thresholds, evaluate_predictions, read_json
+from ecgcore.metrics import MACRO_METRICS, evaluate_predictions, read_json
 from ecgcore.run_paths import RunPaths
+from ecgcore.thresholds import choose_thresholds
 
 RESULT_KEYS = {
     "macro_pr_auc",
@@ -102,12 +103,12 @@ def test_thresholds_come_from_the_checkpoint(trained_runs, demo_ds, monkeypatch,
 
     path = tmp_path / "run"
     shutil.copytree(trained_runs["cnn1d"], path)
-    monkeypatch.setattr(evaluate, "choose_thresholds", lambda *a: pytest.fail("recomputed"))
+    monkeypatch.setattr(thresholds, "choose_thresholds", lambda *a: pytest.fail("recomputed"))
     results = evaluate_run(demo_ds, path, "cpu", n_bootstrap=0)
     _, meta = load_checkpoint(path / "best.pt")
     assert results["thresholds"] == meta["thresholds"] and results["threshold_source"] == "checkpoint"
-    thresholds, source = evaluate.decision_thresholds(meta)
-    assert thresholds.tolist() == meta["thresholds"] and source == "checkpoint"
+    chosen, source = thresholds.decision_thresholds(meta)
+    assert chosen.tolist() == meta["thresholds"] and source == "checkpoint"
 
 
 def test_old_checkpoint_without_thresholds_recomputes_them_on_validation(trained_runs, demo_ds, monkeypatch, tmp_path):
@@ -123,13 +124,13 @@ def test_old_checkpoint_without_thresholds_recomputes_them_on_validation(trained
     stored = data["meta"].pop("thresholds")
     torch.save(data, path / "best.pt")
     seen = []
-    real = evaluate.choose_thresholds
+    real = thresholds.choose_thresholds
 
     def spy(y, p):
         seen.append((np.asarray(y).copy(), np.asarray(p).copy()))
         return real(y, p)
 
-    monkeypatch.setattr(evaluate, "choose_thresholds", spy)
+    monkeypatch.setattr(thresholds, "choose_thresholds", spy)
     results = evaluate_run(demo_ds, path, "cpu", n_bootstrap=0)
     fold = fold0(demo_ds)
     assert len(seen) == 1 and results["threshold_source"] == "validation"
@@ -143,8 +144,8 @@ def test_old_checkpoint_without_thresholds_recomputes_them_on_validation(trained
     assert not np.allclose(results["thresholds"], test_thr)
     # without a dataset (one uploaded record) an old checkpoint falls back to 0.5, and says so
     meta = data["meta"]
-    assert evaluate.decision_thresholds(meta)[1] == "default 0.5"
-    assert evaluate.decision_thresholds(meta)[0].tolist() == [0.5] * len(demo_ds.label_names)
+    assert thresholds.decision_thresholds(meta)[1] == "default 0.5"
+    assert thresholds.decision_thresholds(meta)[0].tolist() == [0.5] * len(demo_ds.label_names)
 
 
 def test_wrong_dataset_or_labels_refused(trained_runs, demo_ds):

@@ -14,7 +14,6 @@ from ecgcore.errors import ResultsError
 from ecgcore.fileio import write_json
 from ecgcore.metrics import (
     bootstrap_ci,
-    choose_thresholds,
     confusion_matrices,
     evaluate_predictions,
     per_class_rates,
@@ -22,6 +21,7 @@ from ecgcore.metrics import (
     read_json,
     summarize_folds,
 )
+from ecgcore.thresholds import choose_thresholds
 
 # Two classes, four records. Class 0 ranks pos, neg, pos, neg; class 1 too (worked out by hand below).
 Y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])

@@ -180,8 +180,9 @@ def test_json_given_as_checkpoint_is_not_a_checkpoint(tmp_path, capsys):
 
 def test_predict_uses_the_thresholds_evaluate_used(trained_runs, demo_ds):
     from ecgcore.checkpoints import load_checkpoint
-    from ecgcore.evaluate import decision_thresholds, read_results
+    from ecgcore.evaluate import read_results
     from ecgcore.predict import predict_record
+    from ecgcore.thresholds import decision_thresholds
     from ecgcore.uploads import UploadedRecord
 
     for path in trained_runs.values():

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ecgcore import runs
+from ecgcore.checkpoint_fit import fit_problem
 from ecgcore.errors import RunError
 from ecgcore.run_paths import RunPaths, check_run_name
 from ecgcore.runs import (
@@ -21,7 +22,6 @@ from ecgcore.runs import (
     can_delete,
     can_resume,
     can_start,
-    checkpoint_fit_problem,
     list_runs,
     read_status,
     recipe_of,
@@ -163,7 +163,7 @@ def test_recipe_from_the_start_event(tmp_path):
     assert recipe_of(path) == {"lr": 0.1}
 
 
-def test_checkpoint_fit_problem():
+def test_fit_problem():
     meta = {
         "model": "cnn1d",
         "label_names": ["NORM", "MI"],
@@ -171,15 +171,13 @@ def test_checkpoint_fit_problem():
         "sampling_rate": 100,
         "dataset": {"name": "demo", "fingerprint": "abc"},
     }
-    assert checkpoint_fit_problem(meta, ("NORM", "MI"), "superclass", 100, model="cnn1d", fingerprint="abc") is None
-    assert "labels" in checkpoint_fit_problem(meta, ["MI", "NORM"], "superclass", 100)
-    assert "label set" in checkpoint_fit_problem(meta, None, "subclass", None)
-    assert "sampling rate" in checkpoint_fit_problem(meta, None, None, 500)
-    assert "model 'cnn1d', not 'cnn2d'" in checkpoint_fit_problem(meta, None, None, None, model="cnn2d")
-    assert "dataset 'demo', not 'ptbxl'" in checkpoint_fit_problem(
-        meta, None, None, None, fingerprint="zzz", dataset_name="ptbxl"
-    )
-    assert checkpoint_fit_problem({"model": "cnn1d"}, ["A"], "x", 500) is None  # keys it lacks are not checked
+    assert fit_problem(meta, ("NORM", "MI"), "superclass", 100, model="cnn1d", fingerprint="abc") is None
+    assert "labels" in fit_problem(meta, ["MI", "NORM"], "superclass", 100)
+    assert "label set" in fit_problem(meta, None, "subclass", None)
+    assert "sampling rate" in fit_problem(meta, None, None, 500)
+    assert "model 'cnn1d', not 'cnn2d'" in fit_problem(meta, None, None, None, model="cnn2d")
+    assert "dataset 'demo', not 'ptbxl'" in fit_problem(meta, None, None, None, fingerprint="zzz", dataset_name="ptbxl")
+    assert fit_problem({"model": "cnn1d"}, ["A"], "x", 500) is None  # keys it lacks are not checked
 
 
 def test_runs_module_has_no_heavy_imports():

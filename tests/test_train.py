@@ -95,7 +95,7 @@ def test_checkpoints_written_and_loadable(one_epoch, demo_ds):
     assert meta["val_metrics"]["macro_pr_auc"] == pytest.approx(one_epoch["result"]["best_val_macro_pr_auc"])
     # thresholds stored with the checkpoint are chosen on validation
     from ecgcore.inference import predict_proba
-    from ecgcore.metrics import choose_thresholds
+    from ecgcore.thresholds import choose_thresholds
 
     fold = fold0(demo_ds)
     expected = choose_thresholds(demo_ds.labels[fold.val], predict_proba(best, demo_ds.signals[fold.val], "cpu"))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ecgcore.compare import compare_groups, comparison_frame, recipe_differences
 from ecgcore.folds import DEFAULT_PLAN, PLANS
-from ecgcore.recipes import fields_in, from_recorded, shown_value
+from ecgcore.recipes import BY_NAME, fields_in, from_recorded, shown_value
 from ecgcore.run_paths import DEFAULT_RUN
 from ecgcore.runs import RunInfo, read_events, recipe_of
 
@@ -148,7 +148,7 @@ def recipe_warning(recipes: Mapping[str, dict | None]) -> str | None:
     if not ra or not rb:
         missing = a if not ra else b
         return f"The recipe of {missing} is not recorded: the runs may differ in more than the model."
-    diffs = [d for d in recipe_differences(ra, rb) if not d.startswith(("model:", "model_config:"))]
+    diffs = [d for d in recipe_differences(ra, rb) if not d.startswith(BY_NAME["model_config"].label + ":")]
     if not diffs:
         return None
     return (
@@ -158,7 +158,9 @@ def recipe_warning(recipes: Mapping[str, dict | None]) -> str | None:
 
 
 def best_epochs(group_results_: Mapping[int, dict]) -> dict[int, int | None]:
-    return {k: r.get("best_epoch") for k, r in group_results_.items()}
+    """{fold: best epoch}, counted from 1 as the training log and the Train page count (results.json
+    stores the epoch index, from 0)."""
+    return {k: None if r.get("best_epoch") is None else r["best_epoch"] + 1 for k, r in group_results_.items()}
 
 
 def training_curves(groups: Mapping[str, Mapping[int, RunInfo]]) -> dict[str, list[dict]]:

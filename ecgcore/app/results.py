@@ -18,6 +18,7 @@ import pandas as pd
 from ecgcore.bootstrap import per_class_intervals
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.metrics import MACRO_METRICS, N_BOOTSTRAP, per_class_rates, read_json, summarize_folds
+from ecgcore.thresholds import thresholds_of_results
 
 METRIC_NAMES = {
     "macro_pr_auc": "macro PR-AUC (AP)",
@@ -69,7 +70,7 @@ def per_class_table(results: dict, ci: Mapping[str, Mapping] | None = None) -> p
     then the rates and counts at the validation-chosen thresholds (:func:`ecgcore.metrics.per_class_rates`)."""
     y_true, y_prob, names = test_arrays(results)
     stored = results.get("per_class") or {}
-    rates = {r["class"]: r for r in _rates(y_true, y_prob, names, chosen_thresholds(results))}
+    rates = {r["class"]: r for r in _rates(y_true, y_prob, names, thresholds_of_results(results))}
     rows = []
     for name in names:
         c, r, i = stored.get(name, {}), rates[name], (ci or {}).get(name, {})
@@ -108,12 +109,6 @@ def test_arrays(results: dict) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return y_true, y_prob, names
 
 
-def chosen_thresholds(results: dict) -> list[float]:
-    """The run's decision thresholds (chosen on validation, ``evaluate.decision_thresholds``), as stored."""
-    names = list(results.get("label_names") or results.get("per_class", {}).keys())
-    return [float(t) for t in (results.get("thresholds") or [0.5] * len(names))]
-
-
 def confusion_at(
     results: dict, threshold: float | Mapping[str, float] | None = None
 ) -> tuple[dict, dict, pd.DataFrame]:
@@ -128,7 +123,7 @@ def confusion_at(
         ({class: [[tn, fp], [fn, tp]]}, {class: threshold}, table of sensitivity/specificity/PPV/F1/counts).
     """
     y_true, y_prob, names = test_arrays(results)
-    chosen = chosen_thresholds(results)
+    chosen = thresholds_of_results(results)
     if threshold is None:
         thr = chosen
     elif isinstance(threshold, Mapping):

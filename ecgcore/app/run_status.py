@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ecgcore.checkpoint_fit import fit_problem
 from ecgcore.errors import CheckpointError
-from ecgcore.runs import ACTIVE, RunInfo, can_resume, checkpoint_fit_problem, run_state
+from ecgcore.runs import ACTIVE, RunInfo, can_resume, run_state
 
 ACTIVE_STATES = tuple(sorted(ACTIVE))  # the older name: states worth polling
 
@@ -41,8 +42,8 @@ def resumable(path: Path, state: str | None = None) -> bool:
 
 def check_checkpoint_fits(meta: dict, label_names: Sequence[str], sampling_rate: int, path: Path | str = "") -> None:
     """CheckpointError unless the checkpoint predicts these labels at this sampling rate
-    (``runs.checkpoint_fit_problem``)."""
-    problem = checkpoint_fit_problem(meta, list(label_names), None, int(sampling_rate))
+    (``checkpoint_fit.fit_problem``)."""
+    problem = fit_problem(meta, list(label_names), None, int(sampling_rate))
     if problem:
         raise CheckpointError(
             f"{path} {problem}; pick a checkpoint trained on the label set and sampling rate chosen in the sidebar."

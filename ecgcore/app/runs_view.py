@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.app.run_status import has_results, live_state
+from ecgcore.checkpoint_fit import same_dataset
 from ecgcore.data import ECGDataset
 from ecgcore.recipes import BY_NAME, fields_in, from_recorded, off, shown_value
 from ecgcore.run_paths import RunPaths, group_label
@@ -154,8 +155,7 @@ def other_dataset_note(trained_on: Mapping | None, ds: ECGDataset) -> str | None
     """A warning when a run's dataset (results['dataset'] or a checkpoint's meta['dataset']) is not the
     loaded one although it has the same name — every demo dataset is named 'demo'."""
     trained_on = trained_on or {}
-    fingerprint = trained_on.get("fingerprint")
-    if fingerprint is None or fingerprint == ds.fingerprint:
+    if not trained_on or same_dataset({"dataset": trained_on}, ds.fingerprint, ds.name):
         return None
     return (
         f"This run was trained on another dataset named '{trained_on.get('name', '?')}' "

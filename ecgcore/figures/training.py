@@ -48,7 +48,7 @@ def _mark_best_epoch(fig: go.Figure, events: Sequence[Mapping[str, Any]]) -> Non
         fig.add_vline(
             x=best["step"],
             line={"color": "rgba(60,60,60,0.7)", "dash": "dash", "width": 1.5},
-            annotation={"text": f"best epoch {best['epoch']}", "yanchor": "top"},
+            annotation={"text": f"best epoch {best['epoch'] + 1}", "yanchor": "top"},  # counted from 1
             annotation_position="top left",
         )
 
