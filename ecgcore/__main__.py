@@ -178,6 +178,7 @@ def _print_test(results: dict, path: Path) -> None:
 
 def cmd_train(args) -> int:
     """Check every argument, load the data, then train each fold (:func:`ecgcore.service.train_request`)."""
+    from ecgcore.fileio import make_folder
     from ecgcore.folds import n_folds
     from ecgcore.recipes import overrides_from
     from ecgcore.runs import RunError, RunState
@@ -197,7 +198,8 @@ def cmd_train(args) -> int:
         evaluate=not args.no_eval,
         pod_mode=pod_mode,
     )
-    check_request(request)  # before the data loads
+    check_request(request)  # before the data loads, as is the runs folder:
+    make_folder(_runs_root(args))  # a read-only folder or a file there is one line, before any work
     stop = _StopRequest()
     ds = _load(args)
 
@@ -218,9 +220,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from ecgcore.errors import CheckpointError
     from ecgcore.evaluate import evaluate_run, summarize_model
     from ecgcore.folds import n_folds
     from ecgcore.run_paths import RunPaths, check_run_name, group_folder
+    from ecgcore.runs import RunLock
 
     root = _runs_root(args)
     folds = resolve_folds(args.fold, "eval", n_folds(args.plan))
@@ -228,7 +232,12 @@ def cmd_eval(args) -> int:
     ds = _load(args)
     for k in folds:
         path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
-        r = evaluate_run(ds, path, args.device, args.n_bootstrap)
+        if not RunPaths(path).best.is_file():
+            raise CheckpointError(
+                f"{RunPaths(path).best} does not exist; train that run first (python -m ecgcore train)."
+            )
+        with RunLock(path):  # not while a training or another evaluation of this fold writes its files
+            r = evaluate_run(ds, path, args.device, args.n_bootstrap)
         lo, hi = r["ci95"].get("macro_pr_auc") or (None, None)
         print(
             f"fold {k}: macro PR-AUC {_num(r['macro_pr_auc'])} [{_num(lo, 3)}, {_num(hi, 3)}]  "
@@ -308,7 +317,7 @@ def _check_interpret_args(args) -> None:
 
     if args.max_records is not None and args.max_records < 1:
         raise RunError(f"--max_records {args.max_records}: use at least 1, or leave it out for the whole test part.")
-    if args.n < 1:
+    if args.n < 1 and not args.summary:  # --summary covers the test part, not --n records
         raise RunError(f"--n {args.n}: explain at least 1 record (e.g. --n 4), or name them with --ecg_ids.")
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise RunError(f"--out {args.out} is a file, not a folder; give a folder for the PNGs.")
@@ -330,16 +339,9 @@ def _interpret_rows(ds, fold, k: int, args) -> list[int]:
 
 
 def cmd_interpret(args) -> int:
-    import numpy as np
-
-    from ecgcore.checkpoints import load_checkpoint
-    from ecgcore.evaluate import checkpoint_expectations
-    from ecgcore.figures import saliency_png
-    from ecgcore.folds import get_fold, n_folds
-    from ecgcore.inference import predict_proba
+    from ecgcore.folds import n_folds
     from ecgcore.run_paths import RunPaths, check_run_name
-    from ecgcore.saliency import default_target, display_map, saliency_map
-    from ecgcore.thresholds import decision_thresholds
+    from ecgcore.runs import RunLock
 
     _check_interpret_args(args)
     root = _runs_root(args)
@@ -350,29 +352,46 @@ def cmd_interpret(args) -> int:
         return _interpret_summary(args, ds, folds, root)
     for k in folds:
         path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
-        model, meta = load_checkpoint(RunPaths(path).best, expect=checkpoint_expectations(ds))
-        fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
-        rows = _interpret_rows(ds, fold, k, args)
-        out = Path(args.out) if args.out else path / "saliency"
-        out.mkdir(parents=True, exist_ok=True)
-        probs = predict_proba(model, ds.signals[rows], args.device)
-        thresholds, _ = decision_thresholds(meta)
-        ids = ds.records["ecg_id"].to_numpy()
-        for row, p in zip(rows, probs):
-            target = default_target(p, thresholds)  # the same rule as the app's Saliency page
-            sal = saliency_map(model, ds.signals[row], target, args.method)
-            true = [n for n, y in zip(ds.label_names, ds.labels[row]) if y] or ["none"]
-            pred = [n for n, q, t in zip(ds.label_names, p, thresholds) if q >= t] or ["none"]
-            title = (
-                f"ecg_id {ids[row]} — {args.model} fold {k}, {args.method} for {ds.label_names[target]}"
-                f"{' (time-only)' if sal.time_only else ''} — true: {', '.join(true)}; predicted: {', '.join(pred)}"
-            )
-            png = out / f"ecg{ids[row]}_{args.method}.png"
-            saliency_png(
-                np.asarray(ds.signals[row]), display_map(sal.map, ds.sampling_rate, 0.05), ds.sampling_rate, title, png
-            )
-            print(png)
+        with RunLock(path):  # not while a training or evaluation of this fold replaces best.pt
+            _interpret_fold(args, ds, k, path)
     return 0
+
+
+def _interpret_fold(args, ds, k: int, path: Path) -> None:
+    """Saliency PNGs of the chosen records of one fold (see ``cmd_interpret``)."""
+    import numpy as np
+
+    from ecgcore.checkpoints import load_checkpoint
+    from ecgcore.evaluate import checkpoint_expectations
+    from ecgcore.figures import saliency_png
+    from ecgcore.fileio import make_folder
+    from ecgcore.folds import get_fold
+    from ecgcore.inference import predict_proba
+    from ecgcore.run_paths import RunPaths
+    from ecgcore.saliency import default_target, display_map, saliency_map
+    from ecgcore.thresholds import decision_thresholds
+
+    model, meta = load_checkpoint(RunPaths(path).best, expect=checkpoint_expectations(ds))
+    fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
+    rows = _interpret_rows(ds, fold, k, args)
+    out = make_folder(Path(args.out) if args.out else path / "saliency")
+    probs = predict_proba(model, ds.signals[rows], args.device)
+    thresholds, _ = decision_thresholds(meta)
+    ids = ds.records["ecg_id"].to_numpy()
+    for row, p in zip(rows, probs):
+        target = default_target(p, thresholds)  # the same rule as the app's Saliency page
+        sal = saliency_map(model, ds.signals[row], target, args.method)
+        true = [n for n, y in zip(ds.label_names, ds.labels[row]) if y] or ["none"]
+        pred = [n for n, q, t in zip(ds.label_names, p, thresholds) if q >= t] or ["none"]
+        title = (
+            f"ecg_id {ids[row]} — {args.model} fold {k}, {args.method} for {ds.label_names[target]}"
+            f"{' (time-only)' if sal.time_only else ''} — true: {', '.join(true)}; predicted: {', '.join(pred)}"
+        )
+        png = out / f"ecg{ids[row]}_{args.method}.png"
+        saliency_png(
+            np.asarray(ds.signals[row]), display_map(sal.map, ds.sampling_rate, 0.05), ds.sampling_rate, title, png
+        )
+        print(png)
 
 
 def _interpret_summary(args, ds, folds: list[int], root: Path) -> int:
@@ -402,6 +421,8 @@ def _interpret_summary(args, ds, folds: list[int], root: Path) -> int:
                 f"fold {k} {name:6s} n={c['n_records']:4d} beats={c['n_beats']:5d}  top leads {leads}"
                 f"  | window means: {windows}"
             )
+        for name in sorted(set(args.classes or ds.label_names) - set(summary)):
+            print(f"fold {k} {name:6s} no test record carries this class: nothing to summarise")
         print(f"→ {summary_dir(path, args.method)}")
     return 0
 

@@ -309,6 +309,7 @@ def write_class_summary(
         return out
     _, meta = _load_run_model(ds, run_path)
     sizes = {c: len(v) for c, v in _test_records_by_class(ds, meta, max_records).items()}
+    todo = [c for c in todo if sizes[c]]  # a class no test record carries has nothing to summarise (no flat file)
     total, offset, peaks_cache = sum(sizes[c] for c in todo), 0, {}
     for name in todo:
         step = (lambda done, _t, n, o=offset: progress(o + done, total, n)) if progress else None

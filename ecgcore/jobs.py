@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ecgcore.errors import RunError
+from ecgcore.fileio import make_folder
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.processes import pid_alive, reap, spawn_detached
 from ecgcore.run_paths import DEFAULT_RUN, RunPaths, runs_root
@@ -52,7 +53,7 @@ def training_threads() -> int:
 
 @contextmanager
 def _queue_lock(root: Path):
-    root.mkdir(parents=True, exist_ok=True)
+    make_folder(root)
     with open(root / ".queue.lock", "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
@@ -102,7 +103,7 @@ def submit(path: Path, job: dict, root: Path | None = None) -> str:
         state = run_state(path)
         if is_locked(path) or state in ACTIVE:
             raise RunError(f"{path} is already {state}; wait for it or cancel it.")
-        path.mkdir(parents=True, exist_ok=True)
+        make_folder(path)
         RunPaths(path).cancel_flag.unlink(missing_ok=True)
         write_status(path, state="queued", queued=time.time(), **job, argv=None, pid=None, error=None)
     pump(root)

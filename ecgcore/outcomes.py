@@ -75,8 +75,11 @@ def write_records_csv(run_path: str | Path, ds_records: pd.DataFrame | None = No
     return out
 
 
-def read_records_csv(run_path: str | Path) -> pd.DataFrame:
-    """``<run_path>/records.csv`` as written by :func:`write_records_csv` (ResultsError if absent/corrupt)."""
+def read_records_csv(run_path: str | Path, results: dict | None = None) -> pd.DataFrame:
+    """``<run_path>/records.csv`` as written by :func:`write_records_csv` (ResultsError if absent/corrupt).
+    With the run's ``results`` (results.json), the file must belong to it: the same test records and one
+    ``<class>_outcome`` column per class, no other (a file copied from another fold or edited by hand is
+    refused, never shown as this run's)."""
     path = Path(run_path) / RECORDS_CSV
     try:
         table = pd.read_csv(path, dtype={"patient_id": "Int64"})
@@ -86,7 +89,24 @@ def read_records_csv(run_path: str | Path) -> pd.DataFrame:
         raise ResultsError(f"{path} is corrupt ({e}); run `python -m ecgcore eval` again.") from e
     if "ecg_id" not in table:
         raise ResultsError(f"{path} has no ecg_id column; run `python -m ecgcore eval` again.")
+    if results is not None:
+        _check_belongs(path, table, results)
     return table
+
+
+def _check_belongs(path: Path, table: pd.DataFrame, results: dict) -> None:
+    """ResultsError unless ``table`` (a records.csv) holds exactly the test records and classes of ``results``."""
+    classes = {c[: -len("_outcome")] for c in table.columns if c.endswith("_outcome")}
+    expected = set(results.get("label_names") or [])
+    ids = results.get("test_ecg_ids")
+    if classes != expected:
+        extra, missing = sorted(classes - expected), sorted(expected - classes)
+        what = f"classes {', '.join(extra)} that the run does not have" if extra else f"no {', '.join(missing)}"
+        raise ResultsError(f"{path} has {what}; it does not belong to this run — run eval again to rewrite it.")
+    if ids is not None and sorted(table["ecg_id"].tolist()) != sorted(int(i) for i in ids):
+        raise ResultsError(
+            f"{path} lists other records than this run's test part (a file from another fold?); run eval again."
+        )
 
 
 def outcome_counts(table: pd.DataFrame, class_name: str) -> dict[str, int]:

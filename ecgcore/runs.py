@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ecgcore.errors import RunError
-from ecgcore.fileio import read_json_file, write_json
+from ecgcore.fileio import make_folder, read_json_file, storage_errors, write_json
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.processes import pid_alive
 from ecgcore.run_paths import DEFAULT_RUN, RunPaths, group_label, runs_root
@@ -116,8 +116,9 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        make_folder(self.path.parent)
+        with storage_errors(self.path):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -426,6 +427,12 @@ def repair_status(path: Path) -> RunState:
     path = Path(path)
     if is_locked(path):
         raise RunError(f"{path} is in use by another process; repair it once that has ended.")
+    with RunLock(path):  # no training, evaluation or other repair starts on it meanwhile
+        _rebuild_status(path)
+    return run_state(path)
+
+
+def _rebuild_status(path: Path) -> None:
     target = RunPaths(path).status
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
@@ -436,4 +443,3 @@ def repair_status(path: Path) -> RunState:
         write_status(path, **{k: v for k, v in made_up.items() if k != "source"}, repaired=time.time())
     elif RunPaths(path).last.exists():
         write_status(path, state=RunState.INTERRUPTED.value, repaired=time.time())
-    return run_state(path)

@@ -25,10 +25,11 @@ from pathlib import Path
 
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
+from ecgcore.fileio import make_folder
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.inference import pick_device
 from ecgcore.recipes import TrainConfig, check_config, default_config, resume_conflicts
-from ecgcore.run_paths import DEFAULT_RUN, RunPaths
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths, runs_root
 from ecgcore.runs import RunLock, RunState, can_resume, is_locked, recipe_of, run_state, write_status
 from ecgcore.train import Callback, RunRecorder, train_locked
 
@@ -213,6 +214,7 @@ def train_request(
     yields its RunError and leaves that run's files alone. ``should_stop`` also sees each run's
     cancel flag. Stops after a cancelled fold."""
     configs = check_request(request)
+    make_folder(root or runs_root())  # a read-only folder or a file there: one line before any fold
     for k, config in configs.items():
         paths = RunPaths.of(ds.name, ds.label_set, request.model, k, request.plan, root, request.run_name)
         if on_fold:

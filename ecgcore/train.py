@@ -36,6 +36,7 @@ from ecgcore.checkpoint_fit import fit_problem
 from ecgcore.checkpoints import CheckpointError, library_versions, read_checkpoint, save_checkpoint
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
+from ecgcore.fileio import make_folder
 from ecgcore.folds import Fold, get_fold
 from ecgcore.inference import pick_device, predict_logits
 from ecgcore.metrics import ranking_metrics
@@ -432,7 +433,7 @@ class RunRecorder:
     def __call__(self, event: dict) -> None:
         event = {"time": time.time(), **event}
         if self._file is None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            make_folder(self.run_dir)
             self._file = open(self.run_dir / "progress.jsonl", "a", buffering=1)
         self._file.write(json.dumps(event) + "\n")
         self._file.flush()

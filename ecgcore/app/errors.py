@@ -49,7 +49,7 @@ def records_table(
     )
     if not other:
         try:
-            return read_records_csv(run_path)
+            return read_records_csv(run_path, results)
         except ResultsError:
             pass
     if other:
