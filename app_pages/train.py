@@ -5,7 +5,7 @@ are the truth; this page only reads them."""
 import streamlit as st
 
 from app_pages import common
-from ecgcore import jobs, processes
+from ecgcore import background, jobs
 from ecgcore.app import progress as run_progress
 from ecgcore.app import run_status, runs_view, submit
 from ecgcore.app.words import PLAN_NAMES
@@ -240,7 +240,7 @@ polling = any(run_status.is_active(r) for r in runs)
 @st.fragment(run_every=POLL_S if polling else None)
 def live(polling: bool) -> None:
     """Runs of this dataset and the followed run; refreshes itself while something is training."""
-    processes.reap()
+    background.reap()
     jobs.pump()  # start queued runs while a training slot is free
     runs = list_runs(dataset=ds.name)
     if any(run_status.is_active(r) for r in runs) != polling:

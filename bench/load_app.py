@@ -224,10 +224,11 @@ def main() -> int:
             "PYTHONUNBUFFERED": "1",
         }
         os.environ.update(env)  # before ecgcore is imported: this process submits the training
-        from ecgcore import jobs, processes
+        from ecgcore import background, jobs
+        from ecgcore.background import FINAL
         from ecgcore.demo import make_demo_dataset
         from ecgcore.run_paths import RunPaths
-        from ecgcore.runs import FINAL, read_status, run_state
+        from ecgcore.runs import read_status, run_state
         from ecgcore.sources import load_ptbxl
 
         data_root = make_demo_dataset(tmp / "demo", n_records=args.records, seed=0)
@@ -317,7 +318,7 @@ def main() -> int:
         finally:
             if run_state(run) in ("queued", "starting", "running"):
                 jobs.cancel(run, grace_s=5)
-            for pid, proc in list(processes._children.items()):  # the training this script started, if still there
+            for pid, proc in list(background._children.items()):  # the training this script started, if still there
                 if proc.poll() is None:
                     kill_group(pid)
                 proc.wait(timeout=10)

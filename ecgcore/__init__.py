@@ -9,7 +9,7 @@ The small public API::
     run_fold(ds, TrainConfig(model="cnn1d", fold=0), path)  # lock, train, evaluate, status (the CLI's way)
     train_fold(ds, TrainConfig(model="cnn1d", fold=0), path)  # the training alone
     evaluate_run(ds, path)                                # results.json + confusion.png
-    run_state(path)                                       # RunState.DONE, …
+    run_state(path)                                       # TaskState.DONE, …
     model, meta = load_checkpoint(RunPaths(path).best)
     saliency_map(model, ds.signals[i], target=0, method="integrated_gradients")
 """
@@ -28,7 +28,7 @@ _API = {
     "TrainConfig": "ecgcore.recipes",
     "check_config": "ecgcore.recipes",
     "run_fold": "ecgcore.service",
-    "RunState": "ecgcore.runs",
+    "TaskState": "ecgcore.background",
     "RunPaths": "ecgcore.run_paths",
     "run_state": "ecgcore.runs",
     "list_runs": "ecgcore.runs",

@@ -178,10 +178,11 @@ def _print_test(results: dict, path: Path) -> None:
 
 def cmd_train(args) -> int:
     """Check every argument, load the data, then train each fold (:func:`ecgcore.service.train_request`)."""
+    from ecgcore.background import TaskState
     from ecgcore.fileio import make_folder
     from ecgcore.folds import n_folds
     from ecgcore.recipes import overrides_from
-    from ecgcore.runs import RunError, RunState
+    from ecgcore.runs import RunError
     from ecgcore.service import TrainRequest, check_request, train_request
 
     # a retried Kubernetes Indexed-Job pod (fold from JOB_COMPLETION_INDEX) continues its fold's run
@@ -211,7 +212,7 @@ def cmd_train(args) -> int:
         if isinstance(outcome, RunError):  # refused (locked, already trained, a resume conflict): files left alone
             print(f"error: {outcome}", file=sys.stderr)
             refused += 1
-        elif outcome.state == RunState.CANCELLED:
+        elif outcome.state == TaskState.CANCELLED:
             print("cancelled; what was saved is kept (resume with --resume)")
             return 130
         elif outcome.results is not None:
@@ -484,20 +485,21 @@ def cmd_predict(args) -> int:
 def cmd_runs(args) -> int:
     """One line per run: state, folder and test macro PR-AUC; a damaged run says what is wrong and
     what to do (``--repair`` rebuilds damaged status files first)."""
+    from ecgcore.background import TaskState
     from ecgcore.run_paths import check_run_name
-    from ecgcore.runs import RunState, list_runs, repair_status, run_state
+    from ecgcore.runs import list_runs, repair_status, run_state
 
     if args.run_name:
         check_run_name(args.run_name)
     root = _runs_root(args)
     if args.repair:
         for r in list_runs(root, run_name=args.run_name):
-            if r.state == RunState.DAMAGED:
+            if r.state == TaskState.DAMAGED:
                 print(f"repaired {r.path}: now {repair_status(r.path)}")
     for r in list_runs(root, run_name=args.run_name):
         name = r.path.relative_to(root) if r.path.is_relative_to(root) else r.path
         state = run_state(r.path)
-        if state == RunState.DAMAGED:
+        if state == TaskState.DAMAGED:
             print(f"{state:12s} {name}: {r.damage}")
             continue
         test = r.status.get("test_macro_pr_auc")

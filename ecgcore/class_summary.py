@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ecgcore.background import TaskState, live_state, spawn_detached
 from ecgcore.checkpoint_fit import same_dataset
 from ecgcore.checkpoints import load_checkpoint, read_checkpoint
 from ecgcore.data import ECGDataset
@@ -51,7 +52,6 @@ from ecgcore.errors import CheckpointError, ECGCoreError, ResultsError
 from ecgcore.fileio import read_json_file, write_json, write_with
 from ecgcore.folds import get_fold
 from ecgcore.labels import safe_file_name
-from ecgcore.processes import spawn_detached
 from ecgcore.records import LEADS
 from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import SaliencyMethod, saliency_map
@@ -357,18 +357,16 @@ def _progress_path(run_path: str | Path, method: SaliencyMethod | str) -> Path:
 
 
 def summary_status(run_path: str | Path, method: SaliencyMethod | str = SaliencyMethod.integrated_gradients) -> dict:
-    """Progress of the background summary: {state: absent|starting|running|done|failed|interrupted,
-    done, total, class, message, pid, updated}. ``interrupted``: it says running but its process is gone."""
-    from ecgcore.processes import pid_alive
-
+    """Progress of the background summary: {state: absent or a :class:`ecgcore.background.TaskState`
+    value, done, total, class, message, pid, updated}; its liveness is
+    :func:`ecgcore.background.live_state`'s (running with its process gone: interrupted)."""
     try:
         status = read_json_file(_progress_path(run_path, method))
     except (OSError, ValueError):
         return {"state": "absent"}
-    state, pid = status.get("state"), status.get("pid")
-    if state in ("starting", "running") and not pid_alive(pid):
-        if (pid and state == "running") or time.time() - status.get("updated", 0) > 60:
-            status["state"] = "interrupted"
+    if status.get("state") in (TaskState.STARTING, TaskState.RUNNING):
+        state = live_state(status["state"], status.get("pid"), False, status.get("updated"))
+        status["state"] = state.value
     return status
 
 

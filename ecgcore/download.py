@@ -37,9 +37,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ecgcore.background import BusyError, FileLock
 from ecgcore.download_http import BACKOFF_S, Fetcher, _Missing, _short, _Stopped
 from ecgcore.errors import DownloadError
-from ecgcore.fileio import read_json_file, write_json
+from ecgcore.fileio import read_json_file, storage_errors, write_json
 
 DEFAULT_VERSION = "1.0.3"
 URL_ENV = "ECGCORE_PHYSIONET_URL"
@@ -75,6 +76,11 @@ def base_url_for(version: str = DEFAULT_VERSION, base_url: str | None = None) ->
         given = f"--base_url {base_url}" if base_url else f"{URL_ENV}={url}"
         raise DownloadError(f"{given}: give a full URL starting with https:// (e.g. https://{url.lstrip(':/')}).")
     return url if url.endswith("/") else url + "/"
+
+
+def lock_path(out: str | os.PathLike) -> Path:
+    """The lock file a running download into ``out`` holds (:class:`ecgcore.background.FileLock`)."""
+    return status_dir(out) / "lock"
 
 
 def status_dir(out: str | os.PathLike) -> Path:
@@ -374,12 +380,12 @@ class DownloadResult:
 @contextmanager
 def _job(out: Path, callback: Callable[[DownloadStatus], None] | None, verified: bool = True):
     """Lock the download into ``out``, track its progress and leave its final state in progress.json."""
-    from ecgcore.runs import RunError, RunLock
-
-    lock = RunLock(status_dir(out))
+    lock = FileLock(lock_path(out))
     try:
-        lock.acquire()
-    except RunError:
+        with storage_errors(lock.path):
+            lock.path.parent.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+    except BusyError:
         raise DownloadError(f"another download into {out} is running; wait for it or cancel it.") from None
     tracker = Tracker(out, callback, verified)
     tracker.flush(force=True)

@@ -7,21 +7,21 @@ A download started from the CLI shows here alike, since every download writes th
 from __future__ import annotations
 
 import os
-import signal
 import time
 from dataclasses import asdict
 from pathlib import Path
 
+from ecgcore.background import is_locked, pid_alive, spawn_detached, stop_process
 from ecgcore.download import (
     DEFAULT_VERSION,
     DownloadStatus,
     _read_json,
     default_out,
+    lock_path,
     status_dir,
 )
 from ecgcore.errors import DownloadError
 from ecgcore.fileio import write_json
-from ecgcore.processes import pid_alive, spawn_detached
 
 
 def download_argv(
@@ -68,8 +68,6 @@ def start_download(
 def download_status(out: str | os.PathLike | None = None, version: str = DEFAULT_VERSION) -> DownloadStatus | None:
     """The state of the download into ``out`` (None if none was ever started there): from
     progress.json, corrected by whether its process still holds the lock."""
-    from ecgcore.runs import is_locked
-
     out = Path(out).expanduser() if out else default_out(version)
     sdir = status_dir(out)
     data = _read_json(sdir / "progress.json")
@@ -77,7 +75,7 @@ def download_status(out: str | os.PathLike | None = None, version: str = DEFAULT
         return None
     known = DownloadStatus.__dataclass_fields__
     status = DownloadStatus(**{k: v for k, v in data.items() if k in known})
-    if status.state not in ("queued", "running") or is_locked(sdir):
+    if status.state not in ("queued", "running") or is_locked(lock_path(out)):
         return status
     pid_file = sdir / "pid"
     pid = int(pid_file.read_text() or 0) if pid_file.is_file() else status.pid
@@ -110,18 +108,7 @@ def cancel_download(out: str | os.PathLike | None = None, version: str = DEFAULT
         return status.state if status else "none"
     pid_file = status_dir(out) / "pid"
     pid = status.pid if status.state == "running" else (int(pid_file.read_text() or 0) if pid_file.is_file() else None)
-    if pid and pid != os.getpid() and pid_alive(pid):
-        try:
-            group = os.getpgid(pid)
-            if group == os.getpgrp():  # started in our own process group (a terminal): that process only
-                os.kill(pid, signal.SIGTERM)
-            else:
-                os.killpg(group, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + grace_s
-    while time.time() < deadline and pid and pid_alive(pid):
-        time.sleep(0.1)
+    stop_process(pid, grace_s)  # it stops after the chunks in flight and keeps what is verified
     now = download_status(out)
     if now is None or now.state == "failed":  # killed before it could write its own final state
         now = now or DownloadStatus(out=str(out))

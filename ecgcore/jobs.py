@@ -15,28 +15,16 @@ from __future__ import annotations
 
 import fcntl
 import os
-import signal
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from ecgcore.background import ACTIVE, TaskState, pid_alive, spawn_detached, stop_process
 from ecgcore.errors import RunError
 from ecgcore.fileio import make_folder
 from ecgcore.folds import DEFAULT_PLAN
-from ecgcore.processes import pid_alive, reap, spawn_detached
 from ecgcore.run_paths import DEFAULT_RUN, RunPaths, runs_root
-from ecgcore.runs import (
-    ACTIVE,
-    RunState,
-    can_cancel,
-    can_resume,
-    clear_run,
-    is_locked,
-    list_runs,
-    read_status,
-    run_state,
-    write_status,
-)
+from ecgcore.runs import can_cancel, can_resume, clear_run, is_locked, list_runs, read_status, run_state, write_status
 
 CANCEL_GRACE_S = 10.0
 
@@ -125,7 +113,7 @@ def pump(root: Path | None = None) -> list[Path]:
     with _queue_lock(root):
         runs = list_runs(root)
         busy = busy_trainings(root)
-        queued = sorted((r for r in runs if r.state == RunState.QUEUED), key=lambda r: r.status.get("queued") or 0)
+        queued = sorted((r for r in runs if r.state == TaskState.QUEUED), key=lambda r: r.status.get("queued") or 0)
         for run in queued[: max(0, max_trainings() - busy)]:
             if not run.status.get("request") and not run.status.get("argv"):  # it does not say what to run
                 write_status(
@@ -161,10 +149,10 @@ def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> str:
     state = run_state(path)
     if can_cancel(path) is not None:
         return state
-    if state == RunState.QUEUED:
+    if state == TaskState.QUEUED:
         write_status(path, state="cancelled", finished=time.time())
-        return RunState.CANCELLED
-    if state == RunState.STARTING:
+        return TaskState.CANCELLED
+    if state == TaskState.STARTING:
         return _cancel_starting(path, grace_s)
     RunPaths(path).cancel_flag.touch()
     deadline = time.time() + grace_s
@@ -172,12 +160,7 @@ def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> str:
         if not is_locked(path) and run_state(path) != "starting":
             return run_state(path)
         time.sleep(0.2)
-    pid = (read_status(path, live=False) or {}).get("pid")  # as it is now, not as it was before the wait
-    if pid_alive(pid):
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    stop_process((read_status(path, live=False) or {}).get("pid"), grace_s=0)  # its pid as it is now
     return run_state(path)
 
 
@@ -191,14 +174,7 @@ def _cancel_starting(path: Path, grace_s: float) -> str:
         pid = (read_status(path, live=False) or {}).get("pid")
         if pid is None:
             time.sleep(0.05)
-    if pid_alive(pid):
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    while pid_alive(pid) and time.time() < deadline:
-        reap()
-        time.sleep(0.05)
+    stop_process(pid, max(0.0, deadline - time.time()))
     if not pid_alive(pid) and (read_status(path, live=False) or {}).get("state") == "starting":
         write_status(path, state="cancelled", finished=time.time())
     return run_state(path)

@@ -3,7 +3,7 @@ the run service and cluster jobs. Imports neither torch nor scikit-learn. Where 
 :mod:`ecgcore.run_paths`.
 
 The files are the truth: a run's
-state (:class:`RunState`) is ``status.json`` plus whether its lock is held (an ``flock`` released by the
+state (:class:`TaskState`) is ``status.json`` plus whether its lock is held (an ``flock`` released by the
 kernel when the process dies, so a killed run is seen as interrupted, never as running forever). A
 status.json that cannot be read as a status makes the run **damaged** — never an exception.
 
@@ -15,42 +15,18 @@ is :mod:`ecgcore.checkpoint_fit`.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
+from ecgcore.background import ACTIVE, BusyError, FileLock, TaskState, live_state, pid_alive
+from ecgcore.background import is_locked as lock_held
 from ecgcore.errors import RunError
 from ecgcore.fileio import make_folder, read_json_file, storage_errors, write_json
 from ecgcore.folds import DEFAULT_PLAN
-from ecgcore.processes import pid_alive
 from ecgcore.run_paths import DEFAULT_RUN, RunPaths, group_label, runs_root
-
-
-class RunState(StrEnum):
-    """A run's state; the values are the strings stored in status.json (``state == "done"`` works)."""
-
-    QUEUED = "queued"
-    STARTING = "starting"
-    RUNNING = "running"
-    EVALUATING = "evaluating"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-    DAMAGED = "damaged"  # status.json unreadable or not a status: see status["damage"]
-    UNKNOWN = "unknown"  # no status.json and no results (trained through the Python API?)
-
-
-ACTIVE = frozenset({RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunState.EVALUATING})
-"""States worth polling: a process works on the run (or will)."""
-FINAL = frozenset({RunState.DONE, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED})
-"""States a run ends in."""
-STATES = tuple(RunState)
 
 REPAIR_HINT = "run `python -m ecgcore runs --repair` to rebuild it from the run's files"
 LAUNCH_FIELDS = (
@@ -108,35 +84,28 @@ def trained_folds(
 
 
 class RunLock:
-    """Exclusive lock on a run directory (``flock`` on ``<run>/lock``), so that one process at a time
-    trains or evaluates a given run and fold — from the CLI, the app or a cluster pod."""
+    """Exclusive lock on a run folder (:class:`ecgcore.background.FileLock` on ``<run>/lock``), held
+    by whatever writes the run's files — a training, an evaluation, saliency PNGs, a repair — so that
+    one process at a time does, from the CLI, the app or a cluster pod."""
 
     def __init__(self, directory: Path):
         self.path = RunPaths(directory).lock
-        self._fd: int | None = None
+        self._lock = FileLock(self.path)
 
     def acquire(self) -> RunLock:
         make_folder(self.path.parent)
-        with storage_errors(self.path):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            with storage_errors(self.path):
+                self._lock.acquire()
+        except BusyError:
             raise RunError(
                 f"{self.path.parent} is already being trained or evaluated by another process; "
                 "wait for it or cancel it."
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
         return self
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        self._lock.release()
 
     def __enter__(self) -> RunLock:
         return self.acquire()
@@ -147,18 +116,7 @@ class RunLock:
 
 def is_locked(directory: Path) -> bool:
     """True while some live process holds the run's lock."""
-    path = RunPaths(directory).lock
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return lock_held(RunPaths(directory).lock)
 
 
 # ----------------------------------------------------------------------------- status
@@ -169,7 +127,7 @@ def _status_problem(status: object) -> str | None:
     if not isinstance(status, dict):
         return f"it holds {type(status).__name__} {json.dumps(status)[:40]}, not a status object"
     state = status.get("state")
-    if state is not None and state not in {s.value for s in RunState} - {"damaged"}:
+    if state is not None and state not in {s.value for s in TaskState} - {"damaged"}:
         return f"its state {state!r} is not a run state"
     for key in _NUMBER_FIELDS:
         value = status.get(key)
@@ -187,7 +145,7 @@ def _status_problem(status: object) -> str | None:
 
 def _damaged(path: Path, what: str) -> dict:
     message = f"{path} is damaged ({what}); {REPAIR_HINT}, or delete that file."
-    return {"state": RunState.DAMAGED.value, "damage": message, "error": message}
+    return {"state": TaskState.DAMAGED.value, "damage": message, "error": message}
 
 
 def read_status(directory: Path, live: bool = True) -> dict | None:
@@ -212,7 +170,7 @@ def read_status(directory: Path, live: bool = True) -> dict | None:
     if problem:
         return _damaged(path, problem)
     if live and status.get("state") == "running" and not is_locked(directory):
-        status["state"] = RunState.INTERRUPTED.value
+        status["state"] = TaskState.INTERRUPTED.value
     return status
 
 
@@ -220,7 +178,7 @@ def write_status(directory: Path, **fields) -> dict:
     """Merge ``fields`` into status.json (atomically) and return the new status (a damaged one is
     replaced: its damage fields are dropped)."""
     status = read_status(directory, live=False) or {}
-    if status.get("state") == RunState.DAMAGED:
+    if status.get("state") == TaskState.DAMAGED:
         status = {}
     status |= fields | {"updated": time.time()}
     write_json(RunPaths(directory).status, status)
@@ -269,17 +227,12 @@ def status_of(path: Path) -> dict:
     return read_status(path) or _status_from_results(Path(path))
 
 
-def run_state(path: Path) -> RunState:
+def run_state(path: Path) -> TaskState:
     """The live state of a run, from its files, its lock and its process id."""
     status = status_of(path)
-    state = RunState(status.get("state") or "unknown")
-    alive = pid_alive(status.get("pid"))
-    if state == RunState.EVALUATING and not alive and not is_locked(path):
-        return RunState.DONE  # trained; its process ended before scoring the test part (`ecgcore eval` does it)
-    if state == RunState.STARTING and not alive:
-        launched = status.get("launched") or 0
-        just_launched = status.get("pid") is None and time.time() - launched < 30
-        return RunState.STARTING if just_launched or is_locked(path) else RunState.FAILED
+    state = live_state(status.get("state"), status.get("pid"), is_locked(path), status.get("launched") or 0)
+    if state == TaskState.EVALUATING and not is_locked(path) and not pid_alive(status.get("pid")):
+        return TaskState.DONE  # trained; its process ended before scoring the test part (`ecgcore eval` does it)
     return state
 
 
@@ -351,14 +304,14 @@ def can_start(path: Path, overwrite: bool = False, *, holding_lock: bool = False
         return None
     status = read_status(path, live=False) or {}
     state = status.get("state")
-    if state == RunState.DAMAGED:
+    if state == TaskState.DAMAGED:
         return f"{status['damage']} Or start the run again with --overwrite."
-    if state in (RunState.RUNNING, RunState.INTERRUPTED) and RunPaths(path).last.exists():
+    if state in (TaskState.RUNNING, TaskState.INTERRUPTED) and RunPaths(path).last.exists():
         epoch = status.get("epoch")
         saved = f" (epoch {epoch + 1} saved)" if isinstance(epoch, int) else ""
         return f"{path} holds an interrupted run{saved}; use --resume to continue it or --overwrite to start again."
-    if state in (RunState.DONE, RunState.EVALUATING) or RunPaths(path).last.exists():
-        what = "done" if state == RunState.EVALUATING else state or "previous"
+    if state in (TaskState.DONE, TaskState.EVALUATING) or RunPaths(path).last.exists():
+        what = "done" if state == TaskState.EVALUATING else state or "previous"
         return f"{path} already holds a {what} run; use --overwrite to replace it or --resume to continue it."
     return None
 
@@ -376,7 +329,7 @@ def can_resume(path: Path) -> str | None:
 def can_cancel(path: Path) -> str | None:
     """None if the run can be cancelled (queued, starting or training), else why not."""
     state = run_state(path)
-    if state in (RunState.QUEUED, RunState.STARTING, RunState.RUNNING):
+    if state in (TaskState.QUEUED, TaskState.STARTING, TaskState.RUNNING):
         return None
     return f"{path} is {state}; only a queued or training run can be cancelled."
 
@@ -420,7 +373,7 @@ def clear_run(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def repair_status(path: Path) -> RunState:
+def repair_status(path: Path) -> TaskState:
     """Rebuild a damaged status.json from the run's other files (RunError while the run is locked):
     results.json → done with its test metrics; else a last.pt → interrupted (resumable); else the
     status is removed. The checkpoints and results are never touched. Returns the new state."""
@@ -439,7 +392,7 @@ def _rebuild_status(path: Path) -> None:
     else:
         target.unlink(missing_ok=True)
     made_up = _status_from_results(path)
-    if made_up["state"] == RunState.DONE:
+    if made_up["state"] == TaskState.DONE:
         write_status(path, **{k: v for k, v in made_up.items() if k != "source"}, repaired=time.time())
     elif RunPaths(path).last.exists():
-        write_status(path, state=RunState.INTERRUPTED.value, repaired=time.time())
+        write_status(path, state=TaskState.INTERRUPTED.value, repaired=time.time())

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from ecgcore.background import TaskState
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
 from ecgcore.fileio import make_folder
@@ -30,7 +31,7 @@ from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.inference import pick_device
 from ecgcore.recipes import TrainConfig, check_config, default_config, resume_conflicts
 from ecgcore.run_paths import DEFAULT_RUN, RunPaths, runs_root
-from ecgcore.runs import RunLock, RunState, can_resume, is_locked, recipe_of, run_state, write_status
+from ecgcore.runs import RunLock, can_resume, is_locked, recipe_of, run_state, write_status
 from ecgcore.train import Callback, RunRecorder, train_locked
 
 
@@ -40,7 +41,7 @@ class RunOutcome:
     (None when not evaluated)."""
 
     path: Path
-    state: RunState
+    state: TaskState
     event: dict
     results: dict | None = None
 
@@ -106,7 +107,7 @@ def _run_locked(ds, config, path, resume, overwrite, evaluate, callbacks, should
             "run_name": run_name,
             "source": {"data_root": str(ds.root), "sampling_rate": ds.sampling_rate, "label_set": ds.label_set},
         },
-        state_when_done=RunState.EVALUATING if evaluate else RunState.DONE,
+        state_when_done=TaskState.EVALUATING if evaluate else TaskState.DONE,
     )
     try:
         event = train_locked(ds, config, path, [recorder, *callbacks], resume, overwrite, should_stop)
@@ -118,10 +119,10 @@ def _run_locked(ds, config, path, resume, overwrite, evaluate, callbacks, should
     finally:
         recorder.close()
     if event["event"] != "done":
-        return RunOutcome(path, RunState(event["event"]), event)
+        return RunOutcome(path, TaskState(event["event"]), event)
     if not evaluate:
-        return RunOutcome(path, RunState.DONE, event)
-    return RunOutcome(path, RunState.DONE, event, _evaluate(ds, path, device or config.device, n_bootstrap))
+        return RunOutcome(path, TaskState.DONE, event)
+    return RunOutcome(path, TaskState.DONE, event, _evaluate(ds, path, device or config.device, n_bootstrap))
 
 
 def _evaluate(ds: ECGDataset, path: Path, device: str, n_bootstrap: int) -> dict:
@@ -132,11 +133,11 @@ def _evaluate(ds: ECGDataset, path: Path, device: str, n_bootstrap: int) -> dict
     try:
         results = evaluate_run(ds, path, device, n_bootstrap)
     except Exception as e:
-        write_status(path, state=RunState.DONE.value, eval_error=f"{e.__class__.__name__}: {e}")
+        write_status(path, state=TaskState.DONE.value, eval_error=f"{e.__class__.__name__}: {e}")
         raise
     write_status(
         path,
-        state=RunState.DONE.value,
+        state=TaskState.DONE.value,
         test_macro_pr_auc=results["macro_pr_auc"],
         test_macro_roc_auc=results["macro_roc_auc"],
     )
@@ -186,15 +187,15 @@ def resume_plan(path: Path, request: TrainRequest, config: TrainConfig) -> tuple
     (``resume``), or in pod mode when it has a completed epoch and did not finish. A resume keeps the
     run's own length unless ``epochs`` is given; RunError when an option given now differs from the
     run's recorded recipe (the resume would silently ignore it)."""
-    resume = request.resume or (request.pod_mode and can_resume(path) is None and run_state(path) != RunState.DONE)
+    resume = request.resume or (request.pod_mode and can_resume(path) is None and run_state(path) != TaskState.DONE)
     if not resume:
         return False, config
     recorded = recipe_of(path) or {}
     conflicts = resume_conflicts(recorded, request.given)
     if conflicts:
         raise RunError(
-            f"{path}: {conflicts} — a resume continues the run's recorded recipe; drop the option(s), or train "
-            "a new run under another name or again from scratch (replace it)."
+            f"{path}: {conflicts} — --resume continues the run's recorded recipe; drop the option(s), or train "
+            "a new run (--run_name NAME) or again from scratch (--overwrite)."
         )
     if request.given.get("epochs") is None and recorded.get("epochs"):
         config = replace(config, epochs=recorded["epochs"])  # the run's own length, not today's default
@@ -232,7 +233,7 @@ def train_request(
             yield k, paths.folder, e
             continue
         yield k, paths.folder, outcome
-        if outcome.state == RunState.CANCELLED:
+        if outcome.state == TaskState.CANCELLED:
             return
 
 

@@ -24,6 +24,7 @@ from ecgcore.class_summary import (
     write_class_summary,
 )
 from ecgcore.errors import ResultsError
+from ecgcore.labels import safe_file_name
 from ecgcore.saliency import saliency_map
 
 
@@ -159,8 +160,10 @@ def test_start_summary_runs_detached_and_reports(trained_runs, demo_ds):
         time.sleep(0.5)
     status = summary_status(run, "gradient")
     assert status["state"] == "done", status
-    assert set(status["classes"]) == set(demo_ds.label_names)
-    assert (summary_dir(run, "gradient") / "MI.png").is_file()
+    # the classes the first 4 test records carry; a class none of them carries gets no (flat, n=0) summary
+    assert status["classes"] and set(status["classes"]) <= set(demo_ds.label_names)
+    for name in status["classes"]:
+        assert (summary_dir(run, "gradient") / f"{safe_file_name(name)}.png").is_file()
 
 
 def test_windowed_models_are_explained_as_the_per_record_view_does(trained_runs, demo_ds):

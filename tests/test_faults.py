@@ -36,14 +36,15 @@ import pytest
 import torch
 from ptbxl_files import small_copy, write_record
 
-from ecgcore import jobs, processes
+from ecgcore import background, jobs
+from ecgcore.background import FINAL
 from ecgcore.checkpoints import FORMAT, load_checkpoint, read_checkpoint, save_checkpoint
 from ecgcore.errors import CheckpointError, DataError, ECGCoreError, ResultsError, RunError, UploadError
 from ecgcore.metrics import read_json
 from ecgcore.recipes import TrainConfig
 from ecgcore.records import DEMO_MARKER, LEADS
 from ecgcore.run_paths import RunPaths
-from ecgcore.runs import FINAL, RunLock, is_locked, list_runs, read_events, read_status, run_state, write_status
+from ecgcore.runs import RunLock, is_locked, list_runs, read_events, read_status, run_state, write_status
 from ecgcore.sources import load_ptbxl
 from ecgcore.train import train_fold
 
@@ -89,7 +90,7 @@ def child_env(**extra) -> dict[str, str]:
 def wait_until(predicate, what: str, timeout: float = TIMEOUT, interval: float = 0.02, log: Path | None = None):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        processes.reap()
+        background.reap()
         value = predicate()
         if value:
             return value
@@ -118,14 +119,14 @@ def runs_root(tmp_path, monkeypatch, demo_ds):
     yield root
     for status in tmp_path.glob("**/status.json"):
         pid = (read_status(status.parent, live=False) or {}).get("pid")
-        if processes.pid_alive(pid) and pid != os.getpid():
+        if background.pid_alive(pid) and pid != os.getpid():
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
     deadline = time.time() + 10
-    while processes._children and time.time() < deadline:
-        processes.reap()
+    while background._children and time.time() < deadline:
+        background.reap()
         time.sleep(0.05)
 
 
@@ -651,8 +652,10 @@ def test_sigkill_during_a_save_leaves_the_previous_file(tmp_path, what):
 # ============================================================================= training runs
 
 
-def _argv(demo_root: Path, epochs: int = 3, fold: int = 0) -> list[str]:
-    return jobs.train_argv(str(demo_root), "cnn1d", fold, epochs=epochs, batch_size=8, seed=5, extra=["--no_eval"])
+def _argv(demo_root: Path, epochs: int = 3, fold: int = 0) -> dict:
+    """One fold's background job (the request document the run service reads)."""
+    given = {"epochs": epochs, "batch_size": 8, "seed": 5}
+    return jobs.train_job(str(demo_root), "cnn1d", fold, given=given, evaluate=False)
 
 
 FRESH_APP = """
@@ -660,7 +663,7 @@ import json, sys
 from pathlib import Path
 from ecgcore import jobs
 from ecgcore.errors import RunError
-from ecgcore.runs import list_runs
+from ecgcore.runs import list_runs, run_state
 
 states = {str(r.path): run_state(r.path) for r in list_runs()}
 try:
@@ -729,7 +732,7 @@ def test_killed_training_is_interrupted_found_again_and_resumes_exactly(runs_roo
         assert seen["again"].startswith("RunError") and "already running" in seen["again"]
     finally:
         os.killpg(pid, signal.SIGKILL)
-    wait_until(lambda: not processes.pid_alive(pid), "the killed process to end")
+    wait_until(lambda: not background.pid_alive(pid), "the killed process to end")
     wait_until(lambda: not is_locked(path), "the lock to be released", timeout=10)
     assert read_status(path, live=False)["state"] == "running"  # what the dead process left behind…
     assert run_state(path) == "interrupted"  # …is shown as interrupted
@@ -808,25 +811,26 @@ def test_two_processes_starting_the_same_run_at_once(runs_root, demo_root, tmp_p
     assert [r for r in results if "state" in r] == [{"state": "queued"}], results
     [refused] = [r["error"] for r in results if "error" in r]
     assert "already queued" in refused
-    assert run_state(path) == "queued" and read_status(path)["argv"] == argv
+    assert run_state(path) == "queued" and read_status(path)["request"] == argv["request"]
     assert not (path / "train.log").exists()  # nothing launched behind the busy slot
     assert jobs.cancel(path) == "cancelled"
 
 
 def test_cancel_flag_stops_within_one_batch(demo_ds, tmp_path, keep_sigterm):
-    """The app's Cancel (jobs.cancel touches the run's cancel flag) stops the CLI trainer (its
+    """The app's Cancel (jobs.cancel touches the run's cancel flag) stops the trainer (the run service's
     should_stop) after the current batch — not one more — and keeps what the last epoch saved."""
-    from ecgcore.__main__ import _StopRequest
+    from ecgcore.run_paths import RunPaths
+    from ecgcore.service import _stop_for
 
     path = tmp_path / "run"
-    stop = _StopRequest()
-    stop.flag = path / jobs.CANCEL_FLAG
+    flag = RunPaths(path).cancel_flag
+    stop = _stop_for(RunPaths(path), None)
     events: list[dict] = []
 
     def click_cancel(event):
         events.append(event)
-        if event["event"] == "batch" and event["epoch"] == 1 and not stop.flag.exists():
-            stop.flag.touch()
+        if event["event"] == "batch" and event["epoch"] == 1 and not flag.exists():
+            flag.touch()
 
     result = train_fold(
         demo_ds, TrainConfig(epochs=3, batch_size=32, log_every=1), path, [click_cancel], should_stop=stop

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ecgcore import jobs, processes
+from ecgcore import background, jobs
+from ecgcore.background import FINAL
 from ecgcore.checkpoints import read_checkpoint
 from ecgcore.errors import RunError
 from ecgcore.run_paths import RunPaths
-from ecgcore.runs import FINAL, is_locked, list_runs, read_events, read_status, run_state
+from ecgcore.runs import is_locked, list_runs, read_events, read_status, run_state
 
 pytestmark = pytest.mark.slow
 
@@ -32,19 +33,19 @@ def runs(tmp_path, monkeypatch, demo_ds):
     yield root
     for run in list_runs(root):  # never leave a training behind
         pid = (read_status(run.path, live=False) or {}).get("pid")
-        if processes.pid_alive(pid):
+        if background.pid_alive(pid):
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    for pid, proc in list(processes._children.items()):  # and the ones this process started
+    for pid, proc in list(background._children.items()):  # and the ones this process started
         if proc.poll() is None:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         proc.wait(timeout=30)
-    processes.reap()
+    background.reap()
 
 
 def path_of(root: Path, model: str = "cnn1d", fold: int = 0) -> Path:
@@ -66,7 +67,7 @@ def log(path: Path) -> str:
 def wait_for(path: Path, predicate, what: str, timeout: float = TIMEOUT, seen: list | None = None):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        processes.reap()
+        background.reap()
         state = run_state(path)
         if seen is not None and (not seen or seen[-1] != state):
             seen.append(state)
@@ -78,10 +79,10 @@ def wait_for(path: Path, predicate, what: str, timeout: float = TIMEOUT, seen: l
 
 def wait_dead(pid: int, timeout: float = 30) -> None:
     deadline = time.time() + timeout
-    while processes.pid_alive(pid) and time.time() < deadline:
-        processes.reap()
+    while background.pid_alive(pid) and time.time() < deadline:
+        background.reap()
         time.sleep(0.05)
-    assert not processes.pid_alive(pid), f"process {pid} still alive"
+    assert not background.pid_alive(pid), f"process {pid} still alive"
 
 
 def test_submit_follow_queue_and_refuse_duplicates(runs, demo_root):

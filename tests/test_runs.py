@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 
 from ecgcore import runs
+from ecgcore.background import ACTIVE, FINAL, TaskState
 from ecgcore.checkpoint_fit import fit_problem
 from ecgcore.errors import RunError
 from ecgcore.run_paths import RunPaths, check_run_name
 from ecgcore.runs import (
-    ACTIVE,
-    FINAL,
     RunLock,
-    RunState,
     can_cancel,
     can_delete,
     can_resume,
@@ -58,10 +56,10 @@ def _good(root: Path, model: str, fold: int, state: str, **extra) -> Path:
 
 
 def test_states_are_the_status_strings():
-    assert RunState.DONE == "done" and f"{RunState.INTERRUPTED}" == "interrupted"
-    assert json.dumps({"s": RunState.QUEUED}) == '{"s": "queued"}'
+    assert TaskState.DONE == "done" and f"{TaskState.INTERRUPTED}" == "interrupted"
+    assert json.dumps({"s": TaskState.QUEUED}) == '{"s": "queued"}'
     assert "done" in FINAL and "running" in ACTIVE and not ACTIVE & FINAL
-    assert RunState.DAMAGED not in ACTIVE | FINAL
+    assert TaskState.DAMAGED not in ACTIVE | FINAL
 
 
 @pytest.mark.parametrize("kind", sorted(DAMAGES))
@@ -76,8 +74,8 @@ def test_damaged_status_beside_good_runs(tmp_path, kind):
     listed = {r.path: r for r in list_runs(tmp_path)}
     assert set(listed) == {done, failed, bad}
     assert listed[done].state == "done" and listed[failed].state == "failed"
-    assert listed[bad].state == RunState.DAMAGED and listed[bad].damage == status["damage"]
-    assert run_state(bad) == RunState.DAMAGED and run_state(done) == RunState.DONE
+    assert listed[bad].state == TaskState.DAMAGED and listed[bad].damage == status["damage"]
+    assert run_state(bad) == TaskState.DAMAGED and run_state(done) == TaskState.DONE
     assert "--overwrite" in can_start(bad) and can_start(bad, overwrite=True) is None
     assert can_delete(bad) is None
 
@@ -85,13 +83,13 @@ def test_damaged_status_beside_good_runs(tmp_path, kind):
 def test_repair_rebuilds_from_the_run_files(tmp_path):
     path = RunPaths.of("demo", "superclass", "cnn1d", 0, root=tmp_path).folder
     _damage(path, "folder")
-    assert repair_status(path) == RunState.UNKNOWN and not (path / "status.json").exists()
+    assert repair_status(path) == TaskState.UNKNOWN and not (path / "status.json").exists()
     _damage(path, "null")
     (path / "last.pt").write_bytes(b"x")
-    assert repair_status(path) == RunState.INTERRUPTED
+    assert repair_status(path) == TaskState.INTERRUPTED
     _damage(path, "number")
     (path / "results.json").write_text(json.dumps({"macro_pr_auc": 0.5, "macro_roc_auc": 0.8, "evaluated": 1.0}))
-    assert repair_status(path) == RunState.DONE and read_status(path)["test_macro_pr_auc"] == 0.5
+    assert repair_status(path) == TaskState.DONE and read_status(path)["test_macro_pr_auc"] == 0.5
     assert (path / "last.pt").read_bytes() == b"x"  # the files are kept
 
 
@@ -104,18 +102,18 @@ def test_write_status_replaces_a_damaged_one(tmp_path):
 
 def test_live_state_from_lock_and_pid(tmp_path):
     path = _good(tmp_path, "cnn1d", 0, "running", pid=os.getpid(), epoch=1)
-    assert run_state(path) == RunState.INTERRUPTED  # nobody holds the lock
+    assert run_state(path) == TaskState.INTERRUPTED  # nobody holds the lock
     with RunLock(path):
-        assert run_state(path) == RunState.RUNNING
+        assert run_state(path) == TaskState.RUNNING
         assert "already being trained or evaluated" in can_start(path, overwrite=True)
         assert "cancel it first" in can_delete(path)
         assert can_resume(path) is not None
     write_status(path, state="evaluating", pid=None)
-    assert run_state(path) == RunState.DONE  # trained; the process ended before scoring
+    assert run_state(path) == TaskState.DONE  # trained; the process ended before scoring
     write_status(path, state="starting", pid=None, launched=time.time())
-    assert run_state(path) == RunState.STARTING
+    assert run_state(path) == TaskState.STARTING
     write_status(path, launched=time.time() - 60)
-    assert run_state(path) == RunState.FAILED
+    assert run_state(path) == TaskState.FAILED
 
 
 def test_rules_per_state(tmp_path):

@@ -9,9 +9,10 @@ import pytest
 
 import ecgcore.evaluate
 from ecgcore.__main__ import main
+from ecgcore.background import TaskState
 from ecgcore.recipes import TrainConfig, check_config
 from ecgcore.run_paths import RunPaths
-from ecgcore.runs import RunState, list_runs, read_status, recipe_of, write_status
+from ecgcore.runs import list_runs, read_status, recipe_of, write_status
 from ecgcore.service import run_fold
 from tests.test_runs import DAMAGES, _damage
 
@@ -50,7 +51,7 @@ def test_overwrite_while_evaluating_is_refused(demo_ds, demo_root, tmp_path, mon
     outcome = run_fold(demo_ds, TrainConfig(epochs=1, batch_size=32), path, run_name="exp1", n_bootstrap=5)
     assert seen["state"] == "evaluating"
     assert seen["rc"] == 2 and "already being trained or evaluated" in seen["err"], seen["err"]
-    assert outcome.state == RunState.DONE and outcome.results is not None
+    assert outcome.state == TaskState.DONE and outcome.results is not None
     assert (path / "best.pt").read_bytes() == seen["best"]  # not replaced by the refused run
     status = read_status(path)
     assert status["state"] == "done" and status["test_macro_pr_auc"] == outcome.results["macro_pr_auc"]

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ecgcore.background import ACTIVE
 from ecgcore.checkpoint_fit import fit_problem
 from ecgcore.errors import CheckpointError
-from ecgcore.runs import ACTIVE, RunInfo, can_resume, run_state
+from ecgcore.runs import RunInfo, can_resume, run_state
 
 ACTIVE_STATES = tuple(sorted(ACTIVE))  # the older name: states worth polling
 

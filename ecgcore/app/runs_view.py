@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.app.run_status import has_results, live_state
+from ecgcore.background import TaskState
 from ecgcore.checkpoint_fit import same_dataset
 from ecgcore.data import ECGDataset
 from ecgcore.recipes import BY_NAME, fields_in, from_recorded, off, shown_value
 from ecgcore.run_paths import RunPaths, group_label
-from ecgcore.runs import RunInfo, RunState, list_runs, recipe_of, run_state
+from ecgcore.runs import RunInfo, list_runs, recipe_of, run_state
 
 LINE_FIELDS = ("epochs", "batch_size", "lr", "schedule", "augment")
 """The recipe fields always shown in one line; the Advanced techniques are added where they are on."""
@@ -125,7 +126,7 @@ def trained_overview(runs: Sequence[RunInfo]) -> pd.DataFrame:
                 "run": run_name,
                 "plan": plan,
                 "runs": len(group),
-                "folds done": sorted(r.fold for r in group if run_state(r.path) == RunState.DONE),
+                "folds done": sorted(r.fold for r in group if run_state(r.path) == TaskState.DONE),
                 "folds evaluated": sorted(r.fold for r in group if has_results(r.path)),
                 "test macro PR-AUC (mean)": float(np.mean(scores)) if scores else None,
                 "± SD": float(np.std(scores, ddof=1)) if len(scores) > 1 else None,

@@ -9,13 +9,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ecgcore.background import ACTIVE
 from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.model_specs import model_spec
 from ecgcore.recipes import TrainConfig, check_config, default_config, fields_in
 from ecgcore.run_paths import DEFAULT_RUN, RunPaths
-from ecgcore.runs import ACTIVE, can_resume, can_start, list_runs, read_events, read_status, run_state
+from ecgcore.runs import can_resume, can_start, list_runs, read_events, read_status, run_state
 
 CONFIRM_OVER_S = 180.0  # ask before starting a training that would take longer than this
 

@@ -33,7 +33,7 @@ STATE_WORDS = {
     "damaged": "damaged",
     "unknown": "state not recorded",
 }
-"""Run and background-task states as people read them (``ecgcore.runs.RunState`` values)."""
+"""Run and background-task states as people read them (``ecgcore.runs.TaskState`` values)."""
 
 
 def state_words(state: str) -> str:

@@ -204,7 +204,7 @@ def test_predict_junk_upload_shows_the_upload_error(app):
     at = page(app, "predict")
     at.file_uploader(key="pr_files").set_value(("junk.csv", b"a,b\n1,2\n", "text/csv")).run()
     assert not at.exception
-    assert any("12, one per lead" in e.value for e in at.error)
+    assert any("one per lead" in e.value for e in at.error)
     at.file_uploader(key="pr_files").set_value([("x.hea", b"not a header", "text/plain")]).run()
     assert any(".dat" in e.value for e in at.error)
 

@@ -112,7 +112,7 @@ def test_predict_refuses_hostile_uploads_and_keeps_working(monkeypatch, demo_roo
         ),
         ([(f"{stem}.hea", hea, "text/plain")], "1 .hea and 0 .dat"),
         ([(f"{stem}.dat", b"", "application/octet-stream"), (f"{stem}.hea", hea, "text/plain")], "is empty"),
-        ([("ecg.csv", b"I,II\nx,y\n", "text/csv")], "12, one per lead"),
+        ([("ecg.csv", b"I,II\nx,y\n", "text/csv")], "one per lead"),
     ]
     for files, needle in cases:
         at.file_uploader(key="pr_files").set_value(files).run()

@@ -137,7 +137,7 @@ def test_compare_two_named_runs_with_recipes_and_wilcoxon(named_app):
     warnings = " ".join(str(w.value) for w in at.warning)
     assert "recipes of cnn1d:e1 and cnn1d:e2 differ" in warnings and "Epochs: 1 vs 2" in warnings
     recipes = table(at, "setting", "cnn1d:e1", "cnn1d:e2").set_index("setting")
-    assert (recipes.loc["epochs", "cnn1d:e1"], recipes.loc["epochs", "cnn1d:e2"]) == ("1", "2")
+    assert (recipes.loc["Epochs", "cnn1d:e1"], recipes.loc["Epochs", "cnn1d:e2"]) == ("1", "2")
     assert "best epoch (per fold)" in recipes.index
     titles = " ".join(c["layout"]["title"]["text"] for c in charts(at))
     assert "cnn1d:e1 vs cnn1d:e2" in titles  # ROC/PR overlaid
