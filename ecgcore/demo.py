@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ecgcore.demo_ecg import _BASE_LEADS, _draw_record, _Record, _synthesize, _write_wfdb  # noqa: F401 (tests use them)
+from ecgcore.demo_ecg import _BASE_LEADS, _draw_record, _Record, _synthesize, _write_wfdb
 from ecgcore.errors import DataError
 from ecgcore.records import DEMO_MARKER
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import wfdb
 
-from ecgcore import demo
+from ecgcore import demo, demo_ecg
 from ecgcore.records import DEMO_MARKER, LEADS
 from ecgcore.sources import load_ptbxl
 
@@ -113,13 +113,13 @@ def test_500hz(tmp_path):
 
 
 def test_writer_matches_wfdb_wrsamp(tmp_path):
-    rec = demo._draw_record(np.random.default_rng(3), ["CLBBB"], 70.0)
+    rec = demo_ecg._draw_record(np.random.default_rng(3), ["CLBBB"], 70.0)
     for fs, suffix in ((100, "lr"), (500, "hr")):
-        signal = demo._synthesize(rec, fs, np.random.default_rng(fs))
+        signal = demo_ecg._synthesize(rec, fs, np.random.default_rng(fs))
         signal[0, 0], signal[1, 1] = -0.0005, 0.0025  # rounding ties
         ours, theirs = tmp_path / f"ours{fs}", tmp_path / f"wfdb{fs}"
         ours.mkdir(), theirs.mkdir()
-        demo._write_wfdb(ours / f"00007_{suffix}", signal, fs)
+        demo_ecg._write_wfdb(ours / f"00007_{suffix}", signal, fs)
         wfdb.wrsamp(f"00007_{suffix}", fs=fs, units=["mV"] * 12, sig_name=list(LEADS), p_signal=signal.copy(),
                     fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(theirs))  # fmt: skip
         for ext in (".hea", ".dat"):
@@ -177,9 +177,9 @@ def test_class_frequencies_like_ptbxl():
 # ----------------------------------------------------------------------------- class effects
 
 
-def beat_template(rec: demo._Record, fs: int = 500) -> np.ndarray:
+def beat_template(rec: demo_ecg._Record, fs: int = 500) -> np.ndarray:
     """Mean beat (-0.3 s .. +0.5 s around the R peaks), baseline (PR segment) removed: (400, 12) mV."""
-    x = demo._synthesize(rec, fs, np.random.default_rng(0))
+    x = demo_ecg._synthesize(rec, fs, np.random.default_rng(0))
     beats = [int(round(b * fs)) for b in rec.beats if 0.3 * fs <= b * fs < len(x) - 0.5 * fs]
     tpl = np.mean([x[b - int(0.3 * fs) : b + int(0.5 * fs)] for b in beats], axis=0)
     return tpl - tpl[int(0.22 * fs) : int(0.24 * fs)].mean(axis=0)  # -80 .. -60 ms
@@ -191,7 +191,7 @@ def features(codes: list[str], n: int = 30) -> dict[str, np.ndarray]:
     ix = {name: LEADS.index(name) for name in LEADS}
     upright_t = [ix[n] for n in ("I", "II", "AVF", "V2", "V3", "V4", "V5", "V6")]  # leads with positive T
     for i in range(n):
-        tpl = beat_template(demo._draw_record(np.random.default_rng([99, i]), codes, 65.0))
+        tpl = beat_template(demo_ecg._draw_record(np.random.default_rng([99, i]), codes, 65.0))
         r = 150  # R peak sample (500 Hz)
         out["q_inferior"].append(tpl[r - 30 : r, [ix["III"], ix["AVF"]]].min(axis=0).mean())
         out["sokolow"].append(

@@ -12,8 +12,6 @@ from ecgcore.checkpoint_fit import fit_problem
 from ecgcore.errors import CheckpointError
 from ecgcore.runs import RunInfo, can_resume, run_state
 
-ACTIVE_STATES = tuple(sorted(ACTIVE))  # the older name: states worth polling
-
 
 def live_state(run: RunInfo) -> str:
     """The run's live state (``runs.run_state``: files, lock and process id); 'damaged' when its

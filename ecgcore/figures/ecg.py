@@ -52,7 +52,7 @@ RHYTHM_LEAD = "II"
 
 # Saliency in [0, 1]: transparent at 0, then a cold blue→purple ramp. On the neutral grey grid and with
 # black traces a cold hue reads at a glance, and it does not mix up with the red/pink of classic paper
-# (the former red heat was nearly invisible there). Opacity stops at 0.6 so the trace stays black.
+# (a red heat is nearly invisible there). Opacity stops at 0.6 so the trace stays black.
 SALIENCY_COLORSCALE: list[list[Any]] = [
     [0.0, "rgba(255,255,255,0)"],
     [0.1, "rgba(198,219,239,0.35)"],
