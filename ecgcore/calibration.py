@@ -203,7 +203,6 @@ def calibrate_run(ds, run_folder: Path, device: str = "auto") -> dict:
     "val_ece_after", "test_ece_before", "test_ece_after": macro ECE}. Raises CheckpointError (no or
     unfitting checkpoint) or RunError (the run is being trained)."""
     from ecgcore.checkpoints import load_checkpoint, save_checkpoint
-    from ecgcore.evaluate import checkpoint_expectations
     from ecgcore.folds import get_fold
     from ecgcore.inference import predict_logit_array
     from ecgcore.run_paths import RunPaths
@@ -211,7 +210,8 @@ def calibrate_run(ds, run_folder: Path, device: str = "auto") -> dict:
 
     paths = RunPaths(run_folder)
     with RunLock(paths.folder):
-        model, meta = load_checkpoint(paths.best, expect=checkpoint_expectations(ds) | {"fingerprint": ds.fingerprint})
+        expect = {"label_names": list(ds.label_names), "sampling_rate": ds.sampling_rate, "label_set": ds.label_set}
+        model, meta = load_checkpoint(paths.best, expect=expect | {"fingerprint": ds.fingerprint})
         fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
         z_val = predict_logit_array(model, ds.signals[fold.val], device)
         z_test = predict_logit_array(model, ds.signals[fold.test], device)
