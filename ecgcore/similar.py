@@ -178,10 +178,10 @@ def describe(ds, ecg_ids: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "ecg_id": records["ecg_id"].to_numpy(np.int64),
-            "patient_id": pd.to_numeric(records["patient_id"], errors="coerce").to_numpy(),
+            "patient_id": pd.to_numeric(records["patient_id"], errors="coerce").round().astype("Int64").to_numpy(),
             "labels": [";".join(names[ds.labels[r].astype(bool)]) for r in rows],
             "statements": [", ".join(f"{c} {v:g}" for c, v in codes.items()) for codes in records["scp_codes"]],
-            "strat_fold": records["strat_fold"].to_numpy(),
+            "strat_fold": pd.to_numeric(records["strat_fold"], errors="coerce").round().astype("Int64").to_numpy(),
         }
     )
 

@@ -156,7 +156,7 @@ def group_metrics(
         ap = auc = None
         if pos and neg:
             ap, auc = float(average_precision_score(yc, pc)), float(roc_auc_score(yc, pc))
-            macro_notes.append(None if note is None else f"{name}: {note}")
+            macro_notes.append(None if note is None else f"{name} {pos}+/{neg}−")
             ap_b, auc_b = weighted_ap_auc(y[:, c], p[:, c], weights * m[:, c])
             boot_ap.append(ap_b)
             boot_auc.append(auc_b)
@@ -194,8 +194,12 @@ def _macro_row(rows, m, y, boot_ap, boot_auc, notes, n_bootstrap) -> dict:
     auc = float(np.mean([r["roc_auc"] for r in scored]))
     problems = [n for n in notes if n]
     if problems or not n_bootstrap:
-        note = "; ".join(problems) or "no bootstrap asked for"
-        return base | _figures(ap, None, auc, None, f"no interval: {note}")
+        note = (
+            f"too few cases for an interval (needs ≥ {MIN_CASES} positives and negatives per class): {', '.join(problems)}"
+            if problems
+            else "no bootstrap asked for"
+        )
+        return base | _figures(ap, None, auc, None, note)
     with warnings.catch_warnings():  # a resample without both outcomes in any class: NaN, left out below
         warnings.simplefilter("ignore", RuntimeWarning)
         ap_b, auc_b = np.nanmean(np.stack(boot_ap), axis=0), np.nanmean(np.stack(boot_auc), axis=0)
