@@ -202,13 +202,15 @@ def calibrate_run(ds, run_folder: Path, device: str = "auto") -> dict:
     Returns {"temperature": (C,) list, "val_nll_before"/"val_nll_after": (C,) lists, "val_ece_before",
     "val_ece_after", "test_ece_before", "test_ece_after": macro ECE}. Raises CheckpointError (no or
     unfitting checkpoint) or RunError (the run is being trained)."""
-    from ecgcore.checkpoints import load_checkpoint, save_checkpoint
+    from ecgcore.checkpoints import load_checkpoint, read_checkpoint, save_checkpoint
     from ecgcore.folds import get_fold
     from ecgcore.inference import predict_logit_array
     from ecgcore.run_paths import RunPaths
     from ecgcore.runs import RunLock
 
     paths = RunPaths(run_folder)
+    if not paths.best.is_file():  # before the lock, which would create the run's folder
+        read_checkpoint(paths.best)
     with RunLock(paths.folder):
         expect = {"label_names": list(ds.label_names), "sampling_rate": ds.sampling_rate, "label_set": ds.label_set}
         model, meta = load_checkpoint(paths.best, expect=expect | {"fingerprint": ds.fingerprint})
