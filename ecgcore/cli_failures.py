@@ -15,11 +15,11 @@ from ecgcore.errors import RunError
 
 
 def _num(value, digits: int = 3) -> str:
-    return "—" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:.{digits}f}"
+    return "—" if pd.isna(value) else f"{value:.{digits}f}"
 
 
 def _ci(point, lo, hi) -> str:
-    return f"{_num(point)} [{_num(lo)}, {_num(hi)}]" if lo is not None else _num(point)
+    return f"{_num(point)} [{_num(lo)}, {_num(hi)}]" if pd.notna(lo) else _num(point)
 
 
 def format_subgroups(frame: pd.DataFrame) -> str:
@@ -29,7 +29,7 @@ def format_subgroups(frame: pd.DataFrame) -> str:
     for r in frame.to_dict(orient="records"):
         pr = _ci(r["pr_auc"], r["pr_auc_lo"], r["pr_auc_hi"])
         roc = _ci(r["roc_auc"], r["roc_auc_lo"], r["roc_auc_hi"])
-        note = f"  ({r['note']})" if r["note"] else ""
+        note = f"  ({r['note']})" if isinstance(r["note"], str) else ""  # None, or NaN in a data frame
         lines.append(f"  {r['group']:12s} {r['class']:6s} {r['n']:5d} {r['positives']:5d}  {pr:24s} {roc:24s}{note}")
     return "\n".join(lines)
 

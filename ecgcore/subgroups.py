@@ -193,18 +193,22 @@ def _macro_row(rows, m, y, boot_ap, boot_auc, notes, n_bootstrap) -> dict:
     ap = float(np.mean([r["pr_auc"] for r in scored]))
     auc = float(np.mean([r["roc_auc"] for r in scored]))
     problems = [n for n in notes if n]
+    left_out = [r["class"] for r in rows if r["pr_auc"] is None]
+    partial = (
+        f"averages {len(scored)} of {len(rows)} classes (no figure for {', '.join(left_out)})" if left_out else None
+    )
     if problems or not n_bootstrap:
         note = (
             f"too few cases for an interval (needs ≥ {MIN_CASES} positives and negatives per class): {', '.join(problems)}"
             if problems
             else "no bootstrap asked for"
         )
-        return base | _figures(ap, None, auc, None, note)
+        return base | _figures(ap, None, auc, None, "; ".join(filter(None, [note, partial])))
     with warnings.catch_warnings():  # a resample without both outcomes in any class: NaN, left out below
         warnings.simplefilter("ignore", RuntimeWarning)
         ap_b, auc_b = np.nanmean(np.stack(boot_ap), axis=0), np.nanmean(np.stack(boot_auc), axis=0)
     kept = ~np.isnan(ap_b)
-    return base | _figures(ap, percentile_interval(ap_b[kept]), auc, percentile_interval(auc_b[kept]), None)
+    return base | _figures(ap, percentile_interval(ap_b[kept]), auc, percentile_interval(auc_b[kept]), partial)
 
 
 def subgroup_rows(

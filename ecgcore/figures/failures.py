@@ -49,7 +49,7 @@ def forest_figure(table: pd.DataFrame, metric: str = "pr_auc", cls: str = "macro
             f"{g}: {v:.3f}"
             + ("" if s else f" [{a:.3f}, {b:.3f}]")
             + f"<br>n {n}, positives {p}"
-            + (f"<br>{note}" if note else "")
+            + (f"<br>{note}" if isinstance(note, str) else "")
             for g, v, a, b, n, p, s, note in zip(
                 part["group"], part[metric], lo, hi, part["n"], part["positives"], part["small"], part["note"]
             )
