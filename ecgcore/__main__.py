@@ -231,6 +231,9 @@ def cmd_eval(args) -> int:
     folds = resolve_folds(args.fold, "eval", n_folds(args.plan))
     check_run_name(args.run_name)
     ds = _load(args)
+    from ecgcore.cli_failures import SubgroupPrinter
+
+    by = SubgroupPrinter(ds, args.by, args.n_bootstrap)  # checks --by first: a column the data lacks, exit 2
     for k in folds:
         path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
         if not RunPaths(path).best.is_file():
@@ -250,6 +253,8 @@ def cmd_eval(args) -> int:
                 f"    {name:6s} AP {c['ap'] or float('nan'):.3f}  AUC {c['roc_auc'] or float('nan'):.3f}  thr {c['threshold']:.2f}  "
                 f"sens {c['sensitivity'] or 0:.2f}  spec {c['specificity'] or 0:.2f}  PPV {c['ppv'] or 0:.2f}  (n={c['support']})"
             )
+        by.fold(r)
+    by.pooled()
     if len(folds) > 1:
         summary = summarize_model(ds, group_folder(args.model, args.run_name), folds, args.plan, root)
         print(
@@ -573,6 +578,13 @@ def cmd_app(args) -> int:
     return serve(args.options)
 
 
+def cmd_failures(args) -> int:
+    """``calibrate`` and ``similar`` (ecgcore.cli_failures), given this module's fold and data loading."""
+    from ecgcore import cli_failures
+
+    return cli_failures.COMMANDS[args.command](args, resolve_folds, _load)
+
+
 COMMANDS = {
     "info": cmd_info,
     "demo-data": cmd_demo_data,
@@ -585,6 +597,8 @@ COMMANDS = {
     "runs": cmd_runs,
     "download": cmd_download,
     "app": cmd_app,
+    "calibrate": cmd_failures,
+    "similar": cmd_failures,
 }
 
 
