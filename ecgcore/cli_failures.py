@@ -1,16 +1,15 @@
 """The command line of "where the model fails, how sure it is, which known cases an ECG resembles":
-``eval --by COLUMN``, ``calibrate`` and ``similar`` (called from :mod:`ecgcore.__main__`, which resolves
-``--fold``). Every user error is an :class:`ecgcore.errors.ECGCoreError`: one line, exit 2.
+``eval --by COLUMN``, ``calibrate`` and ``similar`` (called from :mod:`ecgcore.__main__`). Every user error is an :class:`ecgcore.errors.ECGCoreError`: one line, exit 2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ecgcore.cli_common import load_dataset, resolve_folds
 from ecgcore.errors import RunError
 
 
@@ -86,17 +85,17 @@ def _run_folder(args, ds, k: int) -> Path:
     return RunPaths.of(ds.name, ds.label_set, model, k, args.plan, root, name).folder
 
 
-def calibrate_command(args, resolve_folds: Callable, load: Callable) -> int:
+def calibrate_command(args) -> int:
     """``calibrate``: per fold, fit per-class temperatures on the validation part, store them in best.pt
     and print them with the validation NLL and the macro ECE before → after (validation and test).
-    ``resolve_folds(fold, command, n)`` and ``load(args)`` are the CLI's own (:mod:`ecgcore.__main__`)."""
+    Folds and data come from :mod:`ecgcore.cli_common`, as for every command."""
     from ecgcore.calibration import calibrate_run
     from ecgcore.folds import n_folds
     from ecgcore.run_paths import parse_group_spec
 
     folds = resolve_folds(args.fold, "calibrate", n_folds(args.plan))
     parse_group_spec(args.run)
-    ds = load(args)
+    ds = load_dataset(args)
     for k in folds:
         folder = _run_folder(args, ds, k)
         out = calibrate_run(ds, folder, args.device)
@@ -110,7 +109,7 @@ def calibrate_command(args, resolve_folds: Callable, load: Callable) -> int:
     return 0
 
 
-def similar_command(args, resolve_folds: Callable, load: Callable) -> int:
+def similar_command(args) -> int:
     """``similar``: print the k nearest training-part records of one record (and write ``--out``); bad
     arguments are refused before the dataset is read."""
     from ecgcore.folds import n_folds
@@ -124,7 +123,7 @@ def similar_command(args, resolve_folds: Callable, load: Callable) -> int:
     if len(folds) != 1:
         raise RunError("similar compares with one fold's training part: give --fold K (e.g. --fold 0).")
     out = check_output_file(args.out, [p for p in (args.input, args.data_root) if p]) if args.out else None
-    ds = load(args)
+    ds = load_dataset(args)
     signal = None
     if args.input is not None:
         from ecgcore.uploads import at_rate, read_record_file
