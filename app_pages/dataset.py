@@ -6,18 +6,17 @@ import hashlib
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from ecgcore.app import records
 from ecgcore.app import summary as app_summary
-from ecgcore.data import read_statements
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import ecg_paper_figure, label_distribution_figure
 from ecgcore.folds import PLANS
 
 frame = common.page_frame()
 ds = common.require_dataset(frame)
-key = common.ds_key(ds)
-table = common.record_table(ds, key)
+key = cache.ds_key(ds)
+table = cache.record_table(ds, key)
 st.title("Dataset")
 FULL_WIDTH_PX = 940  # a full-width chart with the sidebar open at 1400 px
 
@@ -36,14 +35,6 @@ DEFAULTS = {
     "ds_ids": "",
 }
 OPTIONS = {"ds_labels": [*ds.label_names, records.NO_LABEL], "ds_folds": list(range(1, 11))}
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _statements(root: str, _key: str):
-    try:
-        return read_statements(root)
-    except ECGCoreError:
-        return None
 
 
 def _restore_filters() -> None:
@@ -153,7 +144,7 @@ def _current(shown_ids: list[int]) -> int | None:
 
 
 def _labels_and_codes(info: dict) -> None:
-    rows = records.code_rows(info["scp_codes"], _statements(str(ds.root), key), ds.label_set)
+    rows = records.code_rows(info["scp_codes"], cache.statements(str(ds.root), key), ds.label_set)
     sources = records.label_sources(rows)
     badges = " ".join(f":red-badge[{name} ← {', '.join(sources.get(name, []))}]" for name in info["labels"])
     st.markdown(f"**Labels ({ds.label_set})** " + (badges or ":gray-badge[no label in this label set]"))
@@ -291,11 +282,11 @@ with records_tab:
 with folds_tab:
     if ds.fold_note:
         st.warning(ds.fold_note, icon=":material/warning:")
-    facts = common.dataset_facts(ds, key)
+    facts = cache.dataset_facts(ds, key)
     c1, c2 = st.columns(2)
     plan = c1.selectbox("Fold plan", list(PLANS), format_func=lambda p: PLANS[p].description, key="ds_plan")
-    overlap = common.patient_overlap(ds, key, plan)
-    summary = common.fold_summary(ds, key, plan)
+    overlap = cache.patient_overlap(ds, key, plan)
+    summary = cache.fold_summary(ds, key, plan)
     n_folds = len(PLANS[plan].folds)
     m1, m2, m3 = st.columns(3)
     m1.metric(

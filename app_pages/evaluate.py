@@ -6,7 +6,7 @@ results beside the user's own."""
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from ecgcore.app import comparison as cmp_view
 from ecgcore.app import errors as err_view
 from ecgcore.app import results as result_view
@@ -42,7 +42,7 @@ run = common.pick_run(runs, "ev", st.columns(3), label_set=ds.label_set)
 label_set, model, group = run.label_set, run.model, cmp_view.group_name(run.model, run.run_name)
 mine = [r for r in runs if r.label_set == label_set]
 try:
-    results = common.results(run.path)
+    results = cache.results(run.path)
 except ECGCoreError as e:
     common.show_error(e)
     st.stop()
@@ -79,7 +79,7 @@ right.caption(
     "figures. Counts per class: the confusion matrices tab."
 )
 st.dataframe(
-    result_view.per_class_table(results, common.class_ci(run.path)).drop(columns=list(result_view.COUNT_COLUMNS)),
+    result_view.per_class_table(results, cache.class_ci(run.path)).drop(columns=list(result_view.COUNT_COLUMNS)),
     hide_index=True,
     key="ev_per_class",
     column_config={c: st.column_config.NumberColumn(**NUM) for c in ("AP (PR-AUC)", "ROC-AUC", *RATES)},
@@ -118,7 +118,7 @@ def _thresholds(names: list[str], chosen: dict) -> float | dict | None:
 def _records_view(thresholds: dict) -> None:
     """The errors view: the records of one class and outcome at the thresholds shown, a row opens Saliency."""
     try:
-        table = common.run_records(run.path, ds, None if thresholds == chosen else thresholds)
+        table = cache.run_records(run.path, ds, None if thresholds == chosen else thresholds)
     except ECGCoreError as e:  # results.json of an old version, without the per-record fields
         common.show_error(e)
         return
@@ -157,7 +157,7 @@ def threshold_explorer() -> None:
     """Thresholds, confusion matrices, rates and the records behind a cell: reruns alone on a change."""
     matrices, thresholds, rates = result_view.confusion_at(results, _thresholds(names, chosen))
     event = st.plotly_chart(
-        result_view.confusion_view(common.confusion_template(tuple(names)), matrices, thresholds),
+        result_view.confusion_view(cache.confusion_template(tuple(names)), matrices, thresholds),
         key="ev_cm",
         on_select="rerun",
         selection_mode="points",
@@ -175,7 +175,7 @@ def threshold_explorer() -> None:
     )
     st.download_button(
         "confusion.png (as shown)",
-        lambda: common.confusion_png(matrices, thresholds),
+        lambda: cache.confusion_png(matrices, thresholds),
         file_name=f"{model}_{run.run_name}_fold{run.fold}_confusion.png",
         mime="image/png",
         icon=":material/download:",
@@ -199,7 +199,7 @@ st.download_button(
 # ----------------------------------------------------------------------------- across folds
 st.header("Across folds", divider="gray")
 groups = cmp_view.run_groups(mine, label_set, run.plan)
-own = cmp_view.group_results(groups.get(group, {}), common.results)
+own = cmp_view.group_results(groups.get(group, {}), cache.results)
 st.markdown(
     f"**{group}**, protocol **{cmp_view.protocol_label(run.plan)}**, macro PR-AUC over the evaluated folds: "
     f"{result_view.mean_sd_text(own)}"
@@ -237,7 +237,7 @@ if pair is None:
 else:
     a = c2.selectbox("Run A", names_, index=names_.index(pair[0]), key="ev_cmp_a")
     b = c3.selectbox("Run B", names_, index=names_.index(pair[1]), key="ev_cmp_b")
-    ra, rb = (cmp_view.group_results(groups[g], common.results) for g in (a, b))
+    ra, rb = (cmp_view.group_results(groups[g], cache.results) for g in (a, b))
     recipes = {a: cmp_view.group_recipe(groups[a]), b: cmp_view.group_recipe(groups[b])}
     warning = cmp_view.recipe_warning(recipes) if a != b else None
     if warning:
@@ -306,7 +306,7 @@ st.caption(
     "care: the data (full PTB-XL vs a part or demo data) and the protocol differ, as each row says."
 )
 by_model = {
-    g: cmp_view.group_results(members, common.results)
+    g: cmp_view.group_results(members, cache.results)
     for g, members in cmp_view.run_groups(mine, label_set, run.plan).items()
 }
 st.dataframe(

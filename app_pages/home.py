@@ -3,7 +3,7 @@ and clearing the data cache."""
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from ecgcore import download_jobs
 from ecgcore.app import progress as run_progress
 from ecgcore.app import runs_view
@@ -164,8 +164,8 @@ if frame.ds is None:
     _cache_section()
     st.stop()
 ds = frame.ds
-key = common.ds_key(ds)
-facts = common.dataset_facts(ds, key)
+key = cache.ds_key(ds)
+facts = cache.dataset_facts(ds, key)
 summary = facts["summary"]
 
 cols = st.columns(5)
@@ -196,7 +196,7 @@ with left:
     )
 with right:
     st.subheader("Folds (5-fold patient CV)")
-    folds = common.fold_summary(ds, key, DEFAULT_PLAN)
+    folds = cache.fold_summary(ds, key, DEFAULT_PLAN)
     st.dataframe(folds, hide_index=True, height=300)
     st.caption(
         "Fold k tests on strat folds {2k+1, 2k+2}, validates on strat fold 10 (or 1), trains on the rest. "

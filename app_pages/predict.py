@@ -8,7 +8,7 @@ are keyed by the upload's content hash, so a new record starts at its own defaul
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from ecgcore.app import explain, runs_view
 from ecgcore.ensemble import NO_CV_NOTE, member_thresholds
 from ecgcore.errors import ECGCoreError
@@ -97,13 +97,13 @@ if aside:
 upload_id = explain.upload_hash(upload)
 try:
     record = read_record_upload(upload)
-    loaded = [common.model(c) for c in checkpoints]
+    loaded = [cache.model(c) for c in checkpoints]
     metas = explain.check_members([m for _, m in loaded], checkpoints)
     meta = metas[0]
     record = at_rate(record, int(meta["sampling_rate"]))
     x = record.signal
-    key = common.signal_key(x)
-    probs = common.ensemble_probabilities(checkpoints, x, key)
+    key = cache.signal_key(x)
+    probs = cache.ensemble_probabilities(checkpoints, x, key)
     thresholds, source = member_thresholds(metas)
 except ECGCoreError as e:
     common.show_error(e)
@@ -127,7 +127,7 @@ if trained_on.get("is_demo"):
         icon=":material/science:",
     )
 if frame.ds is not None:
-    leak = common.upload_leakage(metas, frame.ds, record.name, x, key)
+    leak = cache.upload_leakage(metas, frame.ds, record.name, x, key)
     if leak:
         st.warning(f"**Not a test:** {leak}", icon=":material/warning:")
 
@@ -172,7 +172,7 @@ target = names.index(target_name)
 shown = raw = None
 if show_saliency:
     try:
-        raw = common.ensemble_saliency(checkpoints, x, key, method, target)
+        raw = cache.ensemble_saliency(checkpoints, x, key, method, target)
     except ECGCoreError as e:
         common.show_error(e)
         st.stop()

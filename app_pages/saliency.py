@@ -8,7 +8,7 @@ Deep link: ``/saliency?ecg_id=…&model=…&run=…&fold=…&plan=…&cls=…&me
 import numpy as np
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from ecgcore.app import explain, records, run_status, runs_view
 from ecgcore.class_summary import cached_class_summary, start_summary, summary_status
 from ecgcore.ensemble import member_thresholds
@@ -34,7 +34,7 @@ WIDTH = 940  # a full-width chart at 1400 px with the sidebar open
 
 frame = common.page_frame()
 ds = common.require_dataset(frame)
-key_ds = common.ds_key(ds)
+key_ds = cache.ds_key(ds)
 st.title("Saliency")
 runs = runs_view.checkpoint_runs(ds.name, ds.label_set)
 
@@ -93,14 +93,14 @@ if runs:
         key="sal_target",
         format_func=lambda t: "default (most probable predicted)" if t == AUTO else t,
     )
-    parts = common.record_parts(ds, key_ds, run.plan, run.fold)
+    parts = cache.record_parts(ds, key_ds, run.plan, run.fold)
 else:
     st.info(f"No trained model for this dataset and the {ds.label_set} label set yet — train one to see saliency.")
     st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
     parts = None
 
 # ----------------------------------------------------------------------------- the record picker
-table = common.record_table(ds, key_ds)
+table = cache.record_table(ds, key_ds)
 pending = st.session_state.pop("_sal_pending", None)
 if pending is not None:  # a linked record: open the filters so that it is in the list
     i = records.record_index(ds, pending)
@@ -117,7 +117,7 @@ outcomes, wrong_ids, wrong_help = (
 )
 if run is not None:
     try:
-        outcomes = common.run_records_csv(run.path)
+        outcomes = cache.run_records_csv(run.path)
     except ResultsError as e:
         outcomes, wrong_help = None, str(e)
 c1, c2, c3, c4, c5 = st.columns([2, 2, 2, 2, 4], vertical_alignment="bottom")
@@ -184,18 +184,18 @@ signed = c8.toggle(
 signed = signed and method == "integrated_gradients"
 
 # ----------------------------------------------------------------------------- compute
-key = common.record_key(ds, ecg_id)
+key = cache.record_key(ds, ecg_id)
 checkpoints = [RunPaths(m.path).best for m in members]
 try:
     metas = []
     for c in checkpoints:
-        _, m = common.model(c)
+        _, m = cache.model(c)
         run_status.check_checkpoint_fits(m, ds.label_names, ds.sampling_rate, c)
         metas.append(m)
-    probs = common.ensemble_probabilities(checkpoints, signal, key)
+    probs = cache.ensemble_probabilities(checkpoints, signal, key)
     thresholds, source = member_thresholds(metas)
     target = default_target(probs, thresholds) if target_choice == AUTO else list(ds.label_names).index(target_choice)
-    raw = common.ensemble_saliency(checkpoints, signal, key, method, target)
+    raw = cache.ensemble_saliency(checkpoints, signal, key, method, target)
 except ECGCoreError as e:
     common.show_error(e)
     st.stop()
@@ -277,10 +277,10 @@ with here:
         for col, name in zip(cols, ("cnn1d", "cnn2d")):
             ckpt = RunPaths(pair[name].path).best
             try:
-                _, m = common.model(ckpt)
+                _, m = cache.model(ckpt)
                 run_status.check_checkpoint_fits(m, ds.label_names, ds.sampling_rate, ckpt)
-                p = common.probabilities(ckpt, signal, key)
-                r = common.saliency(ckpt, signal, key, method, target)
+                p = cache.probabilities(ckpt, signal, key)
+                r = cache.saliency(ckpt, signal, key, method, target)
             except ECGCoreError as e:
                 col.error(str(e))
                 continue
