@@ -270,5 +270,3 @@ def label_badges(labels: list[str], empty: str = "no label in this label set") -
 
 def percent(v: float | None) -> str:
     return "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
-
-
