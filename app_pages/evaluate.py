@@ -31,7 +31,7 @@ def no_runs(ds) -> None:
     st.info("No evaluated run on this dataset yet: train a model — its test part is evaluated when it finishes.")
     st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
     st.subheader("Reference results")
-    st.dataframe(result_view.with_dashes(result_view.reference_with_runs({}, ds.description)), hide_index=True)
+    st.dataframe(runs_view.with_dashes(result_view.reference_with_runs({}, ds.description)), hide_index=True)
     st.stop()
 
 
@@ -66,7 +66,7 @@ def test_metrics(ds, run, results: dict, source: str) -> None:
     st.subheader("Test metrics")
     left, right = st.columns([2, 3])
     left.dataframe(
-        result_view.with_dashes(result_view.metrics_table(results)),
+        runs_view.with_dashes(result_view.metrics_table(results)),
         hide_index=True,
         column_config={"value": st.column_config.NumberColumn(**NUM)},
     )
@@ -77,7 +77,7 @@ def test_metrics(ds, run, results: dict, source: str) -> None:
     )
     per_class = result_view.per_class_table(results, cache.class_ci(run.path))
     st.dataframe(
-        result_view.with_dashes(per_class.drop(columns=list(result_view.COUNT_COLUMNS))),
+        runs_view.with_dashes(per_class.drop(columns=list(result_view.COUNT_COLUMNS))),
         hide_index=True,
         key="ev_per_class",
         column_config={c: st.column_config.NumberColumn(**NUM) for c in ("AP (PR-AUC)", "ROC-AUC", *RATES)},
@@ -168,7 +168,7 @@ def threshold_explorer(ds, run, results: dict, names: list[str], chosen: dict, s
         st.session_state["_ev_cell"] = cell
         st.session_state["ev_err_cls"], st.session_state["ev_err_outcome"] = cell
     st.dataframe(
-        result_view.with_dashes(rates),
+        runs_view.with_dashes(rates),
         hide_index=True,
         key="ev_cm_table",
         column_config={c: st.column_config.NumberColumn(**NUM) for c in RATES},
@@ -196,7 +196,7 @@ def across_folds(run, mine: list) -> None:
         f"{result_view.mean_sd_text(own)}"
     )
     st.dataframe(
-        result_view.with_dashes(result_view.folds_table(own)),
+        runs_view.with_dashes(result_view.folds_table(own)),
         hide_index=True,
         column_config={result_view.METRIC_NAMES[m]: st.column_config.NumberColumn(**NUM) for m in MACRO_METRICS},
     )
@@ -232,7 +232,7 @@ def _comparison_numbers(comp: dict, a: str, b: str, plan: str, source: str) -> N
     """The summary of the paired comparison, and one metric fold by fold."""
     st.caption(f"Numbers from **{source}**, protocol {cmp_view.protocol_label(plan)}; difference = A − B.")
     st.dataframe(
-        result_view.with_dashes(cmp_view.summary_table(comp), digits=4),
+        runs_view.with_dashes(cmp_view.summary_table(comp), digits=4),
         hide_index=True,
         key="ev_cmp_summary",
         column_config={
@@ -245,7 +245,7 @@ def _comparison_numbers(comp: dict, a: str, b: str, plan: str, source: str) -> N
     metric = m1.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=result_view.METRIC_NAMES.get)
     per_fold = cmp_view.per_fold_table(comp, metric)
     m1.dataframe(
-        result_view.with_dashes(per_fold, digits=4),
+        runs_view.with_dashes(per_fold, digits=4),
         hide_index=True,
         column_config={c: st.column_config.NumberColumn(format="%.4f") for c in per_fold.columns[1:]},
     )
@@ -324,7 +324,7 @@ def reference(ds, run, mine: list, results: dict) -> None:
     }
     data = results.get("dataset") or {}
     st.dataframe(
-        result_view.with_dashes(
+        runs_view.with_dashes(
             result_view.reference_with_runs(by_model, data.get("description", ds.description), run.plan)
         ),
         hide_index=True,

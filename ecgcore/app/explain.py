@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgcore.folds import DEFAULT_PLAN
 from ecgcore import run_paths
+from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.run_paths import DEFAULT_RUN, RunPaths
 from ecgcore.runs import RunInfo
 

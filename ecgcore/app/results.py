@@ -15,7 +15,6 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from ecgcore.app.words import MISSING
 from ecgcore.bootstrap import per_class_intervals
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.metrics import MACRO_METRICS, N_BOOTSTRAP, per_class_rates, read_json, summarize_folds
@@ -248,19 +247,3 @@ def confusion_view(template: dict, matrices: Mapping[str, list], thresholds: Map
             if n is not None:
                 a["text"] = f"{n}<br>threshold {float(thresholds[n]):.2f}" if n in thresholds else n
     return fig
-
-
-def with_dashes(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """The table as shown: a column with a missing value gets its numbers as text ('0.712') and the
-    missing ones as '—' (a dataframe would show the word None); complete columns stay as they are."""
-    out = table.copy()
-    for column in out.columns:
-        values = out[column]
-        if not values.isna().any():
-            continue
-        given = values.dropna()
-        if pd.api.types.is_numeric_dtype(values) or (len(given) and given.map(lambda v: isinstance(v, float)).all()):
-            out[column] = values.map(lambda v: MISSING if v is None or pd.isna(v) else f"{v:.{digits}f}")
-        else:
-            out[column] = values.map(lambda v: MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else v)
-    return out
