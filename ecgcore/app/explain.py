@@ -93,8 +93,9 @@ def _fold_and_plan_valid(params: Mapping[str, str], problems: list[str]) -> bool
     if fold and not fold.isdigit():
         problems.append(f"fold {fold!r} is not a fold number.")
         ok = False
-    elif fold and plan in PLANS and int(fold) >= len(PLANS[plan].folds):
-        problems.append(f"fold {fold} does not exist: plan {plan} has folds 0–{len(PLANS[plan].folds) - 1}.")
+    elif fold and (plan or DEFAULT_PLAN) in PLANS and int(fold) >= len(PLANS[plan or DEFAULT_PLAN].folds):
+        n = len(PLANS[plan or DEFAULT_PLAN].folds)
+        problems.append(f"fold {fold} does not exist: plan {plan or DEFAULT_PLAN} has folds 0–{n - 1}.")
         ok = False
     return ok
 
