@@ -135,7 +135,7 @@ def submit_training(
             what = previous or "previous"
             resume = "resume it below, " if can_resume(path) is None else ""
             message = (
-                f"fold {k}: already holds a {what} run — {resume}tick 'replace finished runs' "
+                f"fold {k}: already holds a {what} run — {resume}tick 'Replace finished runs of these folds' "
                 "to train it again, or give this recipe another run name."
             )
             out.append(Submission(k, path, None, message))
