@@ -8,7 +8,7 @@ streamlit_app.py).
   loads the dataset, drawing a progress bar while a signal cache is built. ``streamlit_app.py`` draws
   it before running the page; a page picks it up with :func:`page_frame` (which draws it itself if a
   page file is ever run alone).
-* :func:`pick_run` — the run picker (label set, model, fold) of the Evaluate and Saliency pages.
+* :func:`pick_run` — the run picker (label set, model, fold) of the Evaluate page.
 * :func:`show_error`, :func:`label_badges`, :func:`percent` — small layout helpers.
 
 The cached loaders are in :mod:`app_pages.cache`; computations live in :mod:`ecgcore.app` (one module
