@@ -22,6 +22,7 @@ from ecgcore.figures import (
     roc_figure,
 )
 from ecgcore.metrics import MACRO_METRICS
+from ecgcore.thresholds import thresholds_of_results
 
 NUM = {"format": "%.3f"}
 RATES = ("threshold", "sensitivity", "specificity", "PPV", "F1")
@@ -62,7 +63,7 @@ def run_header(ds, run, results: dict) -> str:
 def test_metrics(ds, run, results: dict, source: str) -> None:
     """The headline metrics, the per-class table, ROC and PR curves, and the threshold explorer."""
     y_true, y_prob, names = result_view.test_arrays(results)
-    chosen = dict(zip(names, result_view.chosen_thresholds(results)))
+    chosen = dict(zip(names, thresholds_of_results(results)))
     st.subheader("Test metrics")
     left, right = st.columns([2, 3])
     left.dataframe(
@@ -262,7 +263,7 @@ def _comparison_curves(groups: dict, a: str, b: str, ra: dict, rb: dict, names: 
         return
     k = st.selectbox("Curves of fold", shared, key="ev_cmp_fold")
     scores = {g: result_view.test_arrays(r[k])[:2] for g, r in ((a, ra), (b, rb))}
-    thr = {g: result_view.chosen_thresholds(r[k]) for g, r in ((a, ra), (b, rb))}
+    thr = {g: thresholds_of_results(r[k]) for g, r in ((a, ra), (b, rb))}
     t1, t2, t3 = st.tabs(["ROC curves", "Precision–recall curves", "Training curves"])
     try:
         t1.plotly_chart(roc_compare_figure(scores, names, thr), key="ev_cmp_roc")
