@@ -33,6 +33,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ecgcore.bootstrap import percentile_interval, resample_counts, weighted_ap_auc
 from ecgcore.errors import DataError
+from ecgcore.labels import label_of_code
 
 SUBGROUP_COLUMNS = ("sex", "age", "device", "site", "validated_by_human", "likelihood")
 AGE_BANDS = ((0, 40, "<40"), (40, 60, "40–59"), (60, 80, "60–79"), (80, np.inf, "≥80"))
@@ -86,13 +87,7 @@ def class_likelihoods(
     class (the mapping of :func:`ecgcore.labels.derive_labels`); NaN where none maps to it.
 
     Returns (N, C) float64 for N = len(scp_codes), C = len(names)."""
-    diag = statements[statements["diagnostic"] == 1]
-    if label_set == "superclass":
-        value_of = diag["diagnostic_class"].to_dict()
-    elif label_set == "subclass":
-        value_of = diag["diagnostic_subclass"].to_dict()
-    else:
-        value_of = {code: code for code in diag.index}
+    value_of = label_of_code(statements, label_set)
     column = {name: i for i, name in enumerate(names)}
     out = np.full((len(scp_codes), len(names)), np.nan)
     for row, codes in enumerate(scp_codes):
