@@ -95,7 +95,7 @@ def diagnostic_statements(statements: pd.DataFrame) -> pd.DataFrame:
 def label_of_code(statements: pd.DataFrame, label_set: str) -> dict[str, str]:
     """{scp code: the label it counts for in ``label_set``} over the diagnostic statements (superclass:
     its diagnostic_class; subclass: its diagnostic_subclass; top<k>: the code itself)."""
-    diag = statements[statements["diagnostic"] == 1]
+    diag = diagnostic_statements(statements)
     if label_set == "superclass":
         return diag["diagnostic_class"].to_dict()
     if label_set == "subclass":
