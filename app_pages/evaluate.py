@@ -238,7 +238,7 @@ def _comparison_numbers(comp: dict, a: str, b: str, plan: str, source: str) -> N
         key="ev_cmp_summary",
         column_config={
             c: st.column_config.NumberColumn(format="%.4f")
-            for c in (f"{a} (mean)", f"{b} (mean)", "difference (mean)", "difference (SD)", "Wilcoxon p")
+            for c in (f"{a} (mean)", f"{b} (mean)", "difference (mean)")
         },
     )
     st.caption(comp["note"])

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from ecgcore.app.words import MISSING, ONE_FOLD_NO_SD
 from ecgcore.bootstrap import per_class_intervals
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.metrics import MACRO_METRICS, N_BOOTSTRAP, per_class_rates, read_json, summarize_folds
@@ -150,10 +151,13 @@ def folds_table(results_by_fold: Mapping[int, dict]) -> pd.DataFrame:
 
 
 def mean_sd_text(results_by_fold: Mapping[int, dict], metric: str = "macro_pr_auc") -> str:
+    """'0.712 ± 0.014 (n = 5 folds)'; one fold has no SD: '0.712 (one fold: no SD)'; no fold: '—'."""
     s = summarize_folds(list(results_by_fold.values())).get(metric)
     if not s:
-        return "—"
-    return f"{s['mean']:.3f} ± {s['std']:.3f} (n = {s['n_folds']} fold{'s' if s['n_folds'] != 1 else ''})"
+        return MISSING
+    if s["std"] is None:
+        return f"{s['mean']:.3f} ({ONE_FOLD_NO_SD})"
+    return f"{s['mean']:.3f} ± {s['std']:.3f} (n = {s['n_folds']} folds)"
 
 
 def model_comparison(
