@@ -13,7 +13,7 @@ from ecgcore.app import summary as app_summary
 from ecgcore.app.words import LANGUAGE_NAMES
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import ecg_paper_figure, label_distribution_figure
-from ecgcore.folds import DEFAULT_PLAN, PLANS, test_fold_of
+from ecgcore.folds import DEFAULT_PLAN, PLANS, fold_testing_record
 
 FULL_WIDTH_PX = 1100  # the main column with the sidebar open at 1600 px: 4.1 px per mm of ECG paper
 FILTERS = ("ds_labels", "ds_label_mode", "ds_folds", "ds_sex", "ds_age", "ds_unknown_age", "ds_text", "ds_ids")
@@ -254,7 +254,7 @@ def _explain(current: int) -> None:
 def _explain_button(ds, current: int) -> None:
     """ "Explain this record": Saliency on a fold whose TEST part holds the record (so the model has never
     seen it); a record in no test part (unlabelled) says so and opens without a fold."""
-    fold = test_fold_of(ds.records, ds.labels.any(axis=1), current, DEFAULT_PLAN)
+    fold = fold_testing_record(ds.records, ds.labels.any(axis=1), current, DEFAULT_PLAN)
     params = {"ecg_id": current} | ({} if fold is None else {"fold": fold, "plan": DEFAULT_PLAN})
     left, right = st.columns([1, 3], vertical_alignment="center")
     if left.button(

@@ -77,8 +77,17 @@ def _cancel_download() -> None:
 
 
 def _use_download() -> None:
-    st.session_state["home_folder"] = str(default_out())
-    _use_folder()
+    """Switch to the downloaded folder (called in the download fragment, after its widgets exist: the
+    sidebar choice goes through its shadow and the folder box is synced on the full rerun that follows)."""
+    try:
+        root = app_settings.check_data_root(str(default_out()))
+    except ECGCoreError as e:
+        st.session_state["home_message"] = ("error", str(e))
+        return
+    app_settings.save_settings(data_root=str(root), source="saved")
+    st.session_state.setdefault("_sb_shadow", {})["sb_source"] = "saved"
+    st.session_state["_home_folder_sync"] = True
+    st.session_state["home_message"] = ("success", f"Now using {root} (remembered for the next start).")
 
 
 def _download_body(active: bool, frame_root: str | None) -> None:
@@ -142,7 +151,7 @@ def dataset_choice(frame) -> None:
     """The PTB-XL folder box with Use this folder / Use demo data / Forget the saved folder."""
     st.header("Dataset", divider="gray")
     settings, settings_warning = app_settings.read_settings()
-    if "home_folder" not in st.session_state:
+    if st.session_state.pop("_home_folder_sync", False) or "home_folder" not in st.session_state:
         st.session_state["home_folder"] = settings.get("data_root") or ""
     with st.container(border=True):
         st.markdown(

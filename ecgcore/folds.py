@@ -210,7 +210,7 @@ def fold_summary(
     return pd.DataFrame(rows)
 
 
-def test_fold_of(
+def fold_testing_record(
     records: pd.DataFrame, labelled: np.ndarray | None, ecg_id: int, plan: str = DEFAULT_PLAN
 ) -> int | None:
     """The fold of ``plan`` whose TEST part holds the record ``ecg_id`` (for cv5: fold k tests strat folds
