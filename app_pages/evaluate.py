@@ -4,6 +4,7 @@ threshold, the records behind each cell, opened in Saliency with one click), the
 folds of one protocol, any two run groups compared fold by fold with their recipes, and the reference
 results beside the user's own."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import cache, common
@@ -35,6 +36,19 @@ from ecgcore.thresholds import thresholds_of_results
 
 NUM = {"format": "%.3f"}
 RATES = ("threshold", "sensitivity", "specificity", "PPV", "F1")
+
+
+def shown(frame, columns, digits: int = 3, **config) -> dict:
+    """``st.dataframe`` keyword arguments of a table with "—" for missing values (``with_dashes``): the
+    columns still numeric get a NumberColumn; those turned into text keep their text (a NumberColumn
+    would mark "—" as a bad value)."""
+    data = runs_view.with_dashes(frame, digits=digits)
+    numeric = {
+        c: st.column_config.NumberColumn(format=f"%.{digits}f")
+        for c in columns
+        if c in data.columns and pd.api.types.is_numeric_dtype(data[c])
+    }
+    return {"data": data, "hide_index": True, "column_config": numeric | config}
 
 
 def no_runs(ds) -> None:
@@ -86,12 +100,8 @@ def test_metrics(ds, run, results: dict, source: str) -> None:
         "figures. Counts per class: the confusion matrices tab."
     )
     per_class = result_view.per_class_table(results, cache.class_ci(run.path))
-    st.dataframe(
-        runs_view.with_dashes(per_class.drop(columns=list(result_view.COUNT_COLUMNS))),
-        hide_index=True,
-        key="ev_per_class",
-        column_config={c: st.column_config.NumberColumn(**NUM) for c in ("AP (PR-AUC)", "ROC-AUC", *RATES)},
-    )
+    per_class = per_class.drop(columns=list(result_view.COUNT_COLUMNS))
+    st.dataframe(**shown(per_class, ("AP (PR-AUC)", "ROC-AUC", *RATES)), key="ev_per_class")
     st.caption(MISSING_NOTE)
     roc_tab, pr_tab, cm_tab, sub_tab, cal_tab = st.tabs(
         ["ROC curves", "Precision–recall curves", "Confusion matrices and records", "Subgroups", "Calibration"]
@@ -122,13 +132,10 @@ def subgroups_tab(ds, run, source: str) -> None:
     cls = c2.selectbox("Class", result_view.subgroup_classes(table), key="ev_sub_cls")
     left, right = st.columns(2)
     for col, metric in ((left, "pr_auc"), (right, "roc_auc")):
-        col.plotly_chart(forest_figure(table, metric, cls), key=f"ev_sub_{metric}")
-    st.dataframe(
-        runs_view.with_dashes(result_view.subgroup_rows(table, cls)),
-        hide_index=True,
-        key="ev_sub_table",
-        column_config={c: st.column_config.NumberColumn(**NUM) for c in ("PR-AUC", "ROC-AUC")},
-    )
+        forest = forest_figure(table, metric, cls)
+        forest.update_xaxes(range=result_view.forest_range(table, metric, cls))  # never zoomed into a cliff
+        col.plotly_chart(forest, key=f"ev_sub_{metric}")
+    st.dataframe(**shown(result_view.subgroup_rows(table, cls), ("PR-AUC", "ROC-AUC")), key="ev_sub_table")
     st.caption(
         f"Test part of fold {run.fold} ({source}) split by {SUBGROUP_NAMES[by]}; the dashed line is the whole "
         "test part. 95 % intervals: bootstrap of each group's own records. Grey points have too few positives "
@@ -145,15 +152,11 @@ def calibration_tab(run, names: list[str], source: str) -> None:
         st.error(f"No calibration for this run: {e}", icon=":material/error:")
         return
     st.markdown(result_view.calibration_words(calibration))
-    st.dataframe(
-        runs_view.with_dashes(result_view.calibration_table(calibration)),
-        hide_index=True,
-        key="ev_cal_table",
-        column_config={c: st.column_config.NumberColumn(**NUM) for c in ("ECE", "Brier score")},
-    )
-    shown = st.multiselect("Classes", names, default=names[:6], key="ev_cal_cls")
+    columns = ("ECE", "Brier score", "ECE after scaling")
+    st.dataframe(**shown(result_view.calibration_table(calibration), columns), key="ev_cal_table")
+    picked = st.multiselect("Classes", names, default=names[:6], key="ev_cal_cls")
     cols = st.columns(2)
-    for j, name in enumerate(shown):
+    for j, name in enumerate(picked):
         fig = reliability_figure(calibration["raw"], calibration.get("scaled"), [name])
         fig.update_layout(title=f"{name}: reliability (test part)", height=360)
         cols[j % 2].plotly_chart(fig, key=f"ev_cal_{name}")
@@ -254,12 +257,7 @@ def threshold_explorer(ds, run, results: dict, names: list[str], chosen: dict, s
     st.plotly_chart(
         result_view.confusion_view(cache.confusion_template(tuple(names)), matrices, thresholds), key="ev_cm"
     )
-    st.dataframe(
-        runs_view.with_dashes(rates),
-        hide_index=True,
-        key="ev_cm_table",
-        column_config={c: st.column_config.NumberColumn(**NUM) for c in RATES},
-    )
+    st.dataframe(**shown(rates, RATES), key="ev_cm_table")
     st.download_button(
         "confusion.png (as shown)",
         lambda: cache.confusion_png(matrices, thresholds),
@@ -282,11 +280,7 @@ def across_folds(run, mine: list) -> None:
         f"**{group}**, protocol **{cmp_view.protocol_label(run.plan)}**, macro PR-AUC over the evaluated folds: "
         f"{result_view.mean_sd_text(own)}"
     )
-    st.dataframe(
-        runs_view.with_dashes(result_view.folds_table(own)),
-        hide_index=True,
-        column_config={result_view.METRIC_NAMES[m]: st.column_config.NumberColumn(**NUM) for m in MACRO_METRICS},
-    )
+    st.dataframe(**shown(result_view.folds_table(own), [result_view.METRIC_NAMES[m] for m in MACRO_METRICS]))
     others = [p for p in cmp_view.plans_of(mine, run.label_set) if p != run.plan]
     if others:
         st.caption(
@@ -318,23 +312,13 @@ def _pick_pair(run, mine: list) -> tuple[str, dict, tuple[str, str] | None]:
 def _comparison_numbers(comp: dict, a: str, b: str, plan: str, source: str) -> None:
     """The summary of the paired comparison, and one metric fold by fold."""
     st.caption(f"Numbers from **{source}**, protocol {cmp_view.protocol_label(plan)}; difference = A − B.")
-    st.dataframe(
-        runs_view.with_dashes(cmp_view.summary_table(comp), digits=4),
-        hide_index=True,
-        key="ev_cmp_summary",
-        column_config={
-            c: st.column_config.NumberColumn(format="%.4f") for c in (f"{a} (mean)", f"{b} (mean)", "difference (mean)")
-        },
-    )
+    means = (f"{a} (mean)", f"{b} (mean)", "difference (mean)")
+    st.dataframe(**shown(cmp_view.summary_table(comp), means, digits=4), key="ev_cmp_summary")
     st.caption(comp["note"])
     m1, m2 = st.columns([1, 1])
     metric = m1.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=result_view.METRIC_NAMES.get)
     per_fold = cmp_view.per_fold_table(comp, metric)
-    m1.dataframe(
-        runs_view.with_dashes(per_fold, digits=4),
-        hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in per_fold.columns[1:]},
-    )
+    m1.dataframe(**shown(per_fold, per_fold.columns[1:], digits=4))
     m1.caption("Paired by fold: both runs tested on the same patients.")
     label = result_view.METRIC_NAMES[metric]
     long = per_fold.melt(id_vars="fold", value_vars=[a, b], var_name="model", value_name=label)
@@ -409,17 +393,21 @@ def reference(ds, run, mine: list, results: dict) -> None:
         for g, members in cmp_view.run_groups(mine, run.label_set, run.plan).items()
     }
     data = results.get("dataset") or {}
-    st.dataframe(
-        runs_view.with_dashes(
-            result_view.reference_with_runs(by_model, data.get("description", ds.description), run.plan)
-        ),
-        hide_index=True,
-        column_config={
-            "macro_pr_auc": st.column_config.NumberColumn("macro PR-AUC (AP)", **NUM),
-            "macro_pr_auc_std": st.column_config.NumberColumn("macro PR-AUC SD", **NUM),
-            "macro_roc_auc": st.column_config.NumberColumn("macro ROC-AUC", **NUM),
-        },
+    table = shown(
+        result_view.reference_with_runs(by_model, data.get("description", ds.description), run.plan),
+        ("macro_pr_auc", "macro_pr_auc_std", "macro_roc_auc"),
     )
+    labels = {
+        "macro_pr_auc": "macro PR-AUC (AP)",
+        "macro_pr_auc_std": "macro PR-AUC SD",
+        "macro_roc_auc": "macro ROC-AUC",
+    }
+    for column, label in labels.items():  # numbers stay numbers; a column with "—" stays text
+        kind = table["column_config"].get(column)
+        table["column_config"][column] = (
+            st.column_config.NumberColumn(label, **NUM) if kind else st.column_config.TextColumn(label)
+        )
+    st.dataframe(**table)
 
 
 def follow_link(runs: list) -> None:

@@ -320,6 +320,17 @@ def calibration_table(calibration: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def forest_range(table: pd.DataFrame, metric: str, cls: str = "macro") -> list[float] | None:
+    """The x-range of a forest plot: its figures and intervals, at least 0.2 wide inside [0, 1]
+    (``figures.metrics.metric_range``), so a difference of 0.01 never fills the plot."""
+    from ecgcore.figures.metrics import metric_range
+
+    rows = table[table["class"] == cls]
+    columns = [c for c in (metric, f"{metric}_lo", f"{metric}_hi") if c in rows.columns]
+    values = pd.to_numeric(rows[columns].stack(), errors="coerce").to_numpy(dtype=float) if columns else []
+    return metric_range(values, min_width=0.2)
+
+
 def subgroup_classes(table: pd.DataFrame) -> list[str]:
     """The classes of a subgroup table, the macro first."""
     seen = list(pd.unique(table["class"])) if len(table) else []
