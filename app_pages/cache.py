@@ -277,6 +277,31 @@ def run_records(run_path: Path, ds: ECGDataset, thresholds: dict | None = None) 
     return _records(str(p), mtime(p / "results.json"), mtime(p / "records.csv"), thr, ds.records)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _subgroups(path: str, stamp: int, by: str, data_root: str | None) -> pd.DataFrame:
+    from ecgcore.subgroups import run_subgroups
+
+    return run_subgroups(Path(path), by, Path(data_root) if data_root else None)
+
+
+def subgroups(run_path: Path, by: str, data_root: str | None = None) -> pd.DataFrame:
+    """``ecgcore.subgroups.run_subgroups`` of a run and column (DataError for a column the data lacks),
+    cached by path, mtime of results.json and the dataset folder."""
+    return _subgroups(str(run_path), mtime(Path(run_path) / "results.json"), by, data_root)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _calibration(path: str, stamp: int) -> dict:
+    from ecgcore.calibration import run_calibration
+
+    return run_calibration(Path(path))
+
+
+def calibration(run_path: Path) -> dict:
+    """``ecgcore.calibration.run_calibration`` of a run's test part, cached by path and mtime."""
+    return _calibration(str(run_path), mtime(Path(run_path) / "results.json"))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def confusion_png(matrices: dict, thresholds: dict) -> bytes:
     """The confusion PNG of exactly the matrices shown (``figures.confusion_png_bytes``), cached."""

@@ -231,11 +231,14 @@ def run_choice(run: RunInfo) -> str:
     return run.model if run.run_name == DEFAULT_RUN else f"{run.model}:{run.run_name}"
 
 
-def pick_run(runs: Sequence[RunInfo], prefix: str, columns: Sequence, label_set: str | None = None) -> RunInfo:
+def pick_run(
+    runs: Sequence[RunInfo], prefix: str, columns: Sequence, label_set: str | None = None, label: str = "Model"
+) -> RunInfo:
     """The run picker: select boxes for label set (only when ``label_set`` is given: it is preselected),
     model (named runs as ``model:run_name``, :func:`run_choice`) and fold, one per column of ``columns``,
     keyed ``<prefix>_label_set``, ``<prefix>_model`` and ``<prefix>_fold``. ``runs`` must not be empty;
-    returns the chosen run."""
+    returns the chosen run. ``label`` names the run box (Evaluate calls it "Run"); a value already in
+    the session state (a deep link) is kept."""
     cols = iter(columns)
     if label_set is not None:
         label_sets = sorted({r.label_set for r in runs})
@@ -243,11 +246,17 @@ def pick_run(runs: Sequence[RunInfo], prefix: str, columns: Sequence, label_set:
             "Label set",
             label_sets,
             key=f"{prefix}_label_set",
-            index=label_sets.index(label_set) if label_set in label_sets else 0,
+            index=None
+            if f"{prefix}_label_set" in st.session_state
+            else label_sets.index(label_set)
+            if label_set in label_sets
+            else 0,
         )
         runs = [r for r in runs if r.label_set == chosen]
     choices = sorted({run_choice(r) for r in runs}, key=lambda c: (c.split(":")[0], ":" in c, c))
-    model = next(cols).selectbox("Model", choices, key=f"{prefix}_model")
+    if st.session_state.get(f"{prefix}_model") not in (None, *choices):
+        del st.session_state[f"{prefix}_model"]  # a run of another label set: start from the first
+    model = next(cols).selectbox(label, choices, key=f"{prefix}_model")
     folds = {(r.plan, r.fold): r for r in runs if run_choice(r) == model}
     plan_fold = next(cols).selectbox("Fold", sorted(folds), key=f"{prefix}_fold", format_func=fold_label)
     return folds[plan_fold]

@@ -5,15 +5,17 @@ import functools
 import hashlib
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from app_pages import cache, common
 from ecgcore.app import records
 from ecgcore.app import summary as app_summary
+from ecgcore.app.words import LANGUAGE_NAMES
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import ecg_paper_figure, label_distribution_figure
-from ecgcore.folds import PLANS
+from ecgcore.folds import DEFAULT_PLAN, PLANS, fold_testing_record
 
-FULL_WIDTH_PX = 940  # a full-width chart with the sidebar open at 1400 px
+FULL_WIDTH_PX = 1100  # the main column with the sidebar open at 1600 px: 4.1 px per mm of ECG paper
 FILTERS = ("ds_labels", "ds_label_mode", "ds_folds", "ds_sex", "ds_age", "ds_unknown_age", "ds_text", "ds_ids")
 
 
@@ -84,6 +86,7 @@ def _pick_row(key: str) -> None:
     ids = st.session_state.get("_ds_shown_ids", [])
     if picked and picked[0] < len(ids):
         st.session_state["_ds_current"] = int(ids[picked[0]])
+        st.session_state["_ds_scroll"] = True
 
 
 def _pick_patient_row() -> None:
@@ -180,8 +183,11 @@ def _record_view(ds, table, i: int, stacked: bool) -> None:
     with left:
         _labels_and_codes(ds, info)
     with right:
-        lang = records.LANGUAGES.get(records.report_language(info["report"]), "language not known")
-        st.markdown(f"**Report** ({lang})  \n" + (info["report"] or "—"))
+        lang = records.LANGUAGES.get(records.report_language(info["report"]), LANGUAGE_NAMES["unknown"])
+        report, repaired = records.repair_report(info["report"])
+        st.markdown(f"**Report** ({lang})  \n" + (report or "—"))
+        if repaired:
+            st.caption(f":material/build: {repaired}.")
         st.markdown(
             f"**Patient** {info['patient_id']} · **age** {info['age'] if info['age'] is not None else '—'} · "
             f"**sex** {info['sex']} · **strat fold** {info['strat_fold']}"
@@ -233,7 +239,9 @@ def records_list(ds, table) -> tuple[list[int], int | None]:
         column_config={
             "report": st.column_config.TextColumn(width="large"),
             "age": st.column_config.NumberColumn(format="%d"),
-            "language": st.column_config.TextColumn(help="de / en from the report's wording; empty: not known"),
+            "language": st.column_config.TextColumn(
+                help="de / en / sv (German, English, Swedish) from the report's wording; empty: not known"
+            ),
         },
     )
     return shown_ids, current
@@ -243,9 +251,42 @@ def _explain(current: int) -> None:
     st.session_state["explain_ecg_id"] = current
 
 
+def _explain_button(ds, current: int) -> None:
+    """ "Explain this record": Saliency on a fold whose TEST part holds the record (so the model has never
+    seen it); a record in no test part (unlabelled) says so and opens without a fold."""
+    fold = fold_testing_record(ds.records, ds.labels.any(axis=1), current, DEFAULT_PLAN)
+    params = {"ecg_id": current} | ({} if fold is None else {"fold": fold, "plan": DEFAULT_PLAN})
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    if left.button(
+        "Explain this record",
+        icon=":material/visibility:",
+        on_click=_explain,
+        args=(current,),
+        help="Open it on the Saliency page with a model whose test part holds it.",
+    ):
+        st.switch_page(common.SALIENCY, query_params=params)
+    right.caption(
+        f"Opens fold {fold} of the 5-fold plan: its test part holds this record, so the model has never seen it."
+        if fold is not None
+        else "This record is in no test part (it has no label in this label set): it opens without a fold."
+    )
+
+
+def _scroll_to_record() -> None:
+    """After a row click, scroll the page to the record (the table is above it)."""
+    if st.session_state.pop("_ds_scroll", False):
+        components.html(
+            "<script>const a = window.parent.document.getElementById('ds-record');"
+            "if (a) a.scrollIntoView({behavior: 'instant', block: 'start'});</script>",
+            height=0,
+        )
+
+
 def one_record(ds, table, shown_ids: list[int], current: int | None) -> None:
     """Previous/next, the ecg_id box, the stacked toggle, "Explain this record" and the record itself."""
+    st.html("<div id='ds-record'></div>")
     st.subheader("Record")
+    _scroll_to_record()
     if current is None:
         st.info("No record matches these filters; change them to see one.")
         st.stop()
@@ -275,14 +316,7 @@ def one_record(ds, table, shown_ids: list[int], current: int | None) -> None:
         key="ds_stacked",
         help="All 12 leads full length, one under another (instead of the 3×4 print with a lead-II rhythm strip).",
     )
-    if st.button(
-        "Explain this record",
-        icon=":material/visibility:",
-        on_click=_explain,
-        args=(current,),
-        help="Open it on the Saliency page with a trained model.",
-    ):
-        st.switch_page(common.SALIENCY, query_params={"ecg_id": current})
+    _explain_button(ds, current)
     _record_view(ds, table, records.record_index(ds, current), stacked)
 
 

@@ -4,6 +4,7 @@ threshold, the records behind each cell, opened in Saliency with one click), the
 folds of one protocol, any two run groups compared fold by fold with their recipes, and the reference
 results beside the user's own."""
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import cache, common
@@ -11,7 +12,15 @@ from ecgcore.app import comparison as cmp_view
 from ecgcore.app import errors as err_view
 from ecgcore.app import results as result_view
 from ecgcore.app import runs_view
-from ecgcore.app.words import METHOD_NAMES, MISSING_NOTE, dataset_words
+from ecgcore.app.words import (
+    CELL_PICKER,
+    LIKELIHOOD_FILTERS,
+    METHOD_NAMES,
+    MISSING_NOTE,
+    RUN_PICKER,
+    SUBGROUP_NAMES,
+    dataset_words,
+)
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import (
     fold_comparison_figure,
@@ -21,11 +30,25 @@ from ecgcore.figures import (
     roc_compare_figure,
     roc_figure,
 )
+from ecgcore.figures.failures import forest_figure, reliability_figure
 from ecgcore.metrics import MACRO_METRICS
 from ecgcore.thresholds import thresholds_of_results
 
 NUM = {"format": "%.3f"}
 RATES = ("threshold", "sensitivity", "specificity", "PPV", "F1")
+
+
+def shown(frame, columns, digits: int = 3, **config) -> dict:
+    """``st.dataframe`` keyword arguments of a table with "—" for missing values (``with_dashes``): the
+    columns still numeric get a NumberColumn; those turned into text keep their text (a NumberColumn
+    would mark "—" as a bad value)."""
+    data = runs_view.with_dashes(frame, digits=digits)
+    numeric = {
+        c: st.column_config.NumberColumn(format=f"%.{digits}f")
+        for c in columns
+        if c in data.columns and pd.api.types.is_numeric_dtype(data[c])
+    }
+    return {"data": data, "hide_index": True, "column_config": numeric | config}
 
 
 def no_runs(ds) -> None:
@@ -77,20 +100,70 @@ def test_metrics(ds, run, results: dict, source: str) -> None:
         "figures. Counts per class: the confusion matrices tab."
     )
     per_class = result_view.per_class_table(results, cache.class_ci(run.path))
-    st.dataframe(
-        runs_view.with_dashes(per_class.drop(columns=list(result_view.COUNT_COLUMNS))),
-        hide_index=True,
-        key="ev_per_class",
-        column_config={c: st.column_config.NumberColumn(**NUM) for c in ("AP (PR-AUC)", "ROC-AUC", *RATES)},
-    )
+    per_class = per_class.drop(columns=list(result_view.COUNT_COLUMNS))
+    st.dataframe(**shown(per_class, ("AP (PR-AUC)", "ROC-AUC", *RATES)), key="ev_per_class")
     st.caption(MISSING_NOTE)
-    roc_tab, pr_tab, cm_tab = st.tabs(["ROC curves", "Precision–recall curves", "Confusion matrices and records"])
+    roc_tab, pr_tab, cm_tab, sub_tab, cal_tab = st.tabs(
+        ["ROC curves", "Precision–recall curves", "Confusion matrices and records", "Subgroups", "Calibration"]
+    )
     with roc_tab:
         st.plotly_chart(roc_figure(y_true, y_prob, names, thresholds=chosen), key="ev_roc")
     with pr_tab:
         st.plotly_chart(pr_figure(y_true, y_prob, names, thresholds=chosen), key="ev_pr")
     with cm_tab:
         threshold_explorer(ds, run, results, names, chosen, source)
+    with sub_tab:
+        subgroups_tab(ds, run, source)
+    with cal_tab:
+        calibration_tab(run, names, source)
+
+
+def subgroups_tab(ds, run, source: str) -> None:
+    """Where the model fails: PR-AUC and ROC-AUC per subgroup of one PTB-XL column, as forest plots with
+    the whole test part as the reference line; small groups greyed, with their reason."""
+    c1, c2 = st.columns(2)
+    by = c1.selectbox("Split the test part by", list(SUBGROUP_NAMES), key="ev_sub_by", format_func=SUBGROUP_NAMES.get)
+    try:
+        with st.spinner("Working out the subgroups (first time only)…"):
+            table = cache.subgroups(run.path, by, str(ds.root))
+    except (ECGCoreError, KeyError, ValueError) as e:
+        st.error(result_view.subgroup_error_words(by, e), icon=":material/error:")
+        return
+    cls = c2.selectbox("Class", result_view.subgroup_classes(table), key="ev_sub_cls")
+    left, right = st.columns(2)
+    for col, metric in ((left, "pr_auc"), (right, "roc_auc")):
+        forest = forest_figure(table, metric, cls)
+        forest.update_xaxes(range=result_view.forest_range(table, metric, cls))  # never zoomed into a cliff
+        col.plotly_chart(forest, key=f"ev_sub_{metric}")
+    st.dataframe(**shown(result_view.subgroup_rows(table, cls), ("PR-AUC", "ROC-AUC")), key="ev_sub_table")
+    st.caption(
+        f"Test part of fold {run.fold} ({source}) split by {SUBGROUP_NAMES[by]}; the dashed line is the whole "
+        "test part. 95 % intervals: bootstrap of each group's own records. Grey points have too few positives "
+        "or negatives for an interval — read them as a hint, not a finding."
+        + (result_view.LIKELIHOOD_NOTE if by == "likelihood" else "")
+    )
+
+
+def calibration_tab(run, names: list[str], source: str) -> None:
+    """The reliability diagram per class and, in words, whether the run's probabilities are calibrated."""
+    try:
+        calibration = cache.calibration(run.path)
+    except (ECGCoreError, KeyError, ValueError) as e:
+        st.error(f"No calibration for this run: {e}", icon=":material/error:")
+        return
+    st.markdown(result_view.calibration_words(calibration))
+    columns = ("ECE", "Brier score", "ECE after scaling")
+    st.dataframe(**shown(result_view.calibration_table(calibration), columns), key="ev_cal_table")
+    picked = st.multiselect("Classes", names, default=names[:6], key="ev_cal_cls")
+    cols = st.columns(2)
+    for j, name in enumerate(picked):
+        fig = reliability_figure(calibration["raw"], calibration.get("scaled"), [name])
+        fig.update_layout(title=f"{name}: reliability (test part)", height=360)
+        cols[j % 2].plotly_chart(fig, key=f"ev_cal_{name}")
+    st.caption(
+        f"Test part of fold {run.fold} ({source}). Each point is a bin of records with similar predicted "
+        "probability: on the dashed diagonal the predicted probability comes true as often as it says."
+    )
 
 
 def _thresholds(names: list[str], chosen: dict) -> float | dict | None:
@@ -116,8 +189,9 @@ def _thresholds(names: list[str], chosen: dict) -> float | dict | None:
     return None
 
 
-def _records_view(ds, run, chosen: dict, thresholds: dict, source: str) -> None:
-    """The errors view: the records of one class and outcome at the thresholds shown, a row opens Saliency."""
+def _records_view(ds, run, chosen: dict, thresholds: dict, source: str, matrices: dict) -> None:
+    """The errors view: the records of one class and confusion cell at the thresholds shown (the cell
+    picker names each cell with its count), a row opens Saliency."""
     try:
         table = cache.run_records(run.path, ds, None if thresholds == chosen else thresholds)
     except ECGCoreError as e:  # results.json of an old version, without the per-record fields
@@ -125,25 +199,48 @@ def _records_view(ds, run, chosen: dict, thresholds: dict, source: str) -> None:
         return
     classes = err_view.classes_of(table)
     st.session_state.setdefault("ev_err_outcome", "FN")
-    c1, c2, c3 = st.columns([1, 1, 1])
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
     cls = c1.selectbox("Class", classes, key="ev_err_cls")
-    outcome = c2.selectbox("Outcome", err_view.OUTCOMES, key="ev_err_outcome", format_func=err_view.outcome_label)
-    method = c3.selectbox("Saliency method", list(METHOD_NAMES), key="ev_err_method", format_func=METHOD_NAMES.get)
-    rows = err_view.errors_table(table, cls, outcome)
+    counts = err_view.cell_counts(matrices, cls)
+    outcome = c2.selectbox(
+        CELL_PICKER,
+        err_view.OUTCOMES,
+        key="ev_err_outcome",
+        format_func=lambda o: (
+            f"{counts[o]} · {err_view.outcome_label(o)}" if o in counts else err_view.outcome_label(o)
+        ),
+    )
+    band = c3.selectbox(
+        "Cardiologist's certainty", list(LIKELIHOOD_FILTERS), key="ev_err_certainty", format_func=LIKELIHOOD_FILTERS.get
+    )
+    method = c4.selectbox("Saliency method", list(METHOD_NAMES), key="ev_err_method", format_func=METHOD_NAMES.get)
+    rows = err_view.with_certainty(
+        err_view.errors_table(table, cls, outcome),
+        cls,
+        ds.records,
+        cache.statements(str(ds.root), cache.ds_key(ds)),
+        ds.label_set,
+    )
+    rows = err_view.filter_certainty(rows, band)
     rows["saliency"] = [err_view.saliency_link(err_view.saliency_params(e, run, cls, method)) for e in rows["ecg_id"]]
     order = "least" if outcome in ("FN", "TN") else "most"
     st.caption(
         f"{len(rows)} {err_view.OUTCOME_NAMES[outcome]} for {cls} in the test part of fold {run.fold} ({source}), "
-        f"{order} probable {cls} first. Select a row to open its saliency for {cls}, or copy its link."
+        f"{order} probable {cls} first"
+        + ("" if band == "all" else f", cardiologist's certainty {LIKELIHOOD_FILTERS[band]}")
+        + f". Select a row to open its saliency for {cls}, or copy its link. Each true label shows the "
+        "SCP statement(s) behind it with the cardiologist's likelihood."
     )
     event = st.dataframe(
         rows,
         hide_index=True,
-        key=f"ev_err_table_{cls}_{outcome}_{err_view.thresholds_tag(thresholds, chosen)}",
+        key=f"ev_err_table_{cls}_{outcome}_{err_view.thresholds_tag(thresholds, chosen)}"
+        + ("" if band == "all" else f"_{band}"),
         on_select="rerun",
         selection_mode="single-row",
         column_config={
             f"P({cls})": st.column_config.NumberColumn(**NUM),
+            "certainty (%)": st.column_config.NumberColumn(format="%.0f"),
             "saliency": st.column_config.LinkColumn("saliency", display_text="open in Saliency"),
         },
     )
@@ -157,23 +254,10 @@ def _records_view(ds, run, chosen: dict, thresholds: dict, source: str) -> None:
 def threshold_explorer(ds, run, results: dict, names: list[str], chosen: dict, source: str) -> None:
     """Thresholds, confusion matrices, rates and the records behind a cell: reruns alone on a change."""
     matrices, thresholds, rates = result_view.confusion_at(results, _thresholds(names, chosen))
-    event = st.plotly_chart(
-        result_view.confusion_view(cache.confusion_template(tuple(names)), matrices, thresholds),
-        key="ev_cm",
-        on_select="rerun",
-        selection_mode="points",
+    st.plotly_chart(
+        result_view.confusion_view(cache.confusion_template(tuple(names)), matrices, thresholds), key="ev_cm"
     )
-    points = event.selection.points if event else []
-    cell = err_view.cell_of_point(points[0], names) if points else None
-    if cell and cell != st.session_state.get("_ev_cell"):
-        st.session_state["_ev_cell"] = cell
-        st.session_state["ev_err_cls"], st.session_state["ev_err_outcome"] = cell
-    st.dataframe(
-        runs_view.with_dashes(rates),
-        hide_index=True,
-        key="ev_cm_table",
-        column_config={c: st.column_config.NumberColumn(**NUM) for c in RATES},
-    )
+    st.dataframe(**shown(rates, RATES), key="ev_cm_table")
     st.download_button(
         "confusion.png (as shown)",
         lambda: cache.confusion_png(matrices, thresholds),
@@ -182,8 +266,8 @@ def threshold_explorer(ds, run, results: dict, names: list[str], chosen: dict, s
         icon=":material/download:",
         key="ev_cm_png",
     )
-    st.markdown("**The records behind a cell** — click a cell of the matrices above, or choose:")
-    _records_view(ds, run, chosen, thresholds, source)
+    st.markdown("**The records behind a cell** — pick a class and one of its cells (TP, FP, FN, TN):")
+    _records_view(ds, run, chosen, thresholds, source, matrices)
 
 
 def across_folds(run, mine: list) -> None:
@@ -196,11 +280,7 @@ def across_folds(run, mine: list) -> None:
         f"**{group}**, protocol **{cmp_view.protocol_label(run.plan)}**, macro PR-AUC over the evaluated folds: "
         f"{result_view.mean_sd_text(own)}"
     )
-    st.dataframe(
-        runs_view.with_dashes(result_view.folds_table(own)),
-        hide_index=True,
-        column_config={result_view.METRIC_NAMES[m]: st.column_config.NumberColumn(**NUM) for m in MACRO_METRICS},
-    )
+    st.dataframe(**shown(result_view.folds_table(own), [result_view.METRIC_NAMES[m] for m in MACRO_METRICS]))
     others = [p for p in cmp_view.plans_of(mine, run.label_set) if p != run.plan]
     if others:
         st.caption(
@@ -232,24 +312,13 @@ def _pick_pair(run, mine: list) -> tuple[str, dict, tuple[str, str] | None]:
 def _comparison_numbers(comp: dict, a: str, b: str, plan: str, source: str) -> None:
     """The summary of the paired comparison, and one metric fold by fold."""
     st.caption(f"Numbers from **{source}**, protocol {cmp_view.protocol_label(plan)}; difference = A − B.")
-    st.dataframe(
-        runs_view.with_dashes(cmp_view.summary_table(comp), digits=4),
-        hide_index=True,
-        key="ev_cmp_summary",
-        column_config={
-            c: st.column_config.NumberColumn(format="%.4f")
-            for c in (f"{a} (mean)", f"{b} (mean)", "difference (mean)", "difference (SD)", "Wilcoxon p")
-        },
-    )
+    means = (f"{a} (mean)", f"{b} (mean)", "difference (mean)")
+    st.dataframe(**shown(cmp_view.summary_table(comp), means, digits=4), key="ev_cmp_summary")
     st.caption(comp["note"])
     m1, m2 = st.columns([1, 1])
     metric = m1.selectbox("Metric", list(MACRO_METRICS), key="ev_cmp_metric", format_func=result_view.METRIC_NAMES.get)
     per_fold = cmp_view.per_fold_table(comp, metric)
-    m1.dataframe(
-        runs_view.with_dashes(per_fold, digits=4),
-        hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in per_fold.columns[1:]},
-    )
+    m1.dataframe(**shown(per_fold, per_fold.columns[1:], digits=4))
     m1.caption("Paired by fold: both runs tested on the same patients.")
     label = result_view.METRIC_NAMES[metric]
     long = per_fold.melt(id_vars="fold", value_vars=[a, b], var_name="model", value_name=label)
@@ -324,17 +393,38 @@ def reference(ds, run, mine: list, results: dict) -> None:
         for g, members in cmp_view.run_groups(mine, run.label_set, run.plan).items()
     }
     data = results.get("dataset") or {}
-    st.dataframe(
-        runs_view.with_dashes(
-            result_view.reference_with_runs(by_model, data.get("description", ds.description), run.plan)
-        ),
-        hide_index=True,
-        column_config={
-            "macro_pr_auc": st.column_config.NumberColumn("macro PR-AUC (AP)", **NUM),
-            "macro_pr_auc_std": st.column_config.NumberColumn("macro PR-AUC SD", **NUM),
-            "macro_roc_auc": st.column_config.NumberColumn("macro ROC-AUC", **NUM),
-        },
+    table = shown(
+        result_view.reference_with_runs(by_model, data.get("description", ds.description), run.plan),
+        ("macro_pr_auc", "macro_pr_auc_std", "macro_roc_auc"),
     )
+    labels = {
+        "macro_pr_auc": "macro PR-AUC (AP)",
+        "macro_pr_auc_std": "macro PR-AUC SD",
+        "macro_roc_auc": "macro ROC-AUC",
+    }
+    for column, label in labels.items():  # numbers stay numbers; a column with "—" stays text
+        kind = table["column_config"].get(column)
+        table["column_config"][column] = (
+            st.column_config.NumberColumn(label, **NUM) if kind else st.column_config.TextColumn(label)
+        )
+    st.dataframe(**table)
+
+
+def follow_link(runs: list) -> None:
+    """A link ``?model=…&run=…&fold=…`` (``plan`` optional) picks that run once; bad values are named."""
+    params = {k: st.query_params.get(k) for k in ("model", "run", "fold", "plan")}
+    signature = "&".join(f"{k}={v or ''}" for k, v in params.items())
+    if st.session_state.get("_ev_link") != signature:
+        st.session_state["_ev_link"] = signature
+        run, problems = runs_view.run_from_link(params, runs)
+        st.session_state["_ev_link_problems"] = problems
+        if run is not None:
+            st.session_state["ev_label_set"] = run.label_set
+            st.session_state["ev_model"] = common.run_choice(run)
+            st.session_state["ev_fold"] = (run.plan, run.fold)
+    problems = st.session_state.get("_ev_link_problems")
+    if problems:
+        st.warning("The link could not be followed as given: " + "; ".join(problems) + ".", icon=":material/link_off:")
 
 
 def page() -> None:
@@ -344,7 +434,8 @@ def page() -> None:
     runs = runs_view.evaluated_runs(ds.name)
     if not runs:
         no_runs(ds)
-    run = common.pick_run(runs, "ev", st.columns(3), label_set=ds.label_set)
+    follow_link(runs)
+    run = common.pick_run(runs, "ev", st.columns(3), label_set=ds.label_set, label=RUN_PICKER)
     mine = [r for r in runs if r.label_set == run.label_set]
     try:
         results = cache.results(run.path)

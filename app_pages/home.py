@@ -8,7 +8,7 @@ from ecgcore import download_jobs
 from ecgcore.app import progress as run_progress
 from ecgcore.app import runs_view
 from ecgcore.app import settings as app_settings
-from ecgcore.app.words import MISSING_NOTE, for_people, last_download
+from ecgcore.app.words import MISSING_NOTE, SEVERAL_LABELS, for_people, last_download
 from ecgcore.download import default_out
 from ecgcore.errors import ECGCoreError
 from ecgcore.folds import DEFAULT_PLAN
@@ -24,7 +24,7 @@ def _use_folder() -> None:
         return
     app_settings.save_settings(data_root=str(root), source="saved")
     common.set_choice("sb_source", "saved")
-    st.session_state["home_message"] = ("success", f"Using {root} (remembered for the next start).")
+    st.session_state["home_message"] = ("success", f"Now using {root} (remembered for the next start).")
 
 
 def _use_demo() -> None:
@@ -77,8 +77,17 @@ def _cancel_download() -> None:
 
 
 def _use_download() -> None:
-    st.session_state["home_folder"] = str(default_out())
-    _use_folder()
+    """Switch to the downloaded folder (called in the download fragment, after its widgets exist: the
+    sidebar choice goes through its shadow and the folder box is synced on the full rerun that follows)."""
+    try:
+        root = app_settings.check_data_root(str(default_out()))
+    except ECGCoreError as e:
+        st.session_state["home_message"] = ("error", str(e))
+        return
+    app_settings.save_settings(data_root=str(root), source="saved")
+    st.session_state.setdefault("_sb_shadow", {})["sb_source"] = "saved"
+    st.session_state["_home_folder_sync"] = True
+    st.session_state["home_message"] = ("success", f"Now using {root} (remembered for the next start).")
 
 
 def _download_body(active: bool, frame_root: str | None) -> None:
@@ -94,6 +103,8 @@ def _download_body(active: bool, frame_root: str | None) -> None:
     if now_active:
         st.progress(status.fraction, text=run_progress.download_text(status))
         st.button("Cancel download", icon=":material/stop:", key="home_dl_cancel", on_click=_cancel_download)
+    elif status.state == "done" and frame_root == status.out:
+        st.caption(f":material/check: In use: the downloaded and verified folder `{status.out}`.")
     elif status.state == "done":
         st.success(f"Downloaded and verified: {run_progress.download_text(status)} in `{status.out}`.")
         if not app_settings.holds_ptbxl(status.out):
@@ -102,8 +113,9 @@ def _download_body(active: bool, frame_root: str | None) -> None:
                 "download PTB-XL again to use it.",
                 icon=":material/folder_off:",
             )
-        elif frame_root != status.out:
-            st.button("Use the downloaded folder", type="primary", key="home_dl_use", on_click=_use_download)
+        elif frame_root != status.out and st.button("Use the downloaded folder", type="primary", key="home_dl_use"):
+            _use_download()  # not a callback: in this fragment a callback would rerun the fragment alone
+            st.rerun(scope="app")  # the whole app reloads on the new folder: dataset line, summary, sidebar
     else:
         st.warning(f"{last_download(status.state)}: {status.message or run_progress.download_text(status)}")
 
@@ -139,7 +151,7 @@ def dataset_choice(frame) -> None:
     """The PTB-XL folder box with Use this folder / Use demo data / Forget the saved folder."""
     st.header("Dataset", divider="gray")
     settings, settings_warning = app_settings.read_settings()
-    if "home_folder" not in st.session_state:
+    if st.session_state.pop("_home_folder_sync", False) or "home_folder" not in st.session_state:
         st.session_state["home_folder"] = settings.get("data_root") or ""
     with st.container(border=True):
         st.markdown(
@@ -197,6 +209,7 @@ def dataset_summary(ds) -> None:
                 "share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)
             },
         )
+        st.caption(SEVERAL_LABELS)
     with right:
         st.subheader("Folds (5-fold patient CV)")
         st.dataframe(cache.fold_summary(ds, key, DEFAULT_PLAN), hide_index=True, height=300)

@@ -4,11 +4,11 @@ are the truth; this page only reads them."""
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from ecgcore import background, jobs
 from ecgcore.app import progress as run_progress
 from ecgcore.app import run_status, runs_view, submit
-from ecgcore.app.words import PLAN_NAMES, for_people
+from ecgcore.app.words import PLAN_NAMES, for_people, state_words
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import loss_curves_figure
 from ecgcore.folds import DEFAULT_PLAN, PLANS
@@ -187,7 +187,7 @@ def _run_details(run) -> None:
         st.error(for_people(status.get("damage") or f"{run.path} is damaged."), icon=":material/broken_image:")
     st.progress(progress.fraction, text=text)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("State", state)
+    m1.metric("State", state_words(state))
     m2.metric("Epoch", progress.epoch_shown or "—")
     m3.metric("Elapsed", run_progress.format_duration(progress.elapsed_s) if progress.elapsed_s else "—")
     m4.metric("Remaining", run_progress.format_duration(progress.remaining_s) if state == "running" else "—")
@@ -254,7 +254,13 @@ def live(ds, polling: bool, folder: str | None) -> None:
         st.info("No runs yet — start one above.")
         return
     table = runs_view.for_display(runs_view.runs_table(runs))
+    table["state"] = table["state"].map(state_words)
+    qualities = runs_view.run_qualities(runs, cache.results, ds.name)
+    table.insert(table.columns.get_loc("problem"), "check", runs_view.quality_column(runs, qualities))
     st.dataframe(table.drop(columns=["path"]), hide_index=True)
+    for q in qualities.values():
+        if q.flags:
+            st.warning(f"{q.sentence()} — {'; '.join(q.flags)}.", icon=":material/flag:")
     by_path = {str(r.path): r for r in runs}
     if st.session_state.get("tr_follow") not in by_path:
         active = [r for r in runs if run_status.is_active(r)]

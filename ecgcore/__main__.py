@@ -196,7 +196,10 @@ def cmd_eval(args) -> int:
         summary = summarize_model(ds, group_folder(args.model, args.run_name), folds, args.plan, root)
         print(
             "mean ± std over folds: "
-            + ", ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in summary["summary"].items())
+            + ", ".join(
+                f"{k} {v['mean']:.4f} ± " + ("— (one fold)" if v["std"] is None else f"{v['std']:.4f}")
+                for k, v in summary["summary"].items()
+            )
         )
     return 0
 
@@ -244,8 +247,10 @@ def cmd_compare(args) -> int:
         if sa and sb:
             p = d.get("p_wilcoxon")
             print(
-                f"  {m:15s} {a} {sa['mean']:.4f} ± {sa['std']:.4f}   {b} {sb['mean']:.4f} ± {sb['std']:.4f}   "
-                f"paired diff {d['mean']:+.4f} ± {d['std']:.4f}   Wilcoxon p {'n/a' if p is None else f'{p:.3g}'}"
+                f"  {m:15s} {a} {sa['mean']:.4f} ± {'—' if sa['std'] is None else format(sa['std'], '.4f')}   "
+                f"{b} {sb['mean']:.4f} ± {'—' if sb['std'] is None else format(sb['std'], '.4f')}   "
+                f"paired diff {d['mean']:+.4f} ± {'—' if len(d['per_fold']) < 2 else format(d['std'], '.4f')}   "
+                f"Wilcoxon p {'— (one paired fold)' if len(d['per_fold']) < 2 else 'n/a' if p is None else f'{p:.3g}'}"
             )
     print(f"\n{out['note']}")
     for group, differences in out["recipe_differences"].items():

@@ -208,3 +208,22 @@ def fold_summary(
             row |= {name: int(labels[idx, j].sum()) for j, name in enumerate(label_names)}
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def fold_testing_record(
+    records: pd.DataFrame, labelled: np.ndarray | None, ecg_id: int, plan: str = DEFAULT_PLAN
+) -> int | None:
+    """The fold of ``plan`` whose TEST part holds the record ``ecg_id`` (for cv5: fold k tests strat folds
+    2k+1 and 2k+2), or None when no test part holds it (an unlabelled record, or an unknown id).
+
+    Args:
+        records: the dataset's table (ecg_id, patient_id, strat_fold if present).
+        labelled: boolean mask (N,) of the records that take part (default all)."""
+    hit = np.flatnonzero(records["ecg_id"].to_numpy() == int(ecg_id))
+    if not len(hit):
+        return None
+    i = int(hit[0])
+    if labelled is not None and not bool(np.asarray(labelled, bool)[i]):
+        return None
+    strat = int(strat_folds_of(records, plan)[i])
+    return next((k for k, (_, _, test) in enumerate(get_plan(plan).folds) if strat in test), None)

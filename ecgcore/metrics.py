@@ -162,15 +162,16 @@ def bootstrap_ci(
     return {k: percentile_interval(samples[k]) for k in MACRO_METRICS}
 
 
-def summarize_folds(results: list[dict]) -> dict[str, dict[str, float]]:
-    """Mean and standard deviation (ddof=1 when ≥2 folds) of each macro figure over folds."""
+def summarize_folds(results: list[dict]) -> dict[str, dict[str, float | None]]:
+    """Mean and standard deviation (ddof=1) of each macro figure over folds; the standard deviation is
+    None for a single fold (one value has no spread: show "—", never "± 0.000")."""
     summary = {}
     for k in MACRO_METRICS:
         values = [r[k] for r in results if r.get(k) is not None]
         if values:
             summary[k] = {
                 "mean": float(np.mean(values)),
-                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
                 "n_folds": len(values),
             }
     return summary

@@ -139,7 +139,7 @@ def test_summarize_folds_mean_std():
         "n_folds": 2,
     }
     assert "f1_macro" not in s
-    assert summarize_folds([{"macro_pr_auc": 0.4}])["macro_pr_auc"]["std"] == 0.0
+    assert summarize_folds([{"macro_pr_auc": 0.4}])["macro_pr_auc"]["std"] is None  # one fold: no SD, not 0
 
 
 def test_write_json_atomic_and_read_json(tmp_path):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
+from ecgcore.app.words import MISSING, ONE_PAIR_NO_P
 from ecgcore.compare import compare_groups, comparison_frame, recipe_differences
 from ecgcore.folds import DEFAULT_PLAN, PLANS
 from ecgcore.recipes import BY_NAME, fields_in, from_recorded, shown_value
@@ -83,22 +84,32 @@ def no_shared_fold_note(
 
 
 def summary_table(comparison: dict) -> pd.DataFrame:
-    """One row per macro metric: mean of each group, paired difference mean ± SD, Wilcoxon p, folds."""
+    """One row per macro metric: mean of each group, paired difference A − B mean ± SD, Wilcoxon p, folds.
+    The SD and p need two paired folds: as text, "—: one paired fold" with one."""
     from ecgcore.app.results import METRIC_NAMES
 
     a, b = comparison["names"]
     frame = comparison_frame(comparison)
+    few = frame["n_folds"] < 2  # one pair: no spread, no test — said, never "± 0.000" or a p of 1
     return pd.DataFrame(
         {
             "metric": [METRIC_NAMES.get(m, m) for m in frame["metric"]],
             f"{a} (mean)": frame["mean_a"],
             f"{b} (mean)": frame["mean_b"],
             "difference (mean)": frame["diff_mean"],
-            "difference (SD)": frame["diff_sd"],
-            "Wilcoxon p": frame["p_wilcoxon"],
+            "difference (SD)": [_small(v, f) for v, f in zip(frame["diff_sd"], few)],
+            "Wilcoxon p": [_small(v, f) for v, f in zip(frame["p_wilcoxon"], few)],
             "paired folds": frame["n_folds"],
         }
     )
+
+
+def _small(value, one_pair: bool) -> str:
+    """A figure that needs two paired folds, as text: "—: one paired fold" for one pair, "—" when it does
+    not exist (no non-zero difference), else the number to 4 digits."""
+    if one_pair:
+        return f"{MISSING}: {ONE_PAIR_NO_P}"
+    return MISSING if value is None or pd.isna(value) else f"{float(value):.4f}"
 
 
 def per_fold_table(comparison: dict, metric: str) -> pd.DataFrame:

@@ -80,6 +80,79 @@ def errors_table(table: pd.DataFrame, class_name: str, outcome: str) -> pd.DataF
     )
 
 
+LIKELIHOOD_BANDS = {"<50": (0.0, 50.0), "50–99": (50.0, 100.0), "100": (100.0, 101.0)}
+"""The errors table's certainty filter: the cardiologist's likelihood, in %, lo ≤ value < hi (PTB-XL's 0
+means "not given" and falls in no band)."""
+
+
+def _statement(code: str, value, statements: pd.DataFrame | None) -> str:
+    """'AMI 15 %, 'anterior myocardial infarction'' — a statement as Dataset shows it."""
+    from ecgcore.app.records import likelihood_text
+
+    text = f"{code} {likelihood_text(value)}"
+    if statements is not None and code in statements.index and pd.notna(statements.loc[code].get("description")):
+        text += f", '{statements.loc[code]['description']}'"
+    return text
+
+
+def with_certainty(
+    rows: pd.DataFrame,
+    class_name: str,
+    ds_records: pd.DataFrame,
+    statements: pd.DataFrame | None,
+    label_set: str,
+) -> pd.DataFrame:
+    """The errors table (:func:`errors_table`) with the cardiologist's certainty: each true label shows the
+    SCP statement(s) that gave it and their likelihood (``MI (AMI 15 %, 'anterior myocardial
+    infarction')``), and ``certainty (%)`` is the likelihood of the record's statements for ``class_name``
+    (its largest), or, for a record without that class, the largest of its true labels' statements
+    (None: not given). The statements come from ``ds_records["scp_codes"]`` and scp_statements.csv."""
+    from ecgcore.app.records import code_rows
+
+    out = rows.copy()
+    codes = ds_records.set_index("ecg_id")["scp_codes"] if len(ds_records) else pd.Series(dtype=object)
+    labels, certainty = [], []
+    for ecg_id, truth in zip(out["ecg_id"], out["true labels"]):
+        scp = codes.get(int(ecg_id)) if int(ecg_id) in codes.index else None
+        scp = scp if isinstance(scp, dict) else {}
+        by_label: dict[str, list[tuple[str, float]]] = {}
+        for row, (code, value) in zip(code_rows(scp, statements, label_set), scp.items()):
+            if row["label"]:
+                by_label.setdefault(row["label"], []).append((code, value))
+        names = [n.strip() for n in str(truth).split(",") if n.strip() and n.strip() != "none"]
+        labels.append(
+            ", ".join(
+                f"{n} ({'; '.join(_statement(c, v, statements) for c, v in by_label[n])})" if n in by_label else n
+                for n in names
+            )
+            or "none"
+        )
+        own = by_label.get(class_name) or [cv for n in names for cv in by_label.get(n, [])]
+        given = [float(v) for _, v in own if isinstance(v, int | float) and float(v) > 0]
+        certainty.append(max(given) if given else None)
+    out["true labels"] = labels
+    out["certainty (%)"] = certainty
+    return out
+
+
+def filter_certainty(rows: pd.DataFrame, band: str) -> pd.DataFrame:
+    """The rows whose ``certainty (%)`` is in ``band`` (a :data:`LIKELIHOOD_BANDS` key; "all": every row)."""
+    if band not in LIKELIHOOD_BANDS:
+        return rows
+    lo, hi = LIKELIHOOD_BANDS[band]
+    value = pd.to_numeric(rows["certainty (%)"], errors="coerce")
+    return rows[(value >= lo) & (value < hi)].reset_index(drop=True)
+
+
+def cell_counts(matrices: Mapping[str, list], class_name: str) -> dict[str, int]:
+    """{TP, FP, FN, TN: count} of one class's 2×2 matrix [[tn, fp], [fn, tp]] (for the cell picker)."""
+    m = matrices.get(class_name)
+    if m is None:
+        return {}
+    (tn, fp), (fn, tp) = m
+    return {"FN": int(fn), "FP": int(fp), "TP": int(tp), "TN": int(tn)}
+
+
 def cell_of_point(point: Mapping, names: list[str]) -> tuple[str, str] | None:
     """(class, outcome) of a clicked point of the confusion figure (one heatmap trace per class, in
     ``names`` order; x "pred 0/1", y "true 0/1"); None when the point is not a matrix cell."""
@@ -128,6 +201,10 @@ __all__ = [
     "classes_of",
     "errors_table",
     "cell_of_point",
+    "cell_counts",
+    "with_certainty",
+    "filter_certainty",
+    "LIKELIHOOD_BANDS",
     "saliency_params",
     "saliency_link",
     "outcome_label",

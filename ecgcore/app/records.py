@@ -19,7 +19,7 @@ from ecgcore.errors import DataError
 from ecgcore.folds import DEFAULT_PLAN, patient_folds, strat_folds_of
 
 NO_LABEL = "(no label)"
-LANGUAGES = {"de": "German", "en": "English"}
+LANGUAGES = {"de": "German", "en": "English", "sv": "Swedish"}
 
 # Report search: PTB-XL reports mix German and English (and German spelled with or without umlauts).
 # Each row is one finding in both languages, normalised (lower case, ä → ae …); a query word or phrase
@@ -49,6 +49,10 @@ SEARCH_TERMS: tuple[dict[str, tuple[str, ...]], ...] = (
 )
 _GERMAN_ONLY = ("lagetyp", " und ", " oder ", "bericht", "ekg", "grades", "alter ", "sonst ", "moeglich", "verdacht")
 _ENGLISH_ONLY = (" and ", " or ", " with ", "ecg", "consistent", "possible", "suggest", "wave", "segment")
+_SWEDISH_ONLY = (
+    "sinusrytm", " och ", "vaenster", "hoeger", "kammar", "foermak", "normalt ekg", "avvikande", "saenkning",
+    "ospecifik", " ej ", "såsom", "foerlopp", "belastning", "ålder", "el-axel", "foeraendring", "t-vaag",
+)  # fmt: skip
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -94,16 +98,42 @@ _OWN_SPELLINGS = _own_spellings()
 
 
 def report_language(report: str) -> str:
-    """'de' or 'en' when the report's wording says so (see SEARCH_TERMS), else '' (not known)."""
-    text = f" {normalise(report)} "
-    score = {"de": 0, "en": 0}
+    """'de', 'en' or 'sv' (Swedish: PTB-XL has a few Swedish reports) when the report's wording says so
+    (see SEARCH_TERMS), else '' (not known)."""
+    text = f" {normalise(repair_report(report)[0])} "
+    score = {"de": 0, "en": 0, "sv": 0}
     for lang, own in _OWN_SPELLINGS:
         score[lang] += any(v in text for v in own)
     score["de"] += sum(w in text for w in _GERMAN_ONLY)
     score["en"] += sum(w in text for w in _ENGLISH_ONLY)
-    if score["de"] == score["en"]:
-        return ""
-    return "de" if score["de"] > score["en"] else "en"
+    score["sv"] += 2 * sum(w in text for w in _SWEDISH_ONLY)  # Swedish shares 'ekg' and 'infarkt' with German
+    best = max(score.values())
+    winners = [lang for lang, v in score.items() if v == best]
+    return winners[0] if best and len(winners) == 1 else ""
+
+
+_CAPITAL_IN_WORD = {"Ä": "ä", "Ö": "ö", "Ü": "ü", "Å": "å"}
+
+
+def repair_report(report: str) -> tuple[str, str | None]:
+    """A report with damaged umlauts repaired, and a note saying what was repaired (None: nothing).
+
+    Two kinds of damage occur: UTF-8 read as Latin-1 ("Ã¤" for "ä"), and capital umlauts in a report
+    written in lower case ("vÄnster" for "vänster", PTB-XL's Swedish reports)."""
+    text, notes = str(report), []
+    if any(m in text for m in ("Ã", "Â")):
+        try:
+            fixed = text.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            fixed = text
+        if fixed != text:
+            text = fixed
+            notes.append("umlauts stored in a wrong encoding (e.g. 'Ã¤' for 'ä')")
+    letters = [c for c in text if c.isalpha() and c not in _CAPITAL_IN_WORD]
+    if letters and all(c.islower() for c in letters) and any(c in text for c in _CAPITAL_IN_WORD):
+        text = "".join(_CAPITAL_IN_WORD.get(c, c) for c in text)
+        notes.append("capital umlauts in a lower-case report (e.g. 'vÄnster' for 'vänster')")
+    return text, ("repaired: " + "; ".join(notes) + " — the file is unchanged") if notes else None
 
 
 SEX_NAMES = {0: "male", 1: "female"}  # PTB-XL: 0 = male, 1 = female
@@ -308,11 +338,16 @@ def step_within(ids: Sequence[int], current: int | None, step: int) -> int | Non
 
 
 def patient_records(ds: ECGDataset, patient_id: int | float, table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """All records of one patient (the record table's rows), oldest ecg_id first. ``table``: the
+    """All records of one patient (the record table's rows, with the recording date as ``recorded``),
+    oldest ecg_id first. ``table``: the
     dataset's :func:`record_table` when the caller has it already (building it takes a pass over
     every record)."""
     rows = np.flatnonzero(ds.records["patient_id"].to_numpy() == float(patient_id))
-    return (record_table(ds) if table is None else table).iloc[rows].sort_values("ecg_id")
+    out = (record_table(ds) if table is None else table).iloc[rows].copy()
+    dates = ds.records["recording_date"].iloc[rows] if "recording_date" in ds.records else None
+    recorded = pd.to_datetime(dates, errors="coerce") if dates is not None else pd.Series(pd.NaT, index=out.index)
+    out.insert(1, "recorded", [d.strftime("%Y-%m-%d %H:%M") if pd.notna(d) else "—" for d in recorded])
+    return out.sort_values("ecg_id")
 
 
 def patients(ds: ECGDataset) -> list[int]:

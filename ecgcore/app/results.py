@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from ecgcore.app.words import MISSING
 from ecgcore.bootstrap import per_class_intervals
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.metrics import MACRO_METRICS, N_BOOTSTRAP, per_class_rates, read_json, summarize_folds
@@ -150,10 +151,13 @@ def folds_table(results_by_fold: Mapping[int, dict]) -> pd.DataFrame:
 
 
 def mean_sd_text(results_by_fold: Mapping[int, dict], metric: str = "macro_pr_auc") -> str:
+    """'0.712 ± 0.014 (n = 5 folds)'; one fold has no SD: '0.712, no SD (n = 1 fold)'; no fold: '—'."""
     s = summarize_folds(list(results_by_fold.values())).get(metric)
     if not s:
-        return "—"
-    return f"{s['mean']:.3f} ± {s['std']:.3f} (n = {s['n_folds']} fold{'s' if s['n_folds'] != 1 else ''})"
+        return MISSING
+    if s["std"] is None:
+        return f"{s['mean']:.3f}, no SD (n = 1 fold)"
+    return f"{s['mean']:.3f} ± {s['std']:.3f} (n = {s['n_folds']} folds)"
 
 
 def model_comparison(
@@ -242,3 +246,119 @@ def confusion_view(template: dict, matrices: Mapping[str, list], thresholds: Map
             if n is not None:
                 a["text"] = f"{n}<br>threshold {float(thresholds[n]):.2f}" if n in thresholds else n
     return fig
+
+
+# ----------------------------------------------------------------------------- where the model fails
+
+ECE_WELL, ECE_ROUGH = 0.05, 0.10  # macro ECE up to which a run reads as well / roughly calibrated
+
+
+LIKELIHOOD_NOTE = (
+    " By certainty: a group holds the class's records whose statement has that likelihood plus every record "
+    "without the class, so its figure says how well the model tells doubtful cases from the rest."
+)
+
+
+def _figure_and_ci(r: dict, metric: str) -> tuple[float | None, str]:
+    value, lo, hi = r.get(metric), r.get(f"{metric}_lo"), r.get(f"{metric}_hi")
+    if value is None or pd.isna(value):
+        return None, MISSING
+    has_ci = lo is not None and hi is not None and not pd.isna(lo) and not pd.isna(hi)
+    return float(value), (f"{lo:.3f}–{hi:.3f}" if has_ci else MISSING)
+
+
+def subgroup_rows(table: pd.DataFrame, cls: str = "macro") -> pd.DataFrame:
+    """The groups of one subgroup table (``ecgcore.subgroups.run_subgroups``) and class as shown under
+    the forest plots: the whole test part first, then each group with PR-AUC and ROC-AUC, their 95 %
+    intervals and, for a group too small for an interval (or without a figure), the reason."""
+    out = []
+    for r in table[table["class"] == cls].to_dict(orient="records"):
+        pr, pr_ci = _figure_and_ci(r, "pr_auc")
+        roc, roc_ci = _figure_and_ci(r, "roc_auc")
+        note = r.get("note") if isinstance(r.get("note"), str) else ""
+        if pr is None and roc is None:
+            note = note or "no figure: the group lacks positives or negatives of this class"
+        out.append(
+            {
+                "group": "whole test part" if r["group"] == "all" else str(r["group"]),
+                "records": int(r["n"]),
+                "positives": int(r["positives"]),
+                "PR-AUC": pr,
+                "PR-AUC 95 % CI": pr_ci,
+                "ROC-AUC": roc,
+                "ROC-AUC 95 % CI": roc_ci,
+                "why greyed": note,
+            }
+        )
+    columns = ["group", "records", "positives", "PR-AUC", "PR-AUC 95 % CI", "ROC-AUC", "ROC-AUC 95 % CI", "why greyed"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def subgroup_error_words(by: str, error: Exception) -> str:
+    """One line for a subgroup table that cannot be made: a column the data lacks, or a run evaluated
+    without its test records (no command-line advice)."""
+    from ecgcore.app.words import SUBGROUP_NAMES, for_people
+    from ecgcore.errors import DataError
+
+    name = SUBGROUP_NAMES.get(by, by)
+    if isinstance(error, DataError):
+        return f"This dataset has no {name} values for the test records, so there are no {name} subgroups: choose another column."
+    if isinstance(error, KeyError):
+        return "This run's results do not hold its test records: evaluate it again on Train to see its subgroups."
+    return for_people(str(error)).splitlines()[0]
+
+
+def calibration_table(calibration: dict) -> pd.DataFrame:
+    """Per class: positives, ECE and Brier score of the raw test probabilities (and after scaling)."""
+    raw, scaled = calibration.get("raw") or {}, calibration.get("scaled") or {}
+    rows = []
+    for name, c in (raw.get("per_class") or {}).items():
+        row = {"class": name, "positives": c.get("positives"), "ECE": c.get("ece"), "Brier score": c.get("brier")}
+        if scaled.get("per_class"):
+            row["ECE after scaling"] = scaled["per_class"].get(name, {}).get("ece")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def forest_range(table: pd.DataFrame, metric: str, cls: str = "macro") -> list[float] | None:
+    """The x-range of a forest plot: its figures and intervals, at least 0.2 wide inside [0, 1]
+    (``figures.metrics.metric_range``), so a difference of 0.01 never fills the plot."""
+    from ecgcore.figures.metrics import metric_range
+
+    rows = table[table["class"] == cls]
+    columns = [c for c in (metric, f"{metric}_lo", f"{metric}_hi") if c in rows.columns]
+    values = pd.to_numeric(rows[columns].stack(), errors="coerce").to_numpy(dtype=float) if columns else []
+    return metric_range(values, min_width=0.2)
+
+
+def subgroup_classes(table: pd.DataFrame) -> list[str]:
+    """The classes of a subgroup table, the macro first."""
+    seen = list(pd.unique(table["class"])) if len(table) else []
+    return sorted(seen, key=lambda c: c != "macro")
+
+
+def calibration_words(calibration: dict) -> str:
+    """Whether a run's test-part probabilities are calibrated, in words, from
+    ``ecgcore.calibration.run_calibration`` (macro ECE and Brier score; after temperature scaling too)."""
+    raw = calibration.get("raw") or {}
+    ece, brier = raw.get("macro_ece"), raw.get("macro_brier")
+    if ece is None:
+        return "No calibration figure: the test part has no records."
+    if ece <= ECE_WELL:
+        verdict = "well calibrated: a predicted 70 % comes true about 70 % of the time"
+    elif ece <= ECE_ROUGH:
+        verdict = "roughly calibrated: read a probability as a chance give or take about 10 points"
+    else:
+        verdict = "not calibrated: read the probabilities as scores, not as chances"
+    per_class = raw.get("per_class") or {}
+    worst = max(per_class, key=lambda c: per_class[c].get("ece") or 0.0) if per_class else None
+    text = f"The raw probabilities are {verdict} (macro ECE {ece:.3f}" + (
+        f", Brier score {brier:.3f})." if brier is not None else ")."
+    )
+    if worst is not None and per_class[worst].get("ece") is not None:
+        text += f" Least calibrated class: {worst} (ECE {per_class[worst]['ece']:.3f})."
+    scaled = calibration.get("scaled") or {}
+    if scaled.get("macro_ece") is not None:
+        text += f" After per-class temperature scaling: macro ECE {scaled['macro_ece']:.3f}"
+        text += f", Brier {scaled['macro_brier']:.3f}." if scaled.get("macro_brier") is not None else "."
+    return text

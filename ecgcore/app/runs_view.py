@@ -15,8 +15,9 @@ from ecgcore.app.words import MISSING
 from ecgcore.background import TaskState
 from ecgcore.checkpoint_fit import same_dataset
 from ecgcore.data import ECGDataset
+from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.recipes import BY_NAME, fields_in, from_recorded, off, shown_value
-from ecgcore.run_paths import RunPaths, group_label
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths, group_label
 from ecgcore.runs import RunInfo, list_runs, recipe_of, run_state
 
 LINE_FIELDS = ("epochs", "batch_size", "lr", "schedule", "augment")
@@ -180,3 +181,77 @@ def other_dataset_note(trained_on: Mapping | None, ds: ECGDataset) -> str | None
         f"({trained_on.get('n_records', '?')} records at {trained_on.get('root', '?')}), not on the one loaded "
         f"now ({len(ds.records):,} records at {ds.root}): its folds and numbers belong to that dataset."
     )
+
+
+def run_from_link(params: Mapping[str, str], runs: Sequence[RunInfo]) -> tuple[RunInfo | None, list[str]]:
+    """The run a link such as ``?model=cnn1d&run=default&fold=2`` (``plan`` optional) names among ``runs``,
+    and one line per value that cannot be used (naming it). (None, []) for a link without these values."""
+    model, name = (str(params.get(k) or "").strip() for k in ("model", "run"))
+    fold, plan = (str(params.get(k) or "").strip() for k in ("fold", "plan"))
+    if not (model or name or fold or plan):
+        return None, []
+    problems: list[str] = []
+    hit = list(runs)
+    for key, value, keep in (
+        ("model", model, lambda r: r.model == model),
+        ("run", name, lambda r: r.run_name == name),
+        ("plan", plan, lambda r: r.plan == plan),
+    ):
+        if value and not [r for r in hit if keep(r)]:
+            problems.append(f"{key} {value!r} has no evaluated run here")
+        elif value:
+            hit = [r for r in hit if keep(r)]
+    if problems:  # the model, run or plan is not here: nothing to open
+        return None, problems
+    if not name:
+        hit = [r for r in hit if r.run_name == DEFAULT_RUN] or hit
+    if fold and not fold.isdigit():
+        problems.append(f"fold {fold!r} is not a fold number")
+    elif fold:
+        same = [r for r in hit if r.fold == int(fold)]
+        if same:
+            hit = same
+        else:
+            problems.append(f"fold {fold} has no evaluated run of this choice")
+    hit = sorted(hit, key=lambda r: (r.plan != DEFAULT_PLAN, r.model, r.run_name != DEFAULT_RUN, r.run_name, r.fold))
+    return (hit[0] if hit else None), problems
+
+
+def group_key(run: RunInfo) -> tuple[str, str, str, str]:
+    """The run group a fold belongs to, for :func:`run_qualities`: (label set, model, run name, plan)."""
+    return (run.label_set, run.model, run.run_name, run.plan)
+
+
+def run_qualities(runs: Sequence[RunInfo], read_results, dataset_name: str) -> dict[tuple, object]:
+    """``ecgcore.model_quality.run_quality`` of every run group in ``runs`` (finished folds only: a run
+    still training is not "fewer epochs than its recipe"), keyed by :func:`group_key`.
+
+    Args:
+        read_results: path → results.json (e.g. the page's cached loader); unreadable results are skipped.
+    """
+    from ecgcore.model_quality import run_quality
+
+    groups: dict[tuple, list[RunInfo]] = {}
+    for r in runs:
+        groups.setdefault(group_key(r), []).append(r)
+    out = {}
+    for key, members in groups.items():
+        results, recipes, epochs = {}, {}, {}
+        for r in members:
+            if live_state(r) != "done":
+                continue
+            recipes[r.fold] = recipe_of(r.path)
+            epoch = r.status.get("epoch")
+            epochs[r.fold] = epoch + 1 if isinstance(epoch, int) else None
+            if has_results(r.path):
+                try:
+                    results[r.fold] = read_results(r.path)
+                except Exception:  # noqa: BLE001 — a damaged results file is shown as missing
+                    pass
+        out[key] = run_quality(key[1], key[2], results, recipes, epochs, dataset_name)
+    return out
+
+
+def quality_column(runs: Sequence[RunInfo], qualities: Mapping[tuple, object]) -> list[str]:
+    """Per run (in ``runs`` order), its group's flags as one text ('' when nothing is flagged)."""
+    return ["; ".join(getattr(qualities.get(group_key(r)), "flags", None) or []) for r in runs]

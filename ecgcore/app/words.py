@@ -107,3 +107,41 @@ def for_people(message: str) -> str:
     for pattern, words in _CLI_ADVICE:
         message = re.sub(pattern, words, message)
     return message
+
+
+# ----------------------------------------------------------------------------- Evaluate, Dataset, Home, Train
+# (the evalpages words: honest small numbers, subgroups, calibration, certainty, dataset switch)
+
+ONE_FOLD_NO_SD = "one fold: no SD"
+"""Why a mean over folds has no spread beside it."""
+
+ONE_PAIR_NO_P = "one paired fold"
+"""Why a paired comparison has no SD and no Wilcoxon p."""
+
+SUBGROUP_NAMES = {
+    "sex": "sex",
+    "age": "age band",
+    "device": "recording device",
+    "site": "recording site",
+    "validated_by_human": "validated by a cardiologist",
+    "likelihood": "cardiologist's certainty (likelihood)",
+}
+"""PTB-XL columns the Subgroups tab splits the test part by (``ecgcore.subgroups.SUBGROUP_COLUMNS``)."""
+
+SUBGROUP_METRICS = {"pr_auc": "PR-AUC (average precision)", "roc_auc": "ROC-AUC"}
+"""The metrics of the forest plots."""
+
+LIKELIHOOD_FILTERS = {"all": "every certainty", "<50": "below 50 %", "50–99": "50–99 %", "100": "100 % (certain)"}
+"""The errors table's filter on the cardiologist's likelihood of the record's statements."""
+
+CELL_PICKER = "Cell"
+"""The label of the confusion-cell picker (TP / FP / FN / TN of one class)."""
+
+RUN_PICKER = "Run"
+"""The label of Evaluate's run picker (a model and run name)."""
+
+SEVERAL_LABELS = "A record can carry several labels, so the shares add up to more than 100 %."
+"""Under Dataset's label shares."""
+
+LANGUAGE_NAMES = {"de": "German", "en": "English", "sv": "Swedish", "unknown": "language not known"}
+"""Report languages as people read them."""

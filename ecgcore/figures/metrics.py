@@ -444,6 +444,26 @@ def confusion_png(
 
 
 # --- 8. fold comparison -------------------------------------------------------------------------------------
+def metric_range(values, min_width: float = 0.1, bounds: tuple[float, float] = (0.0, 1.0)) -> list[float] | None:
+    """A y-range for metric values in [0, 1] that never zooms a small difference into a cliff: at least
+    ``min_width`` wide around the values (and their 5 % margins), kept inside ``bounds``; None (plotly's
+    own range) when there is no finite value."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    if lo < bounds[0] or hi > bounds[1]:  # not a [0, 1] metric: no bounds
+        bounds = (-np.inf, np.inf)
+    pad = max((hi - lo) * 0.05, (min_width - (hi - lo)) / 2, 0.0)
+    lo, hi = lo - pad, hi + pad
+    if lo < bounds[0]:
+        lo, hi = bounds[0], min(bounds[1], hi + bounds[0] - lo)
+    if hi > bounds[1]:
+        lo, hi = max(bounds[0], lo - (hi - bounds[1])), bounds[1]
+    return [lo, hi]
+
+
 def fold_comparison_figure(table: pd.DataFrame, metric: str = "macro_pr_auc") -> go.Figure:
     """Slope chart comparing models fold by fold (e.g. 1D vs 2D CNN).
 
@@ -487,7 +507,7 @@ def fold_comparison_figure(table: pd.DataFrame, metric: str = "macro_pr_auc") ->
             y=means.to_numpy(dtype=float),
             error_y={"type": "data", "array": wide.std(axis=0).fillna(0).to_numpy(dtype=float), "width": 6},
             mode="lines+markers",
-            name="mean ± SD over folds",
+            name="mean ± SD over folds" if len(wide) > 1 else "mean (one fold: no SD)",
             line={"color": _color(1), "width": 4},
             marker={"size": 13, "symbol": "diamond"},
             meta={"role": "mean"},
@@ -497,12 +517,15 @@ def fold_comparison_figure(table: pd.DataFrame, metric: str = "macro_pr_auc") ->
     title = f"{metric} per fold"
     if len(models) == 2:
         a, b = models
-        diff = (wide[b] - wide[a]).dropna()
+        diff = (wide[a] - wide[b]).dropna()  # one sign convention with the tables: A − B
         if len(diff):
-            title += f"<br><sup>{b} − {a}: mean {diff.mean():+.4f}; {b} better in {(diff > 0).sum()} of {len(diff)} folds</sup>"
+            title += (
+                f"<br><sup>{a} − {b}: mean {diff.mean():+.4f}; {b} better in {(diff < 0).sum()} of {len(diff)} "
+                f"folds, {a} in {(diff > 0).sum()}</sup>"
+            )
     fig.update_layout(template=TEMPLATE, title={"text": title}, height=450, legend={"orientation": "h", "y": -0.15})
     fig.update_xaxes(title={"text": "model"}, type="category", categoryorder="array", categoryarray=models)
-    fig.update_yaxes(title={"text": metric})
+    fig.update_yaxes(title={"text": metric}, range=metric_range(wide.to_numpy(dtype=float).ravel()))
     if table.empty:
         _empty_note(fig, "no results")
     return fig

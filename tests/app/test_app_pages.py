@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore.app.progress import log_tail
+from ecgcore.app.words import state_words
 from ecgcore.fileio import write_json
 from ecgcore.run_paths import RunPaths
 from ecgcore.runs import read_events, read_status
@@ -140,7 +141,9 @@ def test_dataset_record_on_ecg_paper_and_layout_toggle(app, demo_ds):
     at.toggle(key="ds_stacked").set_value(True).run()
     assert lead_traces(charts(at)[0]) == 12
     shown = texts(at)
-    assert demo_ds.records["report"].iloc[3] in shown
+    from ecgcore.app.records import repair_report
+
+    assert repair_report(demo_ds.records["report"].iloc[3])[0] in shown  # damaged umlauts repaired, with a note
     assert f"Patient {int(demo_ds.records['patient_id'].iloc[3])}" in [s.value.split(":")[0] for s in at.subheader]
 
 
@@ -254,7 +257,7 @@ def test_train_from_the_page_runs_in_background_and_reaches_evaluate(app, monkey
     time.sleep(0.5)  # the process writes the test metrics into status.json after results.json
     at.run()
     runs = table(at, "state", "epoch")
-    assert list(runs["state"]) == ["done"]
+    assert list(runs["state"]) == [state_words("done")]  # the state in words: "finished"
     assert charts(at) and any(t.get("name") == "val macro PR-AUC" for t in charts(at)[0]["data"])
 
     at = page(at, "evaluate")

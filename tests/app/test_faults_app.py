@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore.app.settings import settings_path
+from ecgcore.app.words import state_words
 from ecgcore.fileio import write_json
 from ecgcore.records import DEMO_MARKER
 from ecgcore.run_paths import RunPaths
@@ -170,9 +171,9 @@ def test_train_shows_interrupted_and_damaged_runs(monkeypatch, demo_root, runs_c
     at = goto(start(monkeypatch, demo_root, runs_copy), "train")
     runs = next(d.value for d in at.dataframe if "state" in d.value.columns)
     assert sorted(runs["state"]) == [
-        "damaged",
-        "interrupted",
-    ]  # issue 11: a damaged status.json is "damaged", not "failed"
+        state_words("damaged"),
+        state_words("interrupted"),
+    ]  # in words; issue 11: a damaged status.json is "damaged", not "failed"
     at.selectbox(key="tr_follow").set_value(str(killed)).run()
     assert any("stopped without finishing" in w.value for w in at.warning)
     assert at.button(key="tr_resume").disabled is False and at.button(key="tr_cancel").disabled is True

@@ -62,7 +62,7 @@ def test_train_a_named_one_epoch_run_to_done(ui, app_server):
         time.sleep(1)
     assert (read_status(path) or {}).get("state") == "done", (path / "train.log").read_text()[-2000:]
     ui.page.get_by_text("See its test results on Evaluate").wait_for(timeout=30_000)
-    assert ui.metric("State") == "done" and ui.metric("Epoch") == "1/1"
+    assert ui.metric("State") == "finished" and ui.metric("Epoch") == "1/1"  # the state in words
     progress = ui.page.locator('[data-testid="stProgress"]').first.inner_text().strip()
     assert progress.startswith("done · epoch 1/1"), progress
     assert "e2e_named" in ui.text()
