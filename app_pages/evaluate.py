@@ -359,8 +359,9 @@ def compare_two(run, mine: list, names: list[str], source: str) -> None:
     a, b = pair
     ra, rb = (cmp_view.group_results(groups[g], cache.results) for g in (a, b))
     recipes = {a: cmp_view.group_recipe(groups[a]), b: cmp_view.group_recipe(groups[b])}
-    warning = cmp_view.recipe_warning(recipes) if a != b else None
-    if warning:
+    warnings = [cmp_view.fold_recipe_warning(g, groups[g]) for g in dict.fromkeys((a, b))]
+    warnings.append(cmp_view.recipe_warning(recipes) if a != b else None)
+    for warning in filter(None, warnings):
         st.warning(warning, icon=":material/warning:")
     comp = None
     if not set(ra) & set(rb):

@@ -85,3 +85,16 @@ def _read(path):
     from ecgcore.metrics import read_json
 
     return read_json(path / "results.json")
+
+
+def test_a_group_whose_folds_used_different_recipes_is_warned(tmp_path):
+    from ecgcore.runs import RunInfo, write_status
+
+    group = {}
+    for k, epochs in ((0, 40), (1, 40), (2, 20)):
+        path = tmp_path / f"fold{k}"
+        write_status(path, state="done", config={"model": "cnn1d", "epochs": epochs, "fold": k})
+        group[k] = RunInfo(path, "demo", "superclass", "cnn1d", "cv5", k, {})
+    warning = cmp.fold_recipe_warning("cnn1d", group)
+    assert "fold 2: Epochs 20 (fold 0: 40)" in warning and "first fold's" in warning
+    assert cmp.fold_recipe_warning("cnn1d", {k: group[k] for k in (0, 1)}) is None

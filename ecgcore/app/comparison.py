@@ -16,7 +16,7 @@ import pandas as pd
 from ecgcore.app.words import MISSING, ONE_PAIR_NO_P
 from ecgcore.compare import compare_groups, comparison_frame, recipe_differences
 from ecgcore.folds import DEFAULT_PLAN, PLANS
-from ecgcore.recipes import BY_NAME, fields_in, from_recorded, shown_value
+from ecgcore.recipes import BY_NAME, fields_in, fold_recipe_differences, from_recorded, shown_value
 from ecgcore.run_paths import DEFAULT_RUN
 from ecgcore.runs import RunInfo, read_events, recipe_of
 
@@ -122,8 +122,21 @@ def per_fold_table(comparison: dict, metric: str) -> pd.DataFrame:
     )
 
 
+def fold_recipe_warning(name: str, group: Mapping[int, RunInfo]) -> str | None:
+    """A warning when the folds of one run group trained with different recipes (their mean mixes
+    recipes; the recipe shown is the first fold's), else None."""
+    differences = fold_recipe_differences({k: recipe_of(run.path) for k, run in group.items()})
+    if not differences:
+        return None
+    return (
+        f"The folds of {name} were trained with different recipes ({'; '.join(differences)}): its mean mixes "
+        "them, and the recipe shown below is the first fold's."
+    )
+
+
 def group_recipe(group: Mapping[int, RunInfo]) -> dict | None:
-    """The recipe (TrainConfig dict) of a run group: that of its first fold with one."""
+    """The recipe (TrainConfig dict) of a run group: that of its first fold with one (see
+    :func:`fold_recipe_warning` for groups whose folds differ)."""
     for _, run in sorted(group.items()):
         recipe = recipe_of(run.path)
         if recipe:
