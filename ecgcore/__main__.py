@@ -1,4 +1,4 @@
-"""Command line: ``python -m ecgcore info|demo-data|train|eval|interpret|compare|predict|runs``.
+"""Command line: ``python -m ecgcore info|demo-data|train|eval|interpret|compare|predict|runs|sweep``.
 
 The original project's flags work as written (``--data_root --model --epochs --batch_size --fold``);
 ``--data-root`` is accepted too. Without ``--data_root`` (and ECGCORE_DATA_ROOT) the demo dataset is
@@ -198,6 +198,7 @@ def cmd_train(args) -> int:
         overwrite=args.overwrite,
         evaluate=not args.no_eval,
         pod_mode=pod_mode,
+        seeds=args.seeds,
     )
     check_request(request)  # before the data loads, as is the runs folder:
     make_folder(_runs_root(args))  # a read-only folder or a file there is one line, before any work
@@ -573,6 +574,13 @@ def cmd_app(args) -> int:
     return serve(args.options)
 
 
+def cmd_sweep(args) -> int:
+    """Tune a model's recipe with Optuna, each trial a named run (:mod:`ecgcore.sweeps.command`)."""
+    from ecgcore.sweeps.command import run_sweep_command
+
+    return run_sweep_command(args, _load, _runs_root(args))
+
+
 COMMANDS = {
     "info": cmd_info,
     "demo-data": cmd_demo_data,
@@ -583,6 +591,7 @@ COMMANDS = {
     "interpret": cmd_interpret,
     "predict": cmd_predict,
     "runs": cmd_runs,
+    "sweep": cmd_sweep,
     "download": cmd_download,
     "app": cmd_app,
 }
