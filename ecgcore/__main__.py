@@ -285,30 +285,24 @@ def _compared_group_names(args) -> tuple[str, str]:
 
 
 def cmd_compare(args) -> int:
-    from ecgcore.evaluate import compare_models
+    """Two run groups fold by fold, each fold the mean over its seeds (:func:`ecgcore.compare.compare_runs`)."""
+    from ecgcore.compare import compare_runs, comparison_report
+    from ecgcore.evaluate import group_recipe_differences
+    from ecgcore.run_paths import parse_group_folder
 
     a, b = _compared_groups(args)  # before the data loads: a bad group name costs nothing
     ds = _load(args)
-    out = compare_models(ds, (a, b), args.plan, _runs_root(args))
-    print(f"\n{'fold':>4}  {'metric':15s} {a:>10s} {b:>10s} {'diff':>8s}")
-    rows = out["per_fold"]
-    for k in sorted({r["fold"] for r in rows}):
-        ra = next(r for r in rows if r["fold"] == k and r["model"] == a)
-        rb = next(r for r in rows if r["fold"] == k and r["model"] == b)
-        for m in ("macro_pr_auc", "macro_roc_auc", "f1_macro"):
-            print(f"{k:>4}  {m:15s} {ra[m]:10.4f} {rb[m]:10.4f} {ra[m] - rb[m]:+8.4f}")
-    print("\nmean ± std:")
-    for m, d in out["paired_difference"].items():
-        sa, sb = out["summary"][a].get(m), out["summary"][b].get(m)
-        if sa and sb:
-            p = d.get("p_wilcoxon")
-            print(
-                f"  {m:15s} {a} {sa['mean']:.4f} ± {sa['std']:.4f}   {b} {sb['mean']:.4f} ± {sb['std']:.4f}   "
-                f"paired diff {d['mean']:+.4f} ± {d['std']:.4f}   Wilcoxon p {'n/a' if p is None else f'{p:.3g}'}"
-            )
-    print(f"\n{out['note']}")
-    for group, differences in out["recipe_differences"].items():
-        for line in differences:  # the folds of one group trained with different recipes: said, not averaged silently
+    out = compare_runs(
+        ds.name,
+        ds.label_set,
+        (parse_group_folder(a), parse_group_folder(b)),
+        args.plan,
+        _runs_root(args),
+        ds.description,
+    )
+    print("\n".join(comparison_report(out)))
+    for group in (a, b):
+        for line in group_recipe_differences(ds, group, args.plan, _runs_root(args)):  # said, not averaged silently
             print(f"warning: {group}: {line}; its mean mixes recipes", file=sys.stderr)
     return 0
 
