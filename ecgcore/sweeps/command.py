@@ -6,6 +6,7 @@ promote the best trial (layer 5; the library calls are in :mod:`ecgcore.sweeps.s
                                           has --trials finished trials, printing each trial's end
     sweep --name N --space … --worker     be one worker (what the started processes and the pods run)
     sweep --name N --promote              train the best trial's recipe on every fold × --seeds as <model>@<N>
+                                          (run again, e.g. with more --seeds, it keeps what it trained)
 
 Everything a person can get wrong (the space, the name, the counts, the storage URL, the runs folder)
 is refused in one line before the data loads; nothing of the study is lost by a refusal.
@@ -26,7 +27,7 @@ from ecgcore.errors import RunError
 from ecgcore.fileio import make_folder
 from ecgcore.folds import n_folds
 from ecgcore.recipes import default_config
-from ecgcore.run_paths import sweep_journal, trial_run_name
+from ecgcore.run_paths import RunPaths, sweep_journal, trial_run_name
 from ecgcore.service import TrainRequest, check_request, train_request
 from ecgcore.sweeps.space import SweepError, parse_space
 from ecgcore.sweeps.study import (
@@ -121,7 +122,9 @@ def _promote(study: optuna.Study, ds, spec: SweepSpec, root: Path, seeds: int, e
           f"{len(request.folds)} folds × {seeds} seed(s), {request.given['epochs']} epochs")  # fmt: skip
     refused = 0
     for k, path, outcome in train_request(ds, request, root):
-        if isinstance(outcome, RunError):
+        if isinstance(outcome, RunError) and RunPaths(path).results.is_file():  # promoted before: continued
+            print(f"fold {k} {path.parent.name}: already trained and evaluated (kept)", flush=True)
+        elif isinstance(outcome, RunError):
             print(f"error: {outcome}", file=sys.stderr)
             refused += 1
         elif outcome.results is not None:
