@@ -71,7 +71,8 @@ def main() -> None:
     args = p.parse_args()
     ds = load_ptbxl(args.data_root)
     model = ["--model", args.model]
-    print(f"{ds.description}; {os.cpu_count()} CPU cores; one torch thread per worker\n")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{ds.description}; {os.cpu_count()} CPU cores (load average {load}); one torch thread per worker\n")
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp)
         print("| workers | trials × epochs | wall s | trials / hour |\n|---|---|---|---|")

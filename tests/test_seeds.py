@@ -45,10 +45,9 @@ def test_average_seeds_then_folds():
 def test_train_seeds_then_compare(demo_root, tmp_path, capsys):
     runs = tmp_path / "runs"
     for model in ("cnn1d", "cnn2d"):
-        for fold in ("0", "1"):
-            argv = ["train", "--data_root", str(demo_root), "--runs_dir", str(runs), "--model", model, "--fold", fold,
-                    "--epochs", "1", "--run_name", "fair", "--seeds", "2"]  # fmt: skip
-            assert main(argv) == 0
+        argv = ["train", "--data_root", str(demo_root), "--runs_dir", str(runs), "--model", model, "--fold", "0",
+                "--epochs", "1", "--run_name", "fair", "--seeds", "2"]  # fmt: skip
+        assert main(argv) == 0
     members = seed_members("demo", "superclass", "cnn1d", "fair", runs)
     assert members == {0: "cnn1d@fair", 1: "cnn1d@fair-s1"}
     folders = {s: RunPaths.of("demo", "superclass", g, 0, root=runs).folder for s, g in members.items()}
@@ -71,14 +70,14 @@ def test_train_seeds_then_compare(demo_root, tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out
-    assert "cnn1d@fair: each fold is the mean of its 2/2 seeds" in printed
+    assert "cnn1d@fair: each fold is the mean of its 2 seeds" in printed
     out = json.loads((runs / "demo" / "superclass" / "compare.json").read_text())
     seed_scores = [json.loads(RunPaths(f).results.read_text())["macro_pr_auc"] for f in folders.values()]
     fold0 = next(r for r in out["per_fold"] if r["fold"] == 0 and r["model"] == "cnn1d@fair")
     assert fold0["macro_pr_auc"] == pytest.approx(np.mean(seed_scores)) and fold0["seeds"] == 2
     assert out["paired_difference"]["macro_pr_auc"]["per_fold"] == pytest.approx(
         [next(r for r in out["per_fold"] if r["fold"] == k and r["model"] == "cnn1d@fair")["macro_pr_auc"]
-         - next(r for r in out["per_fold"] if r["fold"] == k and r["model"] == "cnn2d@fair")["macro_pr_auc"] for k in (0, 1)]
+         - next(r for r in out["per_fold"] if r["fold"] == k and r["model"] == "cnn2d@fair")["macro_pr_auc"] for k in (0,)]
     )  # fmt: skip
     assert compare_runs("demo", "superclass", (("cnn1d", "fair"), ("cnn2d", "fair")), root=runs)["seeds"][
         "cnn2d@fair"

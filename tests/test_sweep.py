@@ -114,7 +114,7 @@ def test_two_commands_share_one_study_with_real_workers(demo_root, tmp_path):
 def test_a_killed_worker_trial_is_failed_and_retried(demo_root, tmp_path):
     runs = tmp_path / "runs"
     argv = [sys.executable, "-m", "ecgcore", *_sweep_argv(demo_root, runs, "kill", "--trials", "1", "--worker")]
-    argv[argv.index("--epochs") + 1] = "12"  # long enough to be killed mid-trial
+    argv[argv.index("--epochs") + 1] = "6"  # long enough to be killed mid-trial
     worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), cwd=PROJECT)
     progress = RunPaths.of("demo", "superclass", "cnn1d", 0, root=runs, run_name="kill-t0").progress
     deadline = time.time() + 120
@@ -125,7 +125,7 @@ def test_a_killed_worker_trial_is_failed_and_retried(demo_root, tmp_path):
     assert _study(runs, "kill").trials[0].state == optuna.trial.TrialState.RUNNING  # what the kill left
     # the next command sees the dead worker's trial, fails it, and its worker runs the retry
     argv = [sys.executable, "-m", "ecgcore", *_sweep_argv(demo_root, runs, "kill", "--trials", "1", "--workers", "1")]
-    argv[argv.index("--epochs") + 1] = "12"
+    argv[argv.index("--epochs") + 1] = "6"
     done = subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=PROJECT, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     trials = _study(runs, "kill").trials
