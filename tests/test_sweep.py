@@ -133,3 +133,18 @@ def test_a_killed_worker_trial_is_failed_and_retried(demo_root, tmp_path):
     assert trials[1].state == optuna.trial.TrialState.COMPLETE and trials[1].system_attrs["failed_trial"] == 0
     assert trials[1].params == trials[0].params  # the same recipe, retried
     assert RunPaths.of("demo", "superclass", "cnn1d", 0, root=runs, run_name="kill-t0").last.exists()  # kept
+
+
+def test_a_study_refuses_another_space_under_its_name(tmp_path):
+    from ecgcore.sweeps.study import SweepSpec, open_storage, open_study
+
+    def spec(epochs: int, texts: list[str]) -> SweepSpec:
+        return SweepSpec("s", "cnn1d", 2, parse_space(texts, "cnn1d"), texts, epochs).check()
+
+    storage = open_storage(tmp_path / "s.journal")
+    open_study(spec(2, ["lr=1e-3:1e-2"]), storage, "demo", "superclass")
+    assert open_study(spec(2, ["lr=1e-3:1e-2"]), storage, "demo", "superclass").study_name.endswith("cnn1d@s")
+    with pytest.raises(SweepError, match="was started with epochs 2"):
+        open_study(spec(3, ["lr=1e-3:1e-2"]), storage, "demo", "superclass")
+    with pytest.raises(SweepError, match="another --name"):
+        open_study(spec(2, ["lr=1e-3:1e-1"]), storage, "demo", "superclass")

@@ -18,13 +18,14 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import optuna
 
 from ecgcore.background import pid_alive, reap, stop_process
 from ecgcore.errors import RunError
-from ecgcore.fileio import make_folder
+from ecgcore.fileio import make_folder, storage_errors
 from ecgcore.folds import n_folds
 from ecgcore.recipes import default_config
 from ecgcore.run_paths import RunPaths, sweep_journal, trial_run_name
@@ -147,6 +148,12 @@ def run_sweep_command(args, load: Callable, root: Path) -> int:
         except KeyError:
             raise SweepError(f"no sweep {spec.name} of {spec.model} in {where}; run the sweep first.") from None
         return _promote(study, ds, spec, root, args.seeds, args.epochs)
+    with storage_errors(where) if not spec.storage else nullcontext():  # a journal's disk filling up: one line
+        return _sweep(args, spec, storage, where, ds, root)
+
+
+def _sweep(args, spec: SweepSpec, storage, where: str, ds, root: Path) -> int:
+    """Be a worker, or start workers and follow the study (see :func:`run_sweep_command`)."""
     study = open_study(spec, storage, ds.name, ds.label_set, worker_index() if args.worker else 0)
     if args.worker:
         return run_worker(study, ds, spec, root)
