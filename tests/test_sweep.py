@@ -108,6 +108,10 @@ def test_two_commands_share_one_study_with_real_workers(demo_root, tmp_path):
         status = json.loads(RunPaths(folder).status.read_text())
         assert "test_macro_pr_auc" not in status and not RunPaths(folder).results.exists()
     assert "trial  state" in out1 and "val PR-AUC" in second.stdout
+    from ecgcore.sweeps.study import study_figures, trials_table
+
+    assert {"history", "intermediate"} <= set(study_figures(study))  # Optuna's plotly figures, for the app
+    assert [r["number"] for r in trials_table(study)] == [t.number for t in study.trials]
 
 
 @pytest.mark.slow

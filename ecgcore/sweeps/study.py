@@ -158,11 +158,17 @@ def open_study(
 def counts(study: optuna.Study) -> dict[str, int]:
     """Trials by state: finished (complete + pruned), complete, pruned, running, waiting, failed."""
     states = [t.state for t in study.get_trials(deepcopy=False)]
-    out = {
-        s.name.lower(): states.count(s)
-        for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING, TrialState.FAIL)
-    }
-    return out | {"finished": out["complete"] + out["pruned"], "failed": out.pop("fail")}
+    out = {name: states.count(s) for name, s in _COUNTED.items()}
+    return out | {"finished": out["complete"] + out["pruned"]}
+
+
+_COUNTED = {
+    "complete": TrialState.COMPLETE,
+    "pruned": TrialState.PRUNED,
+    "running": TrialState.RUNNING,
+    "waiting": TrialState.WAITING,  # a retry queued, not yet picked up
+    "failed": TrialState.FAIL,
+}
 
 
 def worker_tag() -> dict:
@@ -203,7 +209,8 @@ def fail_stale_trials(study: optuna.Study, run_folder_of, grace_s: float = STALE
 
 def trials_table(study: optuna.Study) -> list[dict]:
     """One row per trial, oldest first: number, state, pruned_at (the epochs it trained before it was
-    pruned), score (validation macro PR-AUC), recipe (the searched values, for people), run, retry_of."""
+    pruned), score (validation macro PR-AUC: the trial's value, or for a trial that did not complete its
+    best epoch so far), recipe (the searched values, for people), run, retry_of (the trial it repeats)."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         rows.append(
