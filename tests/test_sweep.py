@@ -152,3 +152,29 @@ def test_a_study_refuses_another_space_under_its_name(tmp_path):
         open_study(spec(3, ["lr=1e-3:1e-2"]), storage, "demo", "superclass")
     with pytest.raises(SweepError, match="another --name"):
         open_study(spec(2, ["lr=1e-3:1e-1"]), storage, "demo", "superclass")
+
+
+def test_the_pruner_stops_a_poor_trial_after_its_epoch_but_never_the_last():
+    from ecgcore.sweeps.worker import _Pruning
+
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=1))
+    good = study.ask()
+    for epoch in range(3):
+        good.report(0.8, epoch)
+    study.tell(good, 0.8)
+    pruning = _Pruning(study.ask())
+    pruning({"event": "epoch_end", "epoch": 0, "epochs": 3, "val_macro_pr_auc": 0.1})
+    assert pruning.pruned_at == 1  # trained 1 epoch; the service's should_stop now ends the training
+    last = _Pruning(study.ask())
+    last({"event": "epoch_end", "epoch": 2, "epochs": 3, "val_macro_pr_auc": 0.1})
+    assert last.pruned_at is None  # a finished training is scored, not pruned
+
+
+def test_promote_without_a_sweep_is_one_line(demo_root, tmp_path, capsys):
+    code = main(["sweep", "--data_root", str(demo_root), "--runs_dir", str(tmp_path), "--name", "none", "--promote"])
+    err = capsys.readouterr().err.strip()
+    assert (
+        code == 2
+        and err
+        == f"error: no sweep none of cnn1d in {sweep_journal('demo', 'superclass', 'none', tmp_path)}; run the sweep first."
+    )
