@@ -6,49 +6,43 @@ import hashlib
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from ecgcore.app import records
 from ecgcore.app import summary as app_summary
-from ecgcore.data import read_statements
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import ecg_paper_figure, label_distribution_figure
 from ecgcore.folds import PLANS
 
-frame = common.page_frame()
-ds = common.require_dataset(frame)
-key = common.ds_key(ds)
-table = common.record_table(ds, key)
-st.title("Dataset")
 FULL_WIDTH_PX = 940  # a full-width chart with the sidebar open at 1400 px
-
-
 FILTERS = ("ds_labels", "ds_label_mode", "ds_folds", "ds_sex", "ds_age", "ds_unknown_age", "ds_text", "ds_ids")
-LO, HI = records.age_bounds(ds)
-HI = max(HI, LO + 1)
-DEFAULTS = {
-    "ds_labels": [],
-    "ds_label_mode": "any",
-    "ds_folds": [],
-    "ds_sex": [],
-    "ds_age": (LO, HI),
-    "ds_unknown_age": True,
-    "ds_text": "",
-    "ds_ids": "",
-}
-OPTIONS = {"ds_labels": [*ds.label_names, records.NO_LABEL], "ds_folds": list(range(1, 11))}
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _statements(root: str, _key: str):
-    try:
-        return read_statements(root)
-    except ECGCoreError:
-        return None
+def _age_range(ds) -> tuple[int, int]:
+    lo, hi = records.age_bounds(ds)
+    return lo, max(hi, lo + 1)
 
 
-def _restore_filters() -> None:
+def _options(ds) -> dict:
+    return {"ds_labels": [*ds.label_names, records.NO_LABEL], "ds_folds": list(range(1, 11))}
+
+
+def _defaults(ds) -> dict:
+    return {
+        "ds_labels": [],
+        "ds_label_mode": "any",
+        "ds_folds": [],
+        "ds_sex": [],
+        "ds_age": _age_range(ds),
+        "ds_unknown_age": True,
+        "ds_text": "",
+        "ds_ids": "",
+    }
+
+
+def _restore_filters(ds) -> None:
     """Filters and the selection survive a visit to another page: kept under the non-widget key
     ``_ds_keep`` (Streamlit forgets the state of widgets not drawn), checked against this dataset."""
+    (lo, hi), options, defaults = _age_range(ds), _options(ds), _defaults(ds)
     keep = st.session_state.setdefault("_ds_keep", {})
     if st.session_state.pop("_ds_clear", False):
         keep.clear()
@@ -57,11 +51,11 @@ def _restore_filters() -> None:
     for k in FILTERS:
         if k in st.session_state:
             continue
-        value = keep.get(k, DEFAULTS[k])
-        if k in OPTIONS:
-            value = [v for v in value if v in OPTIONS[k]]
-        if k == "ds_age" and not (LO <= value[0] <= value[1] <= HI):
-            value = DEFAULTS[k]
+        value = keep.get(k, defaults[k])
+        if k in options:
+            value = [v for v in value if v in options[k]]
+        if k == "ds_age" and not (lo <= value[0] <= value[1] <= hi):
+            value = defaults[k]
         st.session_state[k] = value
 
 
@@ -99,10 +93,11 @@ def _pick_patient_row() -> None:
         _open(int(ids[picked[0]]))
 
 
-def _filters() -> records.RecordFilter:
+def _filters(ds) -> records.RecordFilter:
+    (lo, hi), options = _age_range(ds), _options(ds)
     with st.container(border=True):
         c1, c2, c3 = st.columns([3, 2, 2])
-        labels = c1.multiselect("Labels", OPTIONS["ds_labels"], key="ds_labels", placeholder="any label")
+        labels = c1.multiselect("Labels", options["ds_labels"], key="ds_labels", placeholder="any label")
         mode = c1.radio(
             "Records with",
             ["any", "all"],
@@ -110,9 +105,9 @@ def _filters() -> records.RecordFilter:
             key="ds_label_mode",
             format_func={"any": "any of these labels", "all": "all of these labels"}.get,
         )
-        strat = c2.multiselect("Strat folds", OPTIONS["ds_folds"], key="ds_folds", placeholder="all folds")
+        strat = c2.multiselect("Strat folds", options["ds_folds"], key="ds_folds", placeholder="all folds")
         sexes = c2.multiselect("Sex", ["male", "female", records.UNKNOWN], key="ds_sex", placeholder="all")
-        age = c3.slider("Age (years)", LO, HI, key="ds_age", help="PTB-XL writes 300 for patients over 89.")
+        age = c3.slider("Age (years)", lo, hi, key="ds_age", help="PTB-XL writes 300 for patients over 89.")
         unknown_age = c3.checkbox("Include records without an age", key="ds_unknown_age")
         c4, c5 = st.columns(2)
         text = c4.text_input(
@@ -127,7 +122,7 @@ def _filters() -> records.RecordFilter:
     return records.RecordFilter(labels, mode, strat, sexes, age, unknown_age, text, ids)
 
 
-def _current(shown_ids: list[int]) -> int | None:
+def _current(ds, shown_ids: list[int]) -> int | None:
     """The record to draw: the chosen one if the filtered list holds it; one opened on purpose clears
     the filters (a rerun); otherwise the first of the list (the old one is no longer in it)."""
     incoming = st.query_params.get("ecg_id")  # a link such as /dataset?ecg_id=17 opens that record
@@ -152,8 +147,8 @@ def _current(shown_ids: list[int]) -> int | None:
     return picked
 
 
-def _labels_and_codes(info: dict) -> None:
-    rows = records.code_rows(info["scp_codes"], _statements(str(ds.root), key), ds.label_set)
+def _labels_and_codes(ds, info: dict) -> None:
+    rows = records.code_rows(info["scp_codes"], cache.statements(str(ds.root), cache.ds_key(ds)), ds.label_set)
     sources = records.label_sources(rows)
     badges = " ".join(f":red-badge[{name} ← {', '.join(sources.get(name, []))}]" for name in info["labels"])
     st.markdown(f"**Labels ({ds.label_set})** " + (badges or ":gray-badge[no label in this label set]"))
@@ -170,7 +165,7 @@ def _labels_and_codes(info: dict) -> None:
     )
 
 
-def _record_view(i: int, stacked: bool) -> None:
+def _record_view(ds, table, i: int, stacked: bool) -> None:
     """One record on ECG paper (full width), its labels with the codes behind them, report and patient."""
     info = records.record_details(ds, i)
     fig = ecg_paper_figure(
@@ -183,7 +178,7 @@ def _record_view(i: int, stacked: bool) -> None:
     st.plotly_chart(fig, key="ds_ecg", config={"displaylogo": False}, width="content")
     left, right = st.columns([3, 2])
     with left:
-        _labels_and_codes(info)
+        _labels_and_codes(ds, info)
     with right:
         lang = records.LANGUAGES.get(records.report_language(info["report"]), "language not known")
         st.markdown(f"**Report** ({lang})  \n" + (info["report"] or "—"))
@@ -210,23 +205,22 @@ def _record_view(i: int, stacked: bool) -> None:
         )
 
 
-records_tab, folds_tab = st.tabs(["Records", "Folds and balance"])
-
-# ----------------------------------------------------------------------------- records
-with records_tab:
-    _restore_filters()
+def records_list(ds, table) -> tuple[list[int], int | None]:
+    """The filters and the filtered table; returns the shown ecg_ids and the record to draw (the page
+    stops on bad filter input)."""
+    _restore_filters(ds)
     note = st.session_state.pop("_ds_note", None)
     if note:
         st.info(note, icon=":material/filter_alt_off:")
     try:
-        rows = records.filter_records(ds, _filters())
+        rows = records.filter_records(ds, _filters(ds))
     except ECGCoreError as e:
         common.show_error(e)
         st.stop()
     shown = table.iloc[rows]
     shown_ids = [int(x) for x in shown["ecg_id"]]
     st.session_state["_ds_shown_ids"] = shown_ids
-    current = _current(shown_ids)
+    current = _current(ds, shown_ids)
     table_key = "ds_table_" + hashlib.sha1(repr(sorted(st.session_state["_ds_keep"].items())).encode()).hexdigest()[:10]
     st.caption(f"**{len(rows):,}** of {len(table):,} records match · click a row to view it · {ds.description}")
     st.dataframe(
@@ -242,8 +236,15 @@ with records_tab:
             "language": st.column_config.TextColumn(help="de / en from the report's wording; empty: not known"),
         },
     )
+    return shown_ids, current
 
-    # ------------------------------------------------------------------------- one record
+
+def _explain(current: int) -> None:
+    st.session_state["explain_ecg_id"] = current
+
+
+def one_record(ds, table, shown_ids: list[int], current: int | None) -> None:
+    """Previous/next, the ecg_id box, the stacked toggle, "Explain this record" and the record itself."""
     st.subheader("Record")
     if current is None:
         st.info("No record matches these filters; change them to see one.")
@@ -274,28 +275,26 @@ with records_tab:
         key="ds_stacked",
         help="All 12 leads full length, one under another (instead of the 3×4 print with a lead-II rhythm strip).",
     )
-
-    def _explain() -> None:
-        st.session_state["explain_ecg_id"] = current
-
     if st.button(
         "Explain this record",
         icon=":material/visibility:",
         on_click=_explain,
+        args=(current,),
         help="Open it on the Saliency page with a trained model.",
     ):
         st.switch_page(common.SALIENCY, query_params={"ecg_id": current})
-    _record_view(records.record_index(ds, current), stacked)
+    _record_view(ds, table, records.record_index(ds, current), stacked)
 
-# ----------------------------------------------------------------------------- folds
-with folds_tab:
+
+def folds_and_balance(ds, key: tuple) -> None:
+    """Patient-disjointness and label balance of a fold plan."""
     if ds.fold_note:
         st.warning(ds.fold_note, icon=":material/warning:")
-    facts = common.dataset_facts(ds, key)
+    facts = cache.dataset_facts(ds, key)
     c1, c2 = st.columns(2)
     plan = c1.selectbox("Fold plan", list(PLANS), format_func=lambda p: PLANS[p].description, key="ds_plan")
-    overlap = common.patient_overlap(ds, key, plan)
-    summary = common.fold_summary(ds, key, plan)
+    overlap = cache.patient_overlap(ds, key, plan)
+    summary = cache.fold_summary(ds, key, plan)
     n_folds = len(PLANS[plan].folds)
     m1, m2, m3 = st.columns(3)
     m1.metric(
@@ -326,3 +325,20 @@ with folds_tab:
     st.dataframe(overlap, hide_index=True)
     st.markdown("**Records and label counts per fold and part**")
     st.dataframe(summary, hide_index=True)
+
+
+def page() -> None:
+    frame = common.page_frame()
+    ds = common.require_dataset(frame)
+    key = cache.ds_key(ds)
+    table = cache.record_table(ds, key)
+    st.title("Dataset")
+    records_tab, folds_tab = st.tabs(["Records", "Folds and balance"])
+    with records_tab:
+        shown_ids, current = records_list(ds, table)
+        one_record(ds, table, shown_ids, current)
+    with folds_tab:
+        folds_and_balance(ds, key)
+
+
+page()

@@ -8,8 +8,9 @@ are keyed by the upload's content hash, so a new record starts at its own defaul
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import cache, common
 from ecgcore.app import explain, runs_view
+from ecgcore.app.words import METHOD_NAMES, dataset_words
 from ecgcore.ensemble import NO_CV_NOTE, member_thresholds
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import (
@@ -21,178 +22,210 @@ from ecgcore.figures import (
 )
 from ecgcore.predict import predictions_csv, probability_table, record_predictions
 from ecgcore.records import LEADS
-from ecgcore.run_paths import RunPaths
+from ecgcore.run_paths import RunPaths, group_label
 from ecgcore.saliency import default_target, display_map
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES, at_rate, read_record_upload, signal_csv
 
-METHODS = {"integrated_gradients": "Integrated gradients", "gradient": "Gradient (saliency)", "grad_cam": "Grad-CAM"}
 ALL = "all"
 
-frame = common.page_frame()
-st.title("Predict")
-st.markdown(
-    "Upload **one 10 s, 12-lead record**: a WFDB record (its `.hea` and `.dat` together) or a CSV with "
-    f"12 columns ({', '.join(LEADS)}; optional header row) and 1,000 (100 Hz) or 5,000 (500 Hz) rows in mV. "
-    "A new upload replaces the previous one."
-)
 
-runs = runs_view.checkpoint_runs()
-if not runs:
-    st.info("No trained checkpoint yet — train a model first.")
-    st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
-    st.stop()
+def _group_words(key: tuple, run) -> str:
+    """A run group in the picker: 'cnn1d · run long · superclass · folder ptb-xl-1.0.3' (no dataset hash)."""
+    return f"{group_label(run.model, run.run_name, run.plan)} · {run.label_set} · {dataset_words(run.dataset)}"
 
-# ----------------------------------------------------------------------------- inputs
-groups = {explain.group_key(r): r for r in sorted(runs, key=lambda r: (r.dataset, r.label_set, r.model, r.fold))}
-here = [k for k in groups if frame.ds is not None and k[:2] == (frame.ds.name, frame.ds.label_set)]
-if st.session_state.get("pr_group") not in groups:
-    st.session_state["pr_group"] = (here or list(groups))[0]
-c1, c2, c3 = st.columns([3, 2, 1])
-files = c1.file_uploader(
-    "Record files",
-    type=list(UPLOAD_TYPES),
-    accept_multiple_files=True,
-    key="pr_files",
-    help=f"At most {MAX_UPLOAD_BYTES // 1024} kB per WFDB file. The newest upload is the one read.",
-)
-group = c2.selectbox(
-    "Run",
-    list(groups),
-    key="pr_group",
-    format_func=lambda k: f"{k[0]} · {k[1]} · {explain.group_label(groups[k])}",
-)
-members = explain.fold_members(runs, groups[group])
-member_choice = c3.selectbox(
-    "Folds",
-    [ALL, *[m.fold for m in members]],
-    key=f"pr_members_{'_'.join(map(str, group))}",
-    format_func=lambda f: f"all folds ({len(members)})" if f == ALL else f"fold {f} only",
-    help="By default every trained fold of the run votes (mean probability); or pick one fold's model.",
-)
-chosen = members if member_choice == ALL else [m for m in members if m.fold == member_choice]
-checkpoints = [RunPaths(m.path).best for m in chosen]
-if frame.ds is not None:
-    example_id = int(frame.ds.records["ecg_id"].iloc[0])
-    c2.download_button(
-        "Example CSV (first record of the current dataset)",
-        signal_csv(frame.ds.signals[0]),
-        file_name=f"example_ecg_{example_id}.csv",
-        mime="text/csv",
-        icon=":material/download:",
+
+def inputs(frame, runs) -> tuple[list, list, list]:
+    """The uploader, the run and its folds, and the example CSV; returns (files, chosen members, checkpoints)."""
+    groups = {explain.group_key(r): r for r in sorted(runs, key=lambda r: (r.dataset, r.label_set, r.model, r.fold))}
+    here = [k for k in groups if frame.ds is not None and k[:2] == (frame.ds.name, frame.ds.label_set)]
+    if st.session_state.get("pr_group") not in groups:
+        st.session_state["pr_group"] = (here or list(groups))[0]
+    c1, c2, c3 = st.columns([3, 2, 1])
+    files = c1.file_uploader(
+        "Record files",
+        type=list(UPLOAD_TYPES),
+        accept_multiple_files=True,
+        key="pr_files",
+        help=f"At most {MAX_UPLOAD_BYTES // 1024} kB per WFDB file. The newest upload is the one read.",
     )
-
-if not files:
-    st.stop()
-
-# ----------------------------------------------------------------------------- read and predict
-use, aside = explain.newest_upload([f.name for f in files])
-upload = [(files[i].name, files[i].getvalue()) for i in use]
-if aside:
-    st.info(
-        f"Reading {' + '.join(n for n, _ in upload)}, the newest upload; the earlier "
-        f"{', '.join(files[i].name for i in aside)} {'is' if len(aside) == 1 else 'are'} left aside "
-        "(remove with ×).",
-        icon=":material/swap_horiz:",
+    group = c2.selectbox("Run", list(groups), key="pr_group", format_func=lambda k: _group_words(k, groups[k]))
+    members = explain.fold_members(runs, groups[group])
+    member_choice = c3.selectbox(
+        "Folds",
+        [ALL, *[m.fold for m in members]],
+        key=f"pr_members_{'_'.join(map(str, group))}",
+        format_func=lambda f: f"all folds ({len(members)})" if f == ALL else f"fold {f} only",
+        help="By default every trained fold of the run votes (mean probability); or pick one fold's model.",
     )
-upload_id = explain.upload_hash(upload)
-try:
-    record = read_record_upload(upload)
-    loaded = [common.model(c) for c in checkpoints]
-    metas = explain.check_members([m for _, m in loaded], checkpoints)
-    meta = metas[0]
-    record = at_rate(record, int(meta["sampling_rate"]))
-    x = record.signal
-    key = common.signal_key(x)
-    probs = common.ensemble_probabilities(checkpoints, x, key)
-    thresholds, source = member_thresholds(metas)
-except ECGCoreError as e:
-    common.show_error(e)
-    st.stop()
+    chosen = members if member_choice == ALL else [m for m in members if m.fold == member_choice]
+    if frame.ds is not None:
+        example_id = int(frame.ds.records["ecg_id"].iloc[0])
+        c2.download_button(
+            "Example CSV (first record of the current dataset)",
+            signal_csv(frame.ds.signals[0]),
+            file_name=f"example_ecg_{example_id}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+        )
+    return files, chosen, [RunPaths(m.path).best for m in chosen]
 
-names = list(meta["label_names"])
-trained_on = meta.get("dataset") or {}
-for note in record.notes:
-    st.info(note, icon=":material/info:")
-if len(chosen) > 1:
-    st.info(f"{explain.voters_note(len(chosen)).capitalize()}. {NO_CV_NOTE}", icon=":material/groups:")
-st.caption(
-    f"Record **{record.name}** ({record.fs} Hz) · {explain.group_label(chosen[0])} "
-    f"{'folds ' + ', '.join(str(m.fold) for m in chosen) if len(chosen) > 1 else 'fold ' + str(chosen[0].fold)} "
-    f"trained on '{trained_on.get('name', '?')}' ({trained_on.get('n_records', '?')} records"
-    f"{', synthetic demo data' if trained_on.get('is_demo') else ''})."
-)
-if trained_on.get("is_demo"):
-    st.warning(
-        "This checkpoint was trained on **synthetic demo data**: its predictions on a real ECG mean nothing.",
-        icon=":material/science:",
-    )
-if frame.ds is not None:
-    leak = common.upload_leakage(metas, frame.ds, record.name, x, key)
-    if leak:
-        st.warning(f"**Not a test:** {leak}", icon=":material/warning:")
 
-table = probability_table(probs, names, thresholds)
-left, right = st.columns([2, 3])
-with left:
-    st.subheader("Predictions")
-    st.markdown(f"**{explain.predicted_set(probs, thresholds, names, source)}**")
-    st.dataframe(
-        table,
-        hide_index=True,
-        key="pr_table",
-        column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1)},
-    )
-    st.download_button(
-        "Download predictions (CSV)",
-        predictions_csv(record_predictions(table, record.name)),  # the CLI's layout: one row, per-class columns
-        file_name=f"{record.name}_predictions.csv",
-        mime="text/csv",
-        icon=":material/download:",
-    )
-    st.caption("Predicted = probability ≥ the class threshold chosen on the validation part. " + common.NOTICE)
-with right:
-    st.plotly_chart(
-        probabilities_figure(dict(zip(names, probs.tolist())), [], dict(zip(names, thresholds))), key="pr_probs"
-    )
-
-# ----------------------------------------------------------------------------- saliency
-st.subheader("Saliency")
-default = default_target(probs, thresholds)
-c1, c2, c3, c4, c5 = st.columns(5)
-target_name = c1.selectbox("Explain class", names, index=default, key=f"pr_target_{upload_id}")
-method = c2.selectbox("Method", list(METHODS), key="pr_method", format_func=METHODS.get)
-smoothing = c3.slider("Smoothing (s)", 0.0, 0.5, 0.04, 0.02, key="pr_smooth")
-normalize = c4.radio("Normalise", ["record", "lead"], horizontal=True, key="pr_norm")
-signed = c5.toggle(
-    "Signed", key="pr_signed", disabled=method != "integrated_gradients", help="Integrated gradients only."
-)
-signed = signed and method == "integrated_gradients"
-show_saliency = st.toggle("Show saliency on the ECG", value=True, key="pr_show_saliency")
-target = names.index(target_name)
-shown = raw = None
-if show_saliency:
+def read_and_predict(files, checkpoints) -> dict:
+    """Read the newest upload and run the chosen models on it (the page stops on bad input)."""
+    use, aside = explain.newest_upload([f.name for f in files])
+    upload = [(files[i].name, files[i].getvalue()) for i in use]
+    if aside:
+        st.info(
+            f"Reading {' + '.join(n for n, _ in upload)}, the newest upload; the earlier "
+            f"{', '.join(files[i].name for i in aside)} {'is' if len(aside) == 1 else 'are'} left aside "
+            "(remove with ×).",
+            icon=":material/swap_horiz:",
+        )
     try:
-        raw = common.ensemble_saliency(checkpoints, x, key, method, target)
+        record = read_record_upload(upload)
+        loaded = [cache.model(c) for c in checkpoints]
+        metas = explain.check_members([m for _, m in loaded], checkpoints)
+        record = at_rate(record, int(metas[0]["sampling_rate"]))
+        key = cache.signal_key(record.signal)
+        probs = cache.ensemble_probabilities(checkpoints, record.signal, key)
+        thresholds, source = member_thresholds(metas)
     except ECGCoreError as e:
         common.show_error(e)
         st.stop()
-    shown = display_map(raw["map"], int(meta["sampling_rate"]), smoothing, normalize, signed)
-    if raw["time_only"]:
-        st.info(
-            "Grad-CAM of a 1D CNN is **time-only**: the same map is drawn behind all 12 leads.",
-            icon=":material/schedule:",
-        )
-who = "ensemble of " + str(len(chosen)) if len(chosen) > 1 else f"fold {chosen[0].fold}"
-title = f"{record.name} · {explain.group_label(chosen[0])} {who} · {METHODS[method]} for {target_name} (p = {probs[target]:.2f})"
-ecg_col, bar_col = st.columns([4, 1])
-ecg_col.plotly_chart(
-    ecg_paper_figure(x, int(meta["sampling_rate"]), title=title, saliency=shown, signed=signed, width=760),
-    key="pr_ecg",
-)
-if raw is not None:
-    bar_col.plotly_chart(
-        lead_importance_figure(lead_shares(raw["map"]), f"Leads · {target_name}", time_only=raw["time_only"]),
-        key="pr_leads",
+    return {
+        "record": record, "metas": metas, "key": key, "probs": probs, "thresholds": thresholds,
+        "source": source, "upload_id": explain.upload_hash(upload), "names": list(metas[0]["label_names"]),
+    }  # fmt: skip
+
+
+def notes(frame, chosen, got: dict) -> None:
+    """What was read, by which models trained on what, and the demo-data and leakage warnings."""
+    record, metas = got["record"], got["metas"]
+    trained_on = metas[0].get("dataset") or {}
+    for note in record.notes:
+        st.info(note, icon=":material/info:")
+    if len(chosen) > 1:
+        st.info(f"{explain.voters_note(len(chosen)).capitalize()}. {NO_CV_NOTE}", icon=":material/groups:")
+    folds = "folds " + ", ".join(str(m.fold) for m in chosen) if len(chosen) > 1 else f"fold {chosen[0].fold}"
+    st.caption(
+        f"Record **{record.name}** ({record.fs} Hz) · {explain.group_label(chosen[0])} {folds} "
+        f"trained on {dataset_words(trained_on.get('name'))} ({trained_on.get('n_records', '?')} records"
+        f"{', synthetic demo data' if trained_on.get('is_demo') else ''})."
     )
-with st.expander("How to read this"):
-    st.markdown(HOW_TO_READ_SALIENCY)
+    if trained_on.get("is_demo"):
+        st.warning(
+            "This checkpoint was trained on **synthetic demo data**: its predictions on a real ECG mean nothing.",
+            icon=":material/science:",
+        )
+    if frame.ds is not None:
+        leak = cache.upload_leakage(metas, frame.ds, record.name, record.signal, got["key"])
+        if leak:
+            st.warning(f"**Not a test:** {leak}", icon=":material/warning:")
+
+
+def predictions(got: dict) -> None:
+    """The probability table, the predicted set, the CSV download and the probability chart."""
+    probs, thresholds, names, record = got["probs"], got["thresholds"], got["names"], got["record"]
+    table = probability_table(probs, names, thresholds)
+    left, right = st.columns([2, 3])
+    with left:
+        st.subheader("Predictions")
+        st.markdown(f"**{explain.predicted_set(probs, thresholds, names, got['source'])}**")
+        st.dataframe(
+            table,
+            hide_index=True,
+            key="pr_table",
+            column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1)},
+        )
+        st.download_button(
+            "Download predictions (CSV)",
+            predictions_csv(record_predictions(table, record.name)),  # the CLI's layout: one row, per-class columns
+            file_name=f"{record.name}_predictions.csv",
+            mime="text/csv",
+            icon=":material/download:",
+        )
+        st.caption("Predicted = probability ≥ the class threshold chosen on the validation part. " + common.NOTICE)
+    with right:
+        st.plotly_chart(
+            probabilities_figure(dict(zip(names, probs.tolist())), [], dict(zip(names, thresholds))), key="pr_probs"
+        )
+
+
+def _saliency_options(names: list[str], default: int, upload_id: str) -> dict:
+    c1, c2, c3, c4, c5 = st.columns(5)
+    target_name = c1.selectbox("Explain class", names, index=default, key=f"pr_target_{upload_id}")
+    method = c2.selectbox("Method", list(METHOD_NAMES), key="pr_method", format_func=METHOD_NAMES.get)
+    smoothing = c3.slider("Smoothing (s)", 0.0, 0.5, 0.04, 0.02, key="pr_smooth")
+    normalize = c4.radio("Normalise", ["record", "lead"], horizontal=True, key="pr_norm")
+    signed = c5.toggle(
+        "Signed", key="pr_signed", disabled=method != "integrated_gradients", help="Integrated gradients only."
+    )
+    return {
+        "target_name": target_name, "method": method, "smoothing": smoothing, "normalize": normalize,
+        "signed": signed and method == "integrated_gradients",
+    }  # fmt: skip
+
+
+def saliency_view(chosen, checkpoints, got: dict) -> None:
+    """The record on ECG paper with the chosen class's map and the leads' shares."""
+    st.subheader("Saliency")
+    names, probs, x = got["names"], got["probs"], got["record"].signal
+    rate = int(got["metas"][0]["sampling_rate"])
+    opts = _saliency_options(names, default_target(probs, got["thresholds"]), got["upload_id"])
+    target_name, method = opts["target_name"], opts["method"]
+    show_saliency = st.toggle("Show saliency on the ECG", value=True, key="pr_show_saliency")
+    target = names.index(target_name)
+    shown = raw = None
+    if show_saliency:
+        try:
+            raw = cache.ensemble_saliency(checkpoints, x, got["key"], method, target)
+        except ECGCoreError as e:
+            common.show_error(e)
+            st.stop()
+        shown = display_map(raw["map"], rate, opts["smoothing"], opts["normalize"], opts["signed"])
+        if raw["time_only"]:
+            st.info(
+                "Grad-CAM of a 1D CNN is **time-only**: the same map is drawn behind all 12 leads.",
+                icon=":material/schedule:",
+            )
+    who = "ensemble of " + str(len(chosen)) if len(chosen) > 1 else f"fold {chosen[0].fold}"
+    title = (
+        f"{got['record'].name} · {explain.group_label(chosen[0])} {who} · {METHOD_NAMES[method]} for {target_name} "
+        f"(p = {probs[target]:.2f})"
+    )
+    ecg_col, bar_col = st.columns([4, 1])
+    ecg_col.plotly_chart(
+        ecg_paper_figure(x, rate, title=title, saliency=shown, signed=opts["signed"], width=760), key="pr_ecg"
+    )
+    if raw is not None:
+        bar_col.plotly_chart(
+            lead_importance_figure(lead_shares(raw["map"]), f"Leads · {target_name}", time_only=raw["time_only"]),
+            key="pr_leads",
+        )
+    with st.expander("How to read this"):
+        st.markdown(HOW_TO_READ_SALIENCY)
+
+
+def page() -> None:
+    frame = common.page_frame()
+    st.title("Predict")
+    st.markdown(
+        "Upload **one 10 s, 12-lead record**: a WFDB record (its `.hea` and `.dat` together) or a CSV with "
+        f"12 columns ({', '.join(LEADS)}; optional header row) and 1,000 (100 Hz) or 5,000 (500 Hz) rows in mV. "
+        "A new upload replaces the previous one."
+    )
+    runs = runs_view.checkpoint_runs()
+    if not runs:
+        st.info("No trained checkpoint yet — train a model first.")
+        st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
+        st.stop()
+    files, chosen, checkpoints = inputs(frame, runs)
+    if not files:
+        st.stop()
+    got = read_and_predict(files, checkpoints)
+    notes(frame, chosen, got)
+    predictions(got)
+    saliency_view(chosen, checkpoints, got)
+
+
+page()

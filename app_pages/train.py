@@ -8,7 +8,7 @@ from app_pages import common
 from ecgcore import background, jobs
 from ecgcore.app import progress as run_progress
 from ecgcore.app import run_status, runs_view, submit
-from ecgcore.app.words import PLAN_NAMES
+from ecgcore.app.words import PLAN_NAMES, for_people
 from ecgcore.errors import ECGCoreError
 from ecgcore.figures import loss_curves_figure
 from ecgcore.folds import DEFAULT_PLAN, PLANS
@@ -18,11 +18,6 @@ from ecgcore.run_paths import runs_root
 from ecgcore.runs import can_cancel, can_delete, list_runs, read_events, read_status, recipe_of
 
 POLL_S = 2
-
-frame = common.page_frame()
-ds = common.require_dataset(frame)
-st.title("Train")
-models = model_names()  # from the model specs: no torch needed
 
 # ----------------------------------------------------------------------------- new training
 
@@ -52,9 +47,9 @@ def _advanced_defaults(defaults) -> dict:
     }
 
 
-def _new_training() -> None:
+def _new_training(ds, skip_bad: bool, problem: str | None) -> None:
     c1, c2, c3, c4 = st.columns([3, 2, 2, 3])
-    model = c1.selectbox("Model", models, key="tr_model")
+    model = c1.selectbox("Model", model_names(), key="tr_model")  # from the model specs: no torch needed
     label_set = c2.selectbox(
         "Label set",
         common.LABEL_SETS,
@@ -107,17 +102,19 @@ def _new_training() -> None:
         help="Without it, a fold that already holds a run is left alone (resume it below).",
     )
     folds = list(range(n)) if fold < 0 else [fold]
-    _start(recipe, folds, label_set, replace)
+    _start(ds, recipe, folds, label_set, replace, skip_bad, problem)
 
 
-def _start(recipe: submit.Recipe, folds: list[int], label_set: str, replace: bool) -> None:
+def _start(
+    ds, recipe: submit.Recipe, folds: list[int], label_set: str, replace: bool, skip_bad: bool, folder: str | None
+) -> None:
     """The recipe in full, what it will cost, and the Start button (a second tick for long ones)."""
     problem = submit.check_recipe(recipe)
     if problem:
         st.error(problem, icon=":material/block:")
     else:
         with st.expander(f"Full recipe of run '{recipe.run_name}'"):
-            st.json(recipe.config().to_dict(), expanded=True)
+            st.dataframe(submit.recipe_rows(recipe), hide_index=True, key="tr_recipe_table")
     cost = submit.estimate_cost(ds, recipe, folds)
     st.caption(
         f"Trains on {ds.description} ({PLAN_NAMES[recipe.plan]}); about **{run_progress.format_duration(cost.seconds)}** "
@@ -133,28 +130,27 @@ def _start(recipe: submit.Recipe, folds: list[int], label_set: str, replace: boo
             help="Asked when a training would take more than 3 minutes.",
         )
     clicked = st.button(
-        "Start training", type="primary", icon=":material/play_arrow:", key="tr_start", disabled=bool(problem)
+        "Start training", type="primary", icon=":material/play_arrow:", key="tr_start", disabled=bool(problem or folder)
     )
     if not clicked:
         return
     if not confirmed:
         st.warning("This training would take a while: tick the box above to confirm, then start it.")
         return
-    submitted = submit.submit_training(ds, recipe, folds, label_set=label_set, replace=replace, skip_bad=frame.skip_bad)
+    try:
+        submitted = submit.submit_training(ds, recipe, folds, label_set=label_set, replace=replace, skip_bad=skip_bad)
+    except OSError as e:  # the runs folder went away or became read-only since the page was drawn
+        st.error(f"The training could not be queued in {runs_root()}: {e.strerror or e}", icon=":material/block:")
+        return
     for s in submitted:
         if s.state is None:
-            st.error(s.message, icon=":material/block:")
+            st.error(for_people(s.message), icon=":material/block:")
         else:
             named = "" if recipe.run_name == "default" else f" · run {recipe.run_name} ·"
             st.success(f"{recipe.model}{named} {s.message}", icon=":material/check:")
     started = [s for s in submitted if s.state is not None]
     if started:
         st.session_state["tr_follow"] = str(started[0].path)
-
-
-with st.container(border=True):
-    st.subheader("New training")
-    _new_training()
 
 
 # ----------------------------------------------------------------------------- runs, live
@@ -174,7 +170,9 @@ def _act(action: str, path: str) -> None:
             st.session_state.pop("tr_follow", None)
             message = ("success", f"Deleted {path}.")
     except ECGCoreError as e:
-        message = ("error", str(e))
+        message = ("error", for_people(str(e)))
+    except OSError as e:
+        message = ("error", f"{path} cannot be changed: {e.strerror or e}")
     st.session_state["tr_message"] = message
 
 
@@ -186,7 +184,7 @@ def _run_details(run) -> None:
     evaluating = state == "evaluating"
     text = progress.text + (" · evaluating on the test part…" if evaluating else "")
     if state == "damaged":
-        st.error(status.get("damage") or f"{run.path} is damaged.", icon=":material/broken_image:")
+        st.error(for_people(status.get("damage") or f"{run.path} is damaged."), icon=":material/broken_image:")
     st.progress(progress.fraction, text=text)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("State", state)
@@ -233,16 +231,19 @@ def _run_details(run) -> None:
         st.code(run_progress.log_tail(run.path, 80) or "(empty)", language="text")
 
 
-runs = list_runs(dataset=ds.name)
-polling = any(run_status.is_active(r) for r in runs)
+def _runs(ds) -> list:
+    try:
+        return list_runs(dataset=ds.name)
+    except OSError:  # the runs folder cannot be read: said once at the top of the page
+        return []
 
 
-@st.fragment(run_every=POLL_S if polling else None)
-def live(polling: bool) -> None:
+def live(ds, polling: bool, folder: str | None) -> None:
     """Runs of this dataset and the followed run; refreshes itself while something is training."""
-    background.reap()
-    jobs.pump()  # start queued runs while a training slot is free
-    runs = list_runs(dataset=ds.name)
+    if folder is None:
+        background.reap()
+        jobs.pump()  # start queued runs while a training slot is free
+    runs = _runs(ds)
     if any(run_status.is_active(r) for r in runs) != polling:
         st.rerun()  # a run finished (or was resumed): a full rerun stops (or starts) the polling
     st.subheader("Runs on this dataset")
@@ -270,4 +271,18 @@ def live(polling: bool) -> None:
         st.caption(f":material/autorenew: refreshing every {POLL_S} s while a run is queued, training or evaluating")
 
 
-live(polling)
+def page() -> None:
+    frame = common.page_frame()
+    ds = common.require_dataset(frame)
+    st.title("Train")
+    folder = submit.runs_folder_problem()
+    if folder:
+        st.error(folder, icon=":material/folder_off:")
+    with st.container(border=True):
+        st.subheader("New training")
+        _new_training(ds, frame.skip_bad, folder)
+    polling = any(run_status.is_active(r) for r in _runs(ds))
+    st.fragment(run_every=POLL_S if polling else None)(live)(ds, polling, folder)
+
+
+page()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ecgcore info|demo-data|train|eval|interpret|compare|predict|runs|sweep``.
+"""Command line: ``python -m ecgcore info|demo-data|models|train|eval|compare|interpret|predict|runs|download|app|calibrate|similar|sweep``.
 
 The original project's flags work as written (``--data_root --model --epochs --batch_size --fold``);
 ``--data-root`` is accepted too. Without ``--data_root`` (and ECGCORE_DATA_ROOT) the demo dataset is
@@ -13,73 +13,15 @@ import signal
 import sys
 from pathlib import Path
 
+from ecgcore import cli_interpret
 from ecgcore.cli_args import build_parser
-
-ORIGINAL_ALL_FOLDS = "5"  # the original project wrote --fold 5 for "all folds"
-
-
-def resolve_folds(fold: str | None, command: str, n_folds: int) -> list[int]:
-    """Fold numbers for --fold (see module docstring)."""
-    if fold is None:
-        index = os.environ.get("JOB_COMPLETION_INDEX")
-        fold = index if index not in (None, "") else "all"
-    if fold == "all" or (command == "train" and fold == ORIGINAL_ALL_FOLDS and n_folds == 5):
-        return list(range(n_folds))
-    from ecgcore.errors import FoldError
-
-    k = int(fold)
-    if not 0 <= k < n_folds:  # a user error like the others: main prints "error: …" and exits 2
-        raise FoldError(f"--fold {k} is out of range; this plan has folds 0–{n_folds - 1} (or 'all')")
-    return [k]
-
-
-def _progress_bar(desc: str):
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="rec", disable=None)
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update
-
-
-def _load(args, require_labels: bool = True):
-    from ecgcore.sources import load_ptbxl
-
-    ds = load_ptbxl(
-        args.data_root,
-        args.sampling_rate,
-        args.label_set,
-        args.min_likelihood,
-        args.skip_bad,
-        progress=_progress_bar("reading records"),
-        require_labels=require_labels,
-    )
-    print(f"dataset: {ds.description}")
-    if ds.skipped:
-        print(f"skipped {len(ds.skipped)} record(s):")
-        for s in ds.skipped:
-            print(f"  ecg_id {s.ecg_id}: {s.reason}")
-    return ds
-
-
-def _runs_root(args) -> Path:
-    from ecgcore.run_paths import runs_root
-
-    return Path(args.runs_dir) if getattr(args, "runs_dir", None) else runs_root()
+from ecgcore.cli_common import load_dataset, num, progress_bar, resolve_folds, runs_folder
 
 
 def cmd_info(args) -> int:
     from ecgcore.folds import fold_summary, strat_folds_of
 
-    ds = _load(args)
+    ds = load_dataset(args)
     print(
         f"records: {len(ds.records)}  patients: {ds.records['patient_id'].nunique()}  "
         f"labelled: {len(ds.labelled)}  unlabelled: {len(ds.records) - len(ds.labelled)}"
@@ -100,7 +42,7 @@ def cmd_demo_data(args) -> int:
     from ecgcore.demo import make_demo_dataset
 
     out = make_demo_dataset(
-        args.out, args.n_records, args.seed, tuple(args.sampling_rates), progress=_progress_bar("writing records")
+        args.out, args.n_records, args.seed, tuple(args.sampling_rates), progress=progress_bar("writing records")
     )
     print(f"demo dataset written to {out}")
     return 0
@@ -163,15 +105,10 @@ def _epoch_printer(bar_holder: dict):
     return on_event
 
 
-def _num(value, digits: int = 4) -> str:
-    """A metric for printing: 'n/a' where it is undefined (no class with both positives and negatives)."""
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
 def _print_test(results: dict, path: Path) -> None:
     print(
-        f"test: macro PR-AUC {_num(results['macro_pr_auc'])}  macro ROC-AUC {_num(results['macro_roc_auc'])}  "
-        f"F1 macro {_num(results['f1_macro'])}  → {path / 'results.json'}"
+        f"test: macro PR-AUC {num(results['macro_pr_auc'])}  macro ROC-AUC {num(results['macro_roc_auc'])}  "
+        f"F1 macro {num(results['f1_macro'])}  → {path / 'results.json'}"
         + ("" if results["macro_pr_auc"] is not None else "  (n/a: no class has both positives and negatives here)")
     )
 
@@ -201,15 +138,15 @@ def cmd_train(args) -> int:
         seeds=args.seeds,
     )
     check_request(request)  # before the data loads, as is the runs folder:
-    make_folder(_runs_root(args))  # a read-only folder or a file there is one line, before any work
+    make_folder(runs_folder(args))  # a read-only folder or a file there is one line, before any work
     stop = _StopRequest()
-    ds = _load(args)
+    ds = load_dataset(args)
 
     def announce(k: int, path: Path) -> None:
         print(f"\n== {args.model} fold {k} ({args.plan}, run {args.run_name}) → {path}", flush=True)
 
     refused = 0
-    for _, path, outcome in train_request(ds, request, _runs_root(args), [_epoch_printer({})], stop, announce):
+    for _, path, outcome in train_request(ds, request, runs_folder(args), [_epoch_printer({})], stop, announce):
         if isinstance(outcome, RunError):  # refused (locked, already trained, a resume conflict): files left alone
             print(f"error: {outcome}", file=sys.stderr)
             refused += 1
@@ -228,10 +165,13 @@ def cmd_eval(args) -> int:
     from ecgcore.run_paths import RunPaths, check_run_name, group_folder
     from ecgcore.runs import RunLock
 
-    root = _runs_root(args)
+    root = runs_folder(args)
     folds = resolve_folds(args.fold, "eval", n_folds(args.plan))
     check_run_name(args.run_name)
-    ds = _load(args)
+    ds = load_dataset(args)
+    from ecgcore.cli_failures import SubgroupPrinter
+
+    by = SubgroupPrinter(ds, args.by, args.n_bootstrap)  # checks --by first: a column the data lacks, exit 2
     for k in folds:
         path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
         if not RunPaths(path).best.is_file():
@@ -242,15 +182,17 @@ def cmd_eval(args) -> int:
             r = evaluate_run(ds, path, args.device, args.n_bootstrap)
         lo, hi = r["ci95"].get("macro_pr_auc") or (None, None)
         print(
-            f"fold {k}: macro PR-AUC {_num(r['macro_pr_auc'])} [{_num(lo, 3)}, {_num(hi, 3)}]  "
-            f"micro PR-AUC {_num(r['micro_pr_auc'])}  macro ROC-AUC {_num(r['macro_roc_auc'])}  "
-            f"F1 macro {_num(r['f1_macro'])}  F1 micro {_num(r['f1_micro'])}"
+            f"fold {k}: macro PR-AUC {num(r['macro_pr_auc'])} [{num(lo, 3)}, {num(hi, 3)}]  "
+            f"micro PR-AUC {num(r['micro_pr_auc'])}  macro ROC-AUC {num(r['macro_roc_auc'])}  "
+            f"F1 macro {num(r['f1_macro'])}  F1 micro {num(r['f1_micro'])}"
         )
         for name, c in r["per_class"].items():
             print(
                 f"    {name:6s} AP {c['ap'] or float('nan'):.3f}  AUC {c['roc_auc'] or float('nan'):.3f}  thr {c['threshold']:.2f}  "
                 f"sens {c['sensitivity'] or 0:.2f}  spec {c['specificity'] or 0:.2f}  PPV {c['ppv'] or 0:.2f}  (n={c['support']})"
             )
+        by.fold(r)
+    by.pooled()
     if len(folds) > 1:
         summary = summarize_model(ds, group_folder(args.model, args.run_name), folds, args.plan, root)
         print(
@@ -291,135 +233,13 @@ def cmd_compare(args) -> int:
     from ecgcore.run_paths import parse_group_folder
 
     a, b = _compared_groups(args)  # before the data loads: a bad group name costs nothing
-    ds = _load(args)
-    out = compare_runs(
-        ds.name,
-        ds.label_set,
-        (parse_group_folder(a), parse_group_folder(b)),
-        args.plan,
-        _runs_root(args),
-        ds.description,
-    )
+    ds = load_dataset(args)
+    runs = (parse_group_folder(a), parse_group_folder(b))
+    out = compare_runs(ds.name, ds.label_set, runs, args.plan, runs_folder(args), ds.description)
     print("\n".join(comparison_report(out)))
     for group in (a, b):
-        for line in group_recipe_differences(ds, group, args.plan, _runs_root(args)):  # said, not averaged silently
+        for line in group_recipe_differences(ds, group, args.plan, runs_folder(args)):  # said, not averaged silently
             print(f"warning: {group}: {line}; its mean mixes recipes", file=sys.stderr)
-    return 0
-
-
-def _check_interpret_args(args) -> None:
-    """Impossible counts and outputs are refused before the data loads (one line, exit 2)."""
-    from ecgcore.errors import RunError
-
-    if args.max_records is not None and args.max_records < 1:
-        raise RunError(f"--max_records {args.max_records}: use at least 1, or leave it out for the whole test part.")
-    if args.n < 1 and not args.summary:  # --summary covers the test part, not --n records
-        raise RunError(f"--n {args.n}: explain at least 1 record (e.g. --n 4), or name them with --ecg_ids.")
-    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
-        raise RunError(f"--out {args.out} is a file, not a folder; give a folder for the PNGs.")
-
-
-def _interpret_rows(ds, fold, k: int, args) -> list[int]:
-    """Dataset rows to explain: the --ecg_ids given (each must exist), else --n sampled from the test part."""
-    import numpy as np
-
-    from ecgcore.errors import DataError
-
-    ids = ds.records["ecg_id"].to_numpy()
-    if not args.ecg_ids:
-        return np.random.default_rng(k).choice(fold.test, size=min(args.n, len(fold.test)), replace=False).tolist()
-    missing = [i for i in args.ecg_ids if not (ids == i).any()]
-    if missing:
-        raise DataError(f"--ecg_ids {', '.join(map(str, missing))}: no such record in {ds.name}; see `info`.")
-    return [int(np.flatnonzero(ids == i)[0]) for i in args.ecg_ids]
-
-
-def cmd_interpret(args) -> int:
-    from ecgcore.folds import n_folds
-    from ecgcore.run_paths import RunPaths, check_run_name
-    from ecgcore.runs import RunLock
-
-    _check_interpret_args(args)
-    root = _runs_root(args)
-    folds = resolve_folds(args.fold, "interpret", n_folds(args.plan))
-    check_run_name(args.run_name)
-    ds = _load(args)
-    if getattr(args, "summary", False):
-        return _interpret_summary(args, ds, folds, root)
-    for k in folds:
-        path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
-        with RunLock(path):  # not while a training or evaluation of this fold replaces best.pt
-            _interpret_fold(args, ds, k, path)
-    return 0
-
-
-def _interpret_fold(args, ds, k: int, path: Path) -> None:
-    """Saliency PNGs of the chosen records of one fold (see ``cmd_interpret``)."""
-    import numpy as np
-
-    from ecgcore.checkpoints import load_checkpoint
-    from ecgcore.evaluate import checkpoint_expectations
-    from ecgcore.figures import saliency_png
-    from ecgcore.fileio import make_folder
-    from ecgcore.folds import get_fold
-    from ecgcore.inference import predict_proba
-    from ecgcore.run_paths import RunPaths
-    from ecgcore.saliency import default_target, display_map, saliency_map
-    from ecgcore.thresholds import decision_thresholds
-
-    model, meta = load_checkpoint(RunPaths(path).best, expect=checkpoint_expectations(ds))
-    fold = get_fold(ds.records, ds.labels.any(axis=1), meta["plan"], meta["fold"])
-    rows = _interpret_rows(ds, fold, k, args)
-    out = make_folder(Path(args.out) if args.out else path / "saliency")
-    probs = predict_proba(model, ds.signals[rows], args.device)
-    thresholds, _ = decision_thresholds(meta)
-    ids = ds.records["ecg_id"].to_numpy()
-    for row, p in zip(rows, probs):
-        target = default_target(p, thresholds)  # the same rule as the app's Saliency page
-        sal = saliency_map(model, ds.signals[row], target, args.method)
-        true = [n for n, y in zip(ds.label_names, ds.labels[row]) if y] or ["none"]
-        pred = [n for n, q, t in zip(ds.label_names, p, thresholds) if q >= t] or ["none"]
-        title = (
-            f"ecg_id {ids[row]} — {args.model} fold {k}, {args.method} for {ds.label_names[target]}"
-            f"{' (time-only)' if sal.time_only else ''} — true: {', '.join(true)}; predicted: {', '.join(pred)}"
-        )
-        png = out / f"ecg{ids[row]}_{args.method}.png"
-        saliency_png(
-            np.asarray(ds.signals[row]), display_map(sal.map, ds.sampling_rate, 0.05), ds.sampling_rate, title, png
-        )
-        print(png)
-
-
-def _interpret_summary(args, ds, folds: list[int], root: Path) -> int:
-    """``interpret --summary``: per class, over the fold's test records that carry it, the lead
-    importance and the beat-aligned profile, as JSON + PNG in ``<run>/summary/<method>/`` (cached)."""
-    import numpy as np
-
-    from ecgcore.class_summary import summary_dir, write_class_summary
-    from ecgcore.errors import CheckpointError
-    from ecgcore.run_paths import RunPaths
-
-    for k in folds:
-        path = RunPaths.of(ds.name, ds.label_set, args.model, k, args.plan, root, args.run_name).folder
-        if not RunPaths(path).best.is_file():
-            raise CheckpointError(f"{path / 'best.pt'} does not exist; train that run first (python -m ecgcore train).")
-        bar = _progress_bar(f"fold {k}: {args.method}")
-        summary = write_class_summary(
-            ds, path, args.method, args.classes, args.max_records, lambda done, total, name, bar=bar: bar(done, total)
-        )
-        for name, c in summary.items():
-            top = sorted(zip(c["lead_names"], c["lead_share"]), key=lambda t: -t[1])[:3]
-            windows = ", ".join(f"{w} {v:.2f}" for w, v in c["window_mean"].items())
-            leads = ", ".join(f"{lead} {share:.3f}" for lead, share in top)
-            if np.ptp(c["lead_share"]) < 1e-9:  # a time-only map (1D Grad-CAM): the same in every lead
-                leads = "n/a (this map has no lead axis)"
-            print(
-                f"fold {k} {name:6s} n={c['n_records']:4d} beats={c['n_beats']:5d}  top leads {leads}"
-                f"  | window means: {windows}"
-            )
-        for name in sorted(set(args.classes or ds.label_names) - set(summary)):
-            print(f"fold {k} {name:6s} no test record carries this class: nothing to summarise")
-        print(f"→ {summary_dir(path, args.method)}")
     return 0
 
 
@@ -436,7 +256,7 @@ def _predict_models(args):
     from ecgcore.recipes import fold_recipe_differences
     from ecgcore.runs import recipe_of
 
-    folds = trained_folds(model, name, args.plan, _runs_root(args), args.dataset)
+    folds = trained_folds(model, name, args.plan, runs_folder(args), args.dataset)
     print(f"fold ensemble of {args.run}: {len(folds)} model(s) vote ({', '.join(p.name for p in folds)})")
     for line in fold_recipe_differences({RunPaths(p).address().fold: recipe_of(p) for p in folds}):
         print(f"warning: the ensemble's members used different recipes — {line}", file=sys.stderr)
@@ -486,7 +306,7 @@ def cmd_runs(args) -> int:
 
     if args.run_name:
         check_run_name(args.run_name)
-    root = _runs_root(args)
+    root = runs_folder(args)
     if args.repair:
         for r in list_runs(root, run_name=args.run_name):
             if r.state == TaskState.DAMAGED:
@@ -554,7 +374,7 @@ def cmd_download(args) -> int:
     print(f"{result.files_total} files in {out}: {result.fetched} fetched, {result.present} already there")
     if not result.verified:
         print(f"WARNING: NOT verified — the source has no {dl.SUMS_FILE} (--no_verify)")
-    ds = load_ptbxl(out, 500 if args.sampling_rate == "500" else 100, progress=_progress_bar("reading records"))
+    ds = load_ptbxl(out, 500 if args.sampling_rate == "500" else 100, progress=progress_bar("reading records"))
     counts = ", ".join(f"{n} {int(c)}" for n, c in zip(ds.label_names, ds.labels.sum(0)))
     print(f"records: {len(ds.records)}  patients: {ds.records['patient_id'].nunique()}  labels: {counts}")
     print(f"use it with --data_root {out}  (or export ECGCORE_DATA_ROOT={out})")
@@ -568,11 +388,18 @@ def cmd_app(args) -> int:
     return serve(args.options)
 
 
+def cmd_failures(args) -> int:
+    """``calibrate`` and ``similar`` (ecgcore.cli_failures)."""
+    from ecgcore import cli_failures
+
+    return cli_failures.COMMANDS[args.command](args)
+
+
 def cmd_sweep(args) -> int:
     """Tune a model's recipe with Optuna, each trial a named run (:mod:`ecgcore.sweeps.command`)."""
     from ecgcore.sweeps.command import run_sweep_command
 
-    return run_sweep_command(args, _load, _runs_root(args))
+    return run_sweep_command(args, load_dataset, runs_folder(args))
 
 
 COMMANDS = {
@@ -582,12 +409,14 @@ COMMANDS = {
     "train": cmd_train,
     "eval": cmd_eval,
     "compare": cmd_compare,
-    "interpret": cmd_interpret,
+    "interpret": cli_interpret.cmd_interpret,
     "predict": cmd_predict,
     "runs": cmd_runs,
-    "sweep": cmd_sweep,
     "download": cmd_download,
     "app": cmd_app,
+    "calibrate": cmd_failures,
+    "similar": cmd_failures,
+    "sweep": cmd_sweep,
 }
 
 

@@ -154,7 +154,9 @@ def load_checkpoint(
 def build_model(meta: dict) -> ECGClassifier:
     """An untrained ECGClassifier shaped as the checkpoint metadata says."""
     try:
-        net = create_model(meta["model"], n_classes=len(meta["label_names"]), **meta.get("model_config", {}))
+        net = create_model(
+            meta["model"], len(meta["label_names"]), meta.get("sampling_rate", 100), **meta.get("model_config", {})
+        )
     except (ModelError, KeyError) as e:
         raise CheckpointError(f"checkpoint metadata does not describe a known model ({e}).") from e
     n_leads = 12

@@ -137,6 +137,51 @@ def _record_profiles(attr: np.ndarray, peaks: np.ndarray, fs: int) -> tuple[np.n
     return np.abs(beats).mean(axis=1), beats.mean(axis=1), len(peaks)
 
 
+UNITS = {
+    "lead_share": "share of the record's total attribution that falls in each lead (the 12 shares sum to 1)",
+    "window_share": "share of the attribution inside the beats that falls in the P, QRS and ST-T windows",
+    "profile": "attribution at each moment of the beat, relative to the record's average moment (1 = average)",
+}
+"""What each figure of a summary measures, in words for people."""
+
+
+def _quartiles(values: np.ndarray) -> dict[str, list[float]]:
+    """Mean, first and third quartile across records (axis 0) of (n, k) values, as lists of k."""
+    if len(values) == 0:
+        return {"mean": [], "q25": [], "q75": []}
+    return {
+        "mean": values.mean(axis=0).tolist(),
+        "q25": np.percentile(values, 25, axis=0).tolist(),
+        "q75": np.percentile(values, 75, axis=0).tolist(),
+    }
+
+
+def _window_shares(attrs: np.ndarray, peaks: list[np.ndarray], fs: int) -> np.ndarray:
+    """(n, 3) per record, the share of its in-beat |attribution| (all leads) in the P, QRS and ST-T windows
+    (records without a usable beat are left out)."""
+    offsets = beat_offsets(fs)
+    t = offsets / fs
+    masks = [(t >= lo) & (t < hi) for lo, hi in WINDOWS_S.values()]
+    rows = []
+    for attr, p in zip(attrs, peaks):
+        p = p[(p + offsets[0] >= 0) & (p + offsets[-1] < attr.shape[1])]
+        if len(p) == 0:
+            continue
+        beats = np.abs(attr[:, p[:, None] + offsets[None, :]]).sum(axis=(0, 1))  # (W,) over leads and beats
+        inside = np.array([beats[m].sum() for m in masks])
+        if inside.sum() > 0:
+            rows.append(inside / inside.sum())
+    return np.array(rows).reshape(-1, len(WINDOWS_S))
+
+
+def no_preference(fs: int) -> dict:
+    """What the shares would be for a model with no preference: 1/12 per lead, and per window its share
+    of the windows' duration (a map spread evenly over time)."""
+    t = beat_offsets(fs) / fs
+    sizes = np.array([((t >= lo) & (t < hi)).sum() for lo, hi in WINDOWS_S.values()], dtype=float)
+    return {"lead": 1.0 / len(LEADS), "window": dict(zip(WINDOWS_S, (sizes / sizes.sum()).tolist()))}
+
+
 def summarize_attributions(
     attrs: np.ndarray, signals: np.ndarray, fs: int, peaks: list[np.ndarray] | None = None
 ) -> dict:
@@ -146,9 +191,11 @@ def summarize_attributions(
         attrs: (n, 12, T) raw attribution; signals: (n, 12, T) mV (for R-peak detection); fs: Hz.
         peaks: the records' R-peak indices if already known (else detected on lead II).
 
-    Returns a JSON-able dict: n_records, lead_share (12,), profile (W,), profile_signed (W,),
-    profile_by_lead (12, W), profile_t (W,) seconds relative to R, windows, window_mean, n_beats,
-    n_records_with_beats."""
+    Returns a JSON-able dict: n_records, lead_share (12,) and its spread across records
+    ``lead_share_spread`` {mean, q25, q75}, ``window_share`` {P, QRS, ST-T} and its spread
+    ``window_share_spread``, ``no_preference`` (:func:`no_preference`), ``units`` (:data:`UNITS`), profile
+    (W,), profile_signed (W,), profile_by_lead (12, W), profile_t (W,) seconds relative to R, windows,
+    window_mean, n_beats, n_records_with_beats."""
     a = np.abs(attrs.astype(np.float64))
     totals = a.sum(axis=(1, 2))
     ok = totals > 0
@@ -164,10 +211,20 @@ def summarize_attributions(
     t = beat_offsets(fs) / fs
     profile = by_lead.mean(axis=0)
     window_mean = {k: float(profile[(t >= lo) & (t < hi)].mean()) for k, (lo, hi) in WINDOWS_S.items()}
+    windows = _window_shares(attrs.astype(np.float64), peaks, fs)
+    window_spread = _quartiles(windows)
     return {
         "n_records": int(len(attrs)),
         "lead_names": list(LEADS),
         "lead_share": lead_share.tolist(),
+        "lead_share_spread": _quartiles(shares),
+        "window_share": dict(zip(WINDOWS_S, window_spread["mean"])),
+        "window_share_spread": {
+            k: [window_spread[q][i] for q in ("mean", "q25", "q75")] if window_spread["mean"] else []
+            for i, k in enumerate(WINDOWS_S)
+        },
+        "no_preference": no_preference(fs),
+        "units": UNITS,
         "profile": profile.tolist(),
         "profile_signed": signed.mean(axis=0).tolist(),
         "profile_by_lead": by_lead.tolist(),
@@ -177,6 +234,30 @@ def summarize_attributions(
         "n_beats": int(sum(r[2] for r in per_record)),
         "n_records_with_beats": len(per_record),
     }
+
+
+def subclass_groups(ds: ECGDataset, idx: np.ndarray, superclass: str) -> dict[str, np.ndarray]:
+    """{subclass: positions in ``idx``} of the records of ``idx`` (dataset rows carrying ``superclass``)
+    by the diagnostic subclasses of that superclass their scp_codes name (e.g. MI → IMI, AMI, …); a
+    record with two subclasses is in both. Empty unless the run's label set is the superclasses."""
+    from ecgcore.data import read_statements
+
+    if ds.label_set != "superclass":
+        return {}
+    try:
+        statements = read_statements(ds.root)
+    except ECGCoreError:
+        return {}
+    diag = statements[statements["diagnostic"] == 1]
+    sub_of = {
+        code: row["diagnostic_subclass"] for code, row in diag.iterrows() if row["diagnostic_class"] == superclass
+    }
+    groups: dict[str, list[int]] = {}
+    for pos, i in enumerate(idx):
+        for code in ds.records["scp_codes"].iloc[int(i)] or {}:
+            if isinstance(sub_of.get(code), str) and pos not in groups.setdefault(sub_of[code], []):
+                groups[sub_of[code]].append(pos)
+    return {sub: np.asarray(pos, dtype=np.int64) for sub, pos in sorted(groups.items())}
 
 
 def _test_records_by_class(ds: ECGDataset, meta: dict, max_records: int | None) -> dict[str, np.ndarray]:
@@ -243,8 +324,13 @@ def class_summary(
             if int(i) not in cache:
                 cache[int(i)] = r_peaks(ds.signals[i][DETECT_LEAD], ds.sampling_rate)
         peaks = [cache[int(i)] for i in idx]
-        out[name] = summarize_attributions(attrs, np.asarray(ds.signals[idx]), ds.sampling_rate, peaks)
+        signals = np.asarray(ds.signals[idx])
+        out[name] = summarize_attributions(attrs, signals, ds.sampling_rate, peaks)
         out[name]["ecg_ids"] = ds.records["ecg_id"].iloc[idx].astype(int).tolist()
+        out[name]["subclasses"] = {
+            sub: summarize_attributions(attrs[pos], signals[pos], ds.sampling_rate, [peaks[i] for i in pos])
+            for sub, pos in subclass_groups(ds, idx, name).items()
+        }
     return {"method": method.value, "fold": meta["fold"], "plan": meta["plan"], "classes": out}
 
 
@@ -327,29 +413,47 @@ def write_class_summary(
 
 
 def summary_png(summary: dict, path: str | Path) -> None:
-    """Lead-share bars and the beat profile (P, QRS, ST-T shaded) of one class as a PNG (atomic)."""
+    """Lead shares and window shares (bars: mean over records, whiskers: first to third quartile, dashed:
+    no preference) and the beat profile (P, QRS, ST-T shaded) of one class, as a PNG (atomic)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9, 3.2), dpi=100, layout="constrained")
+    fig = Figure(figsize=(12, 3.4), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    ax1, ax2 = fig.subplots(1, 2, width_ratios=[1, 1.3])
-    names = [n.replace("AV", "aV") for n in summary["lead_names"]]
-    ax1.bar(names, summary["lead_share"], color="#4c72b0")
-    ax1.set_ylabel("share of |attribution|")
-    ax1.tick_params(axis="x", labelsize=8)
+    ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.3, 0.6, 1.3])
+    even = summary.get("no_preference") or no_preference(100)
+    _share_bars(ax1, [n.replace("AV", "aV") for n in summary["lead_names"]], summary["lead_share"],
+                summary.get("lead_share_spread"), [even["lead"]] * len(summary["lead_names"]), "share of attribution per lead")  # fmt: skip
+    windows = list(summary.get("window_share") or {})
+    spread = summary.get("window_share_spread") or {}
+    quartiles = {"q25": [spread[w][1] for w in windows], "q75": [spread[w][2] for w in windows]} if windows else None
+    _share_bars(ax2, windows, [summary["window_share"][w] for w in windows], quartiles,
+                [even["window"][w] for w in windows], "share per beat window")  # fmt: skip
     t_ms = np.asarray(summary["profile_t"]) * 1000
     for (label, (lo, hi)), color in zip(summary["windows"].items(), ("#fdd49e", "#c6dbef", "#c7e9c0")):
-        ax2.axvspan(lo * 1000, hi * 1000, color=color, alpha=0.6, lw=0)
-        ax2.text((lo + hi) * 500, 0.98, label, transform=ax2.get_xaxis_transform(), ha="center", va="top", fontsize=8)
-    ax2.plot(t_ms, summary["profile"], color="#c44e52")
-    ax2.set_xlabel("ms from R-peak")
-    ax2.set_ylabel("|attribution| / record mean")
+        ax3.axvspan(lo * 1000, hi * 1000, color=color, alpha=0.6, lw=0)
+        ax3.text((lo + hi) * 500, 0.98, label, transform=ax3.get_xaxis_transform(), ha="center", va="top", fontsize=8)
+    ax3.plot(t_ms, summary["profile"], color="#c44e52")
+    ax3.axhline(1.0, color="grey", ls="--", lw=1)
+    ax3.set_xlabel("ms from R-peak")
+    ax3.set_ylabel("attribution per moment\n(1 = the record's average moment)", fontsize=8)
     fig.suptitle(
         f"{summary.get('class', '')}: {summary['method'] if 'method' in summary else ''} over "
-        f"{summary['n_records']} test records, {summary['n_beats']} beats"
+        f"{summary['n_records']} test records, {summary['n_beats']} beats (dashed: no preference)"
     )
     write_with(path, lambda f: fig.savefig(f, format="png"))
+
+
+def _share_bars(ax, names: list[str], means: list[float], spread: dict | None, even: list[float], label: str) -> None:
+    """Bars of shares with first–third quartile whiskers and the no-preference level dashed."""
+    x = np.arange(len(names))
+    ax.bar(x, means, color="#4c72b0")
+    if spread and spread.get("q25"):
+        lo, hi = np.asarray(means) - np.asarray(spread["q25"]), np.asarray(spread["q75"]) - np.asarray(means)
+        ax.errorbar(x, means, yerr=[np.clip(lo, 0, None), np.clip(hi, 0, None)], fmt="none", ecolor="black", lw=1)
+    ax.hlines(even, x - 0.4, x + 0.4, colors="grey", linestyles="--", lw=1)
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set_ylabel(label, fontsize=8)
 
 
 def _progress_path(run_path: str | Path, method: SaliencyMethod | str) -> Path:

@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(sub)
     _add_app(sub)
     _add_download(sub)
+    _add_calibrate(sub)
+    _add_similar(sub)
     return parser
 
 
@@ -129,6 +131,11 @@ def _add_eval(sub) -> None:
     _add_data_args(p)
     _add_run_args(p)
     p.add_argument("--n_bootstrap", type=int, default=200)
+    p.add_argument(
+        "--by",
+        default=None,
+        help="also print test metrics per subgroup: sex, age, device, site, validated_by_human or likelihood",
+    )
 
 
 def _add_compare(sub) -> None:
@@ -251,3 +258,32 @@ def _add_sweep(sub) -> None:
     p.add_argument(
         "--runs_dir", "--runs-dir", dest="runs_dir", default=None, help="default $ECGCORE_RUNS_DIR or ./checkpoints"
     )
+
+
+def _add_run_spec(p: argparse.ArgumentParser) -> None:
+    """--run MODEL[:RUN] --fold K --plan --runs_dir --device (one trained fold of a run)."""
+    p.add_argument("--run", required=True, help="the run group, MODEL[:RUN], e.g. cnn1d or cnn1d:long60")
+    p.add_argument("--fold", type=_fold_value, default=None, help="0–4 or all; default $JOB_COMPLETION_INDEX, else all")
+    p.add_argument("--plan", default=DEFAULT_PLAN, help=PLAN_HELP)
+    p.add_argument("--runs_dir", "--runs-dir", dest="runs_dir", default=None)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+
+
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="fit per-class temperatures on each fold's validation part and store them in its best checkpoint",
+    )
+    _add_data_args(p)
+    _add_run_spec(p)
+
+
+def _add_similar(sub) -> None:
+    p = sub.add_parser("similar", help="the k training-part records nearest to one record in the model's features")
+    _add_data_args(p)
+    _add_run_spec(p)
+    record = p.add_mutually_exclusive_group(required=True)
+    record.add_argument("--ecg_id", "--ecg-id", dest="ecg_id", type=int, help="a record of the dataset")
+    record.add_argument("--input", help="one record file: a .csv of 12 leads, or a .hea with its .dat beside it")
+    p.add_argument("--k", type=int, default=5, help="how many similar records (default 5)")
+    p.add_argument("--out", default=None, help="CSV: one row per similar record")

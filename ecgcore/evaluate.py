@@ -79,6 +79,7 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
         "test_prob": test_prob.tolist(),
         "evaluated": time.time(),
     }
+    results |= failure_analysis(ds, meta, results["test_ecg_ids"], y_test, test_prob, n_bootstrap)
     write_json(path / "results.json", results)
     if (path / "status.json").exists():  # the runs table reads the test scores from status.json
         write_status(path, test_macro_pr_auc=results["macro_pr_auc"], test_macro_roc_auc=results["macro_roc_auc"])
@@ -86,6 +87,24 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
     matrices = {name: results["per_class"][name]["confusion"] for name in ds.label_names}
     confusion_png(matrices, dict(zip(ds.label_names, thresholds.tolist())), path / "confusion.png")
     return results
+
+
+def failure_analysis(
+    ds: ECGDataset, meta: dict, test_ecg_ids: list[int], y_test: np.ndarray, test_prob: np.ndarray, n_bootstrap: int
+) -> dict:
+    """The results.json keys of "where the model fails and how sure it is": ``label_set``, ``subgroups``
+    (:func:`ecgcore.subgroups.all_subgroups`: per subgroup and class, with intervals) and ``calibration``
+    (:func:`ecgcore.calibration.test_calibration`: raw, and temperature-scaled when the checkpoint has a
+    temperature). y_test, test_prob: (N, C) of the N test records ``test_ecg_ids``."""
+    from ecgcore.calibration import test_calibration
+    from ecgcore.subgroups import all_subgroups
+
+    subgroups = all_subgroups(
+        ds.root, ds.label_set, ds.label_names, test_ecg_ids, y_test, test_prob, n_bootstrap=n_bootstrap,
+        sampling_rate=ds.sampling_rate,
+    )  # fmt: skip
+    calibration = test_calibration(y_test, test_prob, ds.label_names, meta.get("temperature"))
+    return {"label_set": ds.label_set, "subgroups": subgroups, "calibration": calibration}
 
 
 def read_results(path: Path) -> dict:

@@ -92,6 +92,17 @@ def diagnostic_statements(statements: pd.DataFrame) -> pd.DataFrame:
     return statements[statements["diagnostic"] == 1]
 
 
+def label_of_code(statements: pd.DataFrame, label_set: str) -> dict[str, str]:
+    """{scp code: the label it counts for in ``label_set``} over the diagnostic statements (superclass:
+    its diagnostic_class; subclass: its diagnostic_subclass; top<k>: the code itself)."""
+    diag = diagnostic_statements(statements)
+    if label_set == "superclass":
+        return diag["diagnostic_class"].to_dict()
+    if label_set == "subclass":
+        return diag["diagnostic_subclass"].to_dict()
+    return {code: code for code in diag.index}
+
+
 def derive_labels(
     scp_codes: Sequence[dict[str, float]],
     statements: pd.DataFrame,
@@ -115,12 +126,7 @@ def derive_labels(
         raise LabelError(f"--min_likelihood {min_likelihood!r}: use a likelihood from 0 to 100 (PTB-XL's scale).")
     check_label_set(label_set)
     diag = diagnostic_statements(statements)
-    if label_set == "superclass":
-        value_of = diag["diagnostic_class"].to_dict()
-    elif label_set == "subclass":
-        value_of = diag["diagnostic_subclass"].to_dict()
-    else:
-        value_of = {code: code for code in diag.index}
+    value_of = label_of_code(diag, label_set)
     per_record: list[set[str]] = []
     for codes in scp_codes:
         values = {value_of.get(c) for c, p in codes.items() if min_likelihood is None or p >= min_likelihood}

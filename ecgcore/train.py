@@ -204,7 +204,7 @@ def _build(ds: ECGDataset, cfg: TrainConfig) -> _Setup:
     x_train = torch.from_numpy(np.asarray(ds.signals[fold.train], dtype=np.float32)).to(device)
     torch.manual_seed(cfg.seed)
     mean, std = lead_statistics(x_train.cpu().numpy())
-    net = create_model(cfg.model, n_classes=len(ds.label_names), **cfg.model_config)
+    net = create_model(cfg.model, len(ds.label_names), ds.sampling_rate, **cfg.model_config)
     windows = WindowSpec.from_config(cfg.to_dict(), ds.sampling_rate)
     model = ECGClassifier(net, torch.from_numpy(mean), torch.from_numpy(std), windows=windows).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -26,13 +26,14 @@ SPECTROGRAM_WINDOW_S = 0.64
 SPECTROGRAM_MAX_HZ = 25.0
 
 
-def ecg_to_image(x: torch.Tensor, representation: str = DEFAULT_IMAGE, fs: int | None = None) -> torch.Tensor:
+def ecg_to_image(x: torch.Tensor, representation: str = DEFAULT_IMAGE, fs: int = 100) -> torch.Tensor:
     """Turn standardised ECGs into images.
 
     Args:
         x: (batch, 12, T) float32, standardised per lead.
         representation: ``stacked`` or ``spectrogram``.
-        fs: sampling rate in Hz; default T / 10 (PTB-XL records are 10 s).
+        fs: the records' sampling rate in Hz (the spectrogram's window and frequency rows depend on it;
+            the model passes the rate it was built for, never a guess from the length).
 
     Returns:
         (batch, 1, 64, 256) float32. ``stacked`` values lie within [x.min(), x.max()] (a convex
@@ -42,7 +43,6 @@ def ecg_to_image(x: torch.Tensor, representation: str = DEFAULT_IMAGE, fs: int |
         return F.interpolate(x.unsqueeze(1), size=IMAGE_SIZE, mode="bilinear", antialias=True, align_corners=False)
     if representation == "spectrogram":
         batch, leads, T = x.shape
-        fs = fs or T // 10
         n_fft = max(8, int(SPECTROGRAM_WINDOW_S * fs))
         hop = max(1, T // IMAGE_SIZE[1])
         window = torch.hann_window(n_fft, device=x.device, dtype=x.dtype)

@@ -8,6 +8,7 @@ import pytest
 
 from ecgcore.app import comparison as cmp
 from ecgcore.errors import ResultsError
+from ecgcore.recipes import BY_NAME
 from ecgcore.runs import RunInfo
 
 
@@ -57,13 +58,14 @@ def test_recipes_side_by_side_and_warning():
     ra = {"model": "cnn1d", "epochs": 40, "lr": 0.003, "schedule": "onecycle", "augment": True, "fold": 0}
     rb = ra | {"model": "cnn2d", "epochs": 60, "crop_s": 2.5, "fold": 1}
     table = cmp.recipe_table({"A": ra, "B": rb}, {"A": {0: 12}, "B": {1: 30}}).set_index("setting")
-    assert table.loc["Epochs"].tolist() == ["40", "60"]
-    assert table.loc["Augmentation"].tolist() == ["yes", "yes"]
-    assert table.loc["Random crops (s)"].tolist() == ["off", "2.5"]
-    assert table.loc["best epoch (per fold)"].tolist() == ["0: 12", "1: 30"]  # as given (best_epochs counts from 1)
+    label = {name: BY_NAME[name].label for name in ("epochs", "augment", "crop_s")}  # the schema's labels
+    assert table.loc[label["epochs"]].tolist() == ["40", "60"]
+    assert table.loc[label["augment"]].tolist() == ["yes", "yes"]
+    assert table.loc[label["crop_s"]].tolist() == ["off", "2.5"]
+    assert table.loc["best epoch (per fold)"].tolist() == ["0: 12", "1: 30"]
     warning = cmp.recipe_warning({"A": ra, "B": rb})
-    assert "Epochs: 40 vs 60" in warning and "Random crops (s): off vs 2.5" in warning
-    assert "model" not in warning.lower().split("recipes of")[1].split("differ")[1] and "fold" not in warning
+    assert f"{label['epochs']}: 40 vs 60" in warning and label["crop_s"] in warning
+    assert "Model:" not in warning and "fold" not in warning.lower()
     assert cmp.recipe_warning({"A": ra, "B": ra | {"model": "cnn2d", "fold": 3}}) is None
     assert "not recorded" in cmp.recipe_warning({"A": ra, "B": None})
 

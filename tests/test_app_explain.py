@@ -153,3 +153,15 @@ def test_profile_figure_shades_the_windows():
     assert len(fig.layout.shapes) == 3 and len(fig.data) == 2
     assert fig.layout.shapes[1].x0 == pytest.approx(-60)
     assert "first 50 test records" in explain.summary_caption(summary, "demo")
+
+
+def test_parse_link_names_a_bad_fold_or_plan():
+    def said(params):
+        return " ".join(explain.parse_link(params, RUNS, NAMES, METHODS).problems)
+
+    assert "fold 9 does not exist" in said({"fold": "9"}) and "folds 0–4" in said({"fold": "9"})
+    assert "plan 'bogus' is not a fold plan" in said({"model": "cnn1d", "plan": "bogus"})
+    assert "fold 'x' is not a fold number" in said({"fold": "x"})
+    assert "fold 1 does not exist" in said({"plan": "benchmark", "fold": "1"})
+    assert explain.parse_link({"fold": "1"}, RUNS, NAMES, METHODS).run is RUNS[1]  # no model: the first trained
+    assert explain.parse_link({"model": "cnn1d", "plan": "bogus"}, RUNS, NAMES, METHODS).run is None

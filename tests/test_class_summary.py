@@ -69,6 +69,40 @@ def test_summarize_attributions_shapes_and_sums():
     json.dumps(out)
 
 
+def test_shares_per_window_and_lead_with_their_spread_and_the_no_preference_line():
+    """Shares a reader can't misread: per window (P, QRS, ST-T) of the in-beat attribution and per lead,
+    each with quartiles across records, beside what a model with no preference would give."""
+    fs, T = 100, 1000
+    lead, peaks = _beats(fs)
+    signals = np.zeros((4, 12, T), np.float32)
+    signals[:, 1] = lead
+    flat = np.full((4, 12, T), 1.0, np.float32)  # the same attribution everywhere: no preference
+    out = summarize_attributions(flat, signals, fs)
+    even = out["no_preference"]
+    assert even["lead"] == pytest.approx(1 / 12) and sum(even["window"].values()) == pytest.approx(1.0)
+    assert out["lead_share"] == pytest.approx([1 / 12] * 12)
+    assert out["window_share"] == pytest.approx(even["window"])  # flat maps land on the no-preference line
+    st_t = flat.copy()
+    for p in peaks:
+        st_t[:, :, p + 10 : p + 40] += 20.0  # 0.1–0.4 s after R: the ST-T window
+    out = summarize_attributions(st_t, signals, fs)
+    assert out["window_share"]["ST-T"] > even["window"]["ST-T"] + 0.2
+    mean, q25, q75 = out["window_share_spread"]["ST-T"]
+    assert q25 <= mean <= q75 and mean == pytest.approx(out["window_share"]["ST-T"])
+    assert len(out["lead_share_spread"]["q25"]) == 12 and set(out["units"]) >= {"lead_share", "window_share"}
+
+
+def test_subclass_groups_split_a_superclass_by_its_statements(demo_ds):
+    from ecgcore.class_summary import subclass_groups
+
+    c = list(demo_ds.label_names).index("MI")
+    idx = np.flatnonzero(demo_ds.labels[:, c] == 1)[:40]
+    groups = subclass_groups(demo_ds, idx, "MI")
+    assert groups and all(len(pos) and pos.max() < len(idx) for pos in groups.values())
+    covered = set(np.concatenate(list(groups.values())).tolist())
+    assert len(covered) >= 0.8 * len(idx)  # nearly every MI record names an MI subclass (IMI, AMI, …)
+
+
 @pytest.mark.parametrize("method", ["integrated_gradients", "gradient"])
 def test_batched_attribution_equals_per_record(trained_runs, demo_ds, method):
     model, _ = load_checkpoint(trained_runs["cnn1d"] / "best.pt")
@@ -137,12 +171,15 @@ def test_class_summary_on_real_ptbxl(real_ds, tmp_path):
     run = tmp_path / "fold0"
     train_fold(small, TrainConfig(model="cnn1d", epochs=1, batch_size=64), run)
     out = write_class_summary(small, run, max_records=16)
-    assert set(out) == set(small.label_names)
-    mi = out["MI"]
-    if mi["n_records"]:
-        assert sum(mi["lead_share"]) == pytest.approx(1.0) and len(mi["lead_share"]) == 12
-        assert mi["n_beats"] >= 5 * mi["n_records_with_beats"] > 0  # real 10 s ECGs: several beats each
+    assert out and set(out) <= set(small.label_names)  # a class none of the 16 carries: no (flat) summary
+    assert all(c["n_records"] > 0 for c in out.values())
+    for c in out.values():
+        assert sum(c["lead_share"]) == pytest.approx(1.0) and len(c["lead_share"]) == 12
+        assert c["n_beats"] >= 5 * c["n_records_with_beats"] > 0  # real 10 s ECGs: several beats each
+        assert sum(c["window_share"].values()) == pytest.approx(1.0)
+    norm = out["NORM"]
     assert (summary_dir(run, "integrated_gradients") / "NORM.png").is_file()
+    assert all(sub["n_records"] <= norm["n_records"] for sub in norm["subclasses"].values())
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecgcore import run_paths
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.run_paths import DEFAULT_RUN, RunPaths
 from ecgcore.runs import RunInfo
@@ -69,10 +70,45 @@ def parse_link(
             link.method = method
         else:
             link.problems.append(f"method {method!r} is unknown; choose one of {', '.join(methods)}.")
+    if not _fold_and_plan_valid(params, link.problems):
+        return link
     model = params.get("model")
     if model:
         link.run = _link_run(params, model, runs, link.problems)
+    elif params.get("fold") or params.get("plan"):
+        link.run = _link_fold(params, runs, link.problems)
     return link
+
+
+def _fold_and_plan_valid(params: Mapping[str, str], problems: list[str]) -> bool:
+    """Whether the link's ``fold`` and ``plan`` can name a fold at all (a problem naming each bad value)."""
+    from ecgcore.folds import PLANS
+
+    fold = str(params.get("fold", "") or "").strip()
+    plan = str(params.get("plan", "") or "").strip()
+    ok = True
+    if plan and plan not in PLANS:
+        problems.append(f"plan {plan!r} is not a fold plan; choose one of {', '.join(PLANS)}.")
+        ok = False
+    if fold and not fold.isdigit():
+        problems.append(f"fold {fold!r} is not a fold number.")
+        ok = False
+    elif fold and (plan or DEFAULT_PLAN) in PLANS and int(fold) >= len(PLANS[plan or DEFAULT_PLAN].folds):
+        n = len(PLANS[plan or DEFAULT_PLAN].folds)
+        problems.append(f"fold {fold} does not exist: plan {plan or DEFAULT_PLAN} has folds 0–{n - 1}.")
+        ok = False
+    return ok
+
+
+def _link_fold(params: Mapping[str, str], runs: Sequence[RunInfo], problems: list[str]) -> RunInfo | None:
+    """A link with a fold (or plan) but no model: the first model trained on that fold."""
+    plan = params.get("plan") or DEFAULT_PLAN
+    fold = str(params.get("fold", "") or "")
+    hit = [r for r in runs if r.plan == plan and (not fold or r.fold == int(fold))]
+    if not hit:
+        problems.append(f"no model is trained on fold {fold or 'any'} of plan {plan} for this dataset and label set.")
+        return None
+    return sorted(hit, key=lambda r: (r.model, r.run_name != DEFAULT_RUN, r.run_name, r.fold))[0]
 
 
 def _link_run(params: Mapping[str, str], model: str, runs: Sequence[RunInfo], problems: list[str]) -> RunInfo | None:
@@ -107,9 +143,9 @@ def link_params(ecg_id: int, run: RunInfo | None, cls: str | None, method: str |
 
 
 def group_label(run: RunInfo) -> str:
-    """'cnn1d', 'cnn1d:long60', 'cnn1d (benchmark)'."""
-    name = run.model + ("" if run.run_name == DEFAULT_RUN else f":{run.run_name}")
-    return name + ("" if run.plan == DEFAULT_PLAN else f" ({run.plan})")
+    """A run's group for people (``ecgcore.run_paths.group_label``): 'cnn1d', 'cnn1d · run long60',
+    'cnn1d (benchmark)'."""
+    return run_paths.group_label(run.model, run.run_name, run.plan)
 
 
 def group_key(run: RunInfo) -> tuple[str, str, str, str, str]:

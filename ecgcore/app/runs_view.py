@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.app.run_status import has_results, live_state
+from ecgcore.app.words import MISSING
 from ecgcore.background import TaskState
 from ecgcore.checkpoint_fit import same_dataset
 from ecgcore.data import ECGDataset
@@ -107,6 +108,22 @@ def for_display(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
             out[column] = out[column].map(lambda v: "" if pd.isna(v) else v.strftime("%Y-%m-%d %H:%M:%S"))
         elif out[column].dtype == object:
             out[column] = out[column].map(lambda v: "—" if v is None else v)
+    return out
+
+
+def with_dashes(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The table as shown: a column with a missing value gets its numbers as text ('0.712') and the
+    missing ones as '—' (a dataframe would show the word None); complete columns stay as they are."""
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        if not values.isna().any():
+            continue
+        given = values.dropna()
+        if pd.api.types.is_numeric_dtype(values) or (len(given) and given.map(lambda v: isinstance(v, float)).all()):
+            out[column] = values.map(lambda v: MISSING if v is None or pd.isna(v) else f"{v:.{digits}f}")
+        else:
+            out[column] = values.map(lambda v: MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else v)
     return out
 
 

@@ -122,3 +122,11 @@ def home_folder_hint(source: str, root: str | None, is_demo: bool = False) -> st
     if source == "saved":
         return f"{what} loaded now from the folder set here (`{root}`). Enter another folder to switch."
     return "The synthetic demo data is loaded now. Enter a PTB-XL folder to use real data."
+
+
+def holds_ptbxl(folder: str | os.PathLike | None) -> bool:
+    """Whether ``folder`` still exists and holds ptbxl_database.csv (a finished download can be deleted later)."""
+    try:
+        return bool(folder) and (Path(folder) / "ptbxl_database.csv").is_file()
+    except OSError:
+        return False

@@ -14,8 +14,8 @@ from ecgcore.data import ECGDataset
 from ecgcore.errors import RunError
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.model_specs import model_spec
-from ecgcore.recipes import TrainConfig, check_config, default_config, fields_in
-from ecgcore.run_paths import DEFAULT_RUN, RunPaths
+from ecgcore.recipes import FIELDS, TrainConfig, check_config, default_config, fields_in, shown_value
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths, runs_root
 from ecgcore.runs import can_resume, can_start, list_runs, read_events, read_status, run_state
 
 CONFIRM_OVER_S = 180.0  # ask before starting a training that would take longer than this
@@ -51,6 +51,45 @@ class Recipe:
 
     def config(self, fold: int = 0) -> TrainConfig:
         return default_config(self.model, **self.given(), plan=self.plan, fold=fold)
+
+
+def recipe_rows(recipe: Recipe) -> list[dict]:
+    """The recipe in full as people read it: one row per field (label, value, meaning) from the recipe
+    schema, the fold plan by its name; the fold (chosen above) and internal settings left out."""
+    from ecgcore.app.words import PLAN_NAMES
+
+    config = recipe.config().to_dict()
+    rows = []
+    for f in FIELDS:
+        if f.group == "internal" or f.name == "fold" or f.name not in config:
+            continue
+        value = (
+            PLAN_NAMES.get(config[f.name], config[f.name]) if f.name == "plan" else shown_value(f.name, config[f.name])
+        )
+        rows.append({"setting": f.label, "value": value, "meaning": f.help})
+    return rows
+
+
+def runs_folder_problem(root: Path | None = None) -> str | None:
+    """None if trainings can be written under the runs folder, else why not in one line (a file, a
+    folder that cannot be written, a parent that is not a folder). Creates nothing that stays."""
+    import tempfile
+
+    root = Path(root or runs_root())
+    fix = "set ECGCORE_RUNS_DIR to a folder you can write and restart the app."
+    if root.exists() and not root.is_dir():
+        return f"The runs folder {root} is a file, not a folder: {fix}"
+    if not root.exists():
+        parent = next((p for p in root.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            return f"The runs folder {root} cannot be made ({parent} is a file): {fix}"
+        return None
+    try:
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as e:
+        return f"The runs folder {root} cannot be written ({e.strerror or e}): {fix}"
+    return None
 
 
 def check_recipe(recipe: Recipe) -> str | None:
@@ -97,7 +136,7 @@ def submit_training(
             what = previous or "previous"
             resume = "resume it below, " if can_resume(path) is None else ""
             message = (
-                f"fold {k}: already holds a {what} run — {resume}tick 'replace finished runs' "
+                f"fold {k}: already holds a {what} run — {resume}tick 'Replace finished runs of these folds' "
                 "to train it again, or give this recipe another run name."
             )
             out.append(Submission(k, path, None, message))

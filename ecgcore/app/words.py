@@ -1,10 +1,14 @@
-"""The words people read in the app, in one place: fold plans, saliency methods, run and task states.
+"""The words people read in the app, in one place: fold plans, saliency methods, parts of a fold, run,
+task and download states, dataset names, the app's wording of command-line advice, and the sign for a
+missing value.
 
 Recipe fields carry their own label and help in the recipe schema (:data:`ecgcore.recipes.FIELDS`); a
 run group is named by :func:`ecgcore.run_paths.group_label`. No Streamlit import.
 """
 
 from __future__ import annotations
+
+import re
 
 from ecgcore.folds import DEFAULT_PLAN
 
@@ -39,3 +43,67 @@ STATE_WORDS = {
 def state_words(state: str) -> str:
     """A state as people read it (the state itself when it has no words here)."""
     return STATE_WORDS.get(str(state), str(state))
+
+
+PART_NAMES = {"test": "test (never seen)", "val": "validation", "train": "training", "all": "all records"}
+"""Parts of a fold (``ecgcore.app.explain.PARTS``) as people read them."""
+
+MISSING = "—"
+"""What a table cell shows for a value that does not exist (never the word None)."""
+
+MISSING_NOTE = (
+    "— : no value — a 95 % interval needs both outcomes of a class in the resamples, PPV a positive "
+    "prediction, an SD two evaluated folds."
+)
+"""The caption under a table whose cells may show :data:`MISSING`."""
+
+_LAST_DOWNLOAD = {
+    "failed": "The last download failed",
+    "cancelled": "The last download was cancelled",
+    "interrupted": "The last download was interrupted (its process ended)",
+}
+
+
+def last_download(state: str) -> str:
+    """'The last download failed' — the state of a download that is no longer running, as a sentence start."""
+    return _LAST_DOWNLOAD.get(str(state), f"The last download is {state_words(state)}")
+
+
+_HASHED = re.compile(r"^(?P<folder>.+)-[0-9a-f]{8}$")
+
+
+def dataset_words(name: str | None) -> str:
+    """A dataset's name without its fingerprint: 'demo data', 'folder ptb-xl-1.0.3'."""
+    if not name or name == "demo":
+        return "demo data" if name else "an unnamed dataset"
+    m = _HASHED.match(name)
+    return f"folder {m.group('folder') if m else name}"
+
+
+REPLACE_TICK = "tick 'Replace finished runs of these folds' on Train"
+RESUME_CLICK = "click Resume under the run on Train"
+_CLI_ADVICE = (
+    (
+        r"use --resume to continue it or --overwrite to start again",
+        f"{RESUME_CLICK} to continue it, or {REPLACE_TICK} to start again",
+    ),
+    (
+        r"use --overwrite to replace it or --resume to continue it",
+        f"{REPLACE_TICK} to replace it, or {RESUME_CLICK} to continue it",
+    ),
+    (r"Or start the run again with --overwrite\.", f"Or {REPLACE_TICK} to start it again."),
+    (
+        r"run `python -m ecgcore runs --repair` to rebuild it from the run's files",
+        "delete the run on Train and train it again",
+    ),
+    (r"--overwrite", REPLACE_TICK),
+    (r"--resume", RESUME_CLICK),
+)
+
+
+def for_people(message: str) -> str:
+    """A library message with its command-line advice (``--overwrite``, ``--resume``, ``runs --repair``)
+    in the words of the app's own buttons."""
+    for pattern, words in _CLI_ADVICE:
+        message = re.sub(pattern, words, message)
+    return message

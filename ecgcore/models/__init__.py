@@ -11,6 +11,7 @@ is always computed with respect to the 12 leads. Each model names its last convo
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -38,10 +39,13 @@ def list_models() -> dict[str, str]:
     return dict(_DESCRIPTIONS)
 
 
-def create_model(name: str, n_classes: int = 5, **config) -> nn.Module:
-    """Build the model ``name`` with ``n_classes`` outputs; ``config`` are the model's own options."""
+def create_model(name: str, n_classes: int = 5, sampling_rate: int = 100, **config) -> nn.Module:
+    """Build the model ``name`` with ``n_classes`` outputs for records at ``sampling_rate`` Hz (given to
+    a model whose constructor takes it, e.g. cnn2d's spectrogram); ``config`` are the model's own options."""
     if name not in _REGISTRY:
         raise ModelError(f"unknown model {name!r}; choose one of {', '.join(sorted(_REGISTRY))}")
+    if "sampling_rate" in inspect.signature(_REGISTRY[name]).parameters:
+        config = {**config, "sampling_rate": sampling_rate}
     try:
         return _REGISTRY[name](n_classes=n_classes, **config)
     except TypeError as e:

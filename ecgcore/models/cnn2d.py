@@ -24,9 +24,10 @@ class CNN2D(nn.Module):
 
     cam_has_leads = True  # image rows follow the leads (see ecgcore.transforms)
 
-    def __init__(self, n_classes: int = 5, image: str = DEFAULT_IMAGE, dropout: float = 0.3):
+    def __init__(self, n_classes: int = 5, image: str = DEFAULT_IMAGE, dropout: float = 0.3, sampling_rate: int = 100):
         super().__init__()
         self.image = image
+        self.sampling_rate = sampling_rate  # Hz of the records it reads (the spectrogram depends on it)
         self.features = nn.Sequential(
             *conv_bn_relu_2d(1, 8),
             nn.MaxPool2d(2),
@@ -41,4 +42,4 @@ class CNN2D(nn.Module):
         return self.head(self.features(image).mean(dim=(-2, -1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_image(ecg_to_image(x, self.image))
+        return self.forward_image(ecg_to_image(x, self.image, self.sampling_rate))

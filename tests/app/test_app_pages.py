@@ -10,6 +10,7 @@ import json
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -292,7 +293,7 @@ def test_saliency_without_trained_models_still_draws_the_record(app, monkeypatch
     assert lead_traces(charts(at)[0]) == 13
     at = page(at, "evaluate")
     assert "No evaluated run" in texts(at)
-    assert np.isfinite(table(at, "kind", "protocol")["macro_roc_auc"].dropna()).all()
+    assert np.isfinite(pd.to_numeric(table(at, "kind", "protocol")["macro_roc_auc"], errors="coerce").dropna()).all()
 
 
 def _wait(predicate, timeout_s: float) -> bool:
