@@ -1,4 +1,4 @@
-"""Command line: ``python -m ecgcore info|demo-data|models|train|eval|compare|interpret|predict|runs|download|app|calibrate|similar``.
+"""Command line: ``python -m ecgcore info|demo-data|models|train|eval|compare|interpret|predict|runs|download|app|calibrate|similar|sweep``.
 
 The original project's flags work as written (``--data_root --model --epochs --batch_size --fold``);
 ``--data-root`` is accepted too. Without ``--data_root`` (and ECGCORE_DATA_ROOT) the demo dataset is
@@ -135,6 +135,7 @@ def cmd_train(args) -> int:
         overwrite=args.overwrite,
         evaluate=not args.no_eval,
         pod_mode=pod_mode,
+        seeds=args.seeds,
     )
     check_request(request)  # before the data loads, as is the runs folder:
     make_folder(runs_folder(args))  # a read-only folder or a file there is one line, before any work
@@ -229,32 +230,18 @@ def _compared_group_names(args) -> tuple[str, str]:
 
 
 def cmd_compare(args) -> int:
-    from ecgcore.evaluate import compare_models
+    """Two run groups fold by fold, each fold the mean over its seeds (:func:`ecgcore.compare.compare_runs`)."""
+    from ecgcore.compare import compare_runs, comparison_report
+    from ecgcore.evaluate import group_recipe_differences
+    from ecgcore.run_paths import parse_group_folder
 
     a, b = _compared_groups(args)  # before the data loads: a bad group name costs nothing
     ds = load_dataset(args)
-    out = compare_models(ds, (a, b), args.plan, runs_folder(args))
-    print(f"\n{'fold':>4}  {'metric':15s} {a:>10s} {b:>10s} {'diff':>8s}")
-    rows = out["per_fold"]
-    for k in sorted({r["fold"] for r in rows}):
-        ra = next(r for r in rows if r["fold"] == k and r["model"] == a)
-        rb = next(r for r in rows if r["fold"] == k and r["model"] == b)
-        for m in ("macro_pr_auc", "macro_roc_auc", "f1_macro"):
-            print(f"{k:>4}  {m:15s} {ra[m]:10.4f} {rb[m]:10.4f} {ra[m] - rb[m]:+8.4f}")
-    print("\nmean ± std:")
-    for m, d in out["paired_difference"].items():
-        sa, sb = out["summary"][a].get(m), out["summary"][b].get(m)
-        if sa and sb:
-            p = d.get("p_wilcoxon")
-            print(
-                f"  {m:15s} {a} {sa['mean']:.4f} ± {'—' if sa['std'] is None else format(sa['std'], '.4f')}   "
-                f"{b} {sb['mean']:.4f} ± {'—' if sb['std'] is None else format(sb['std'], '.4f')}   "
-                f"paired diff {d['mean']:+.4f} ± {'—' if len(d['per_fold']) < 2 else format(d['std'], '.4f')}   "
-                f"Wilcoxon p {'— (one paired fold)' if len(d['per_fold']) < 2 else 'n/a' if p is None else f'{p:.3g}'}"
-            )
-    print(f"\n{out['note']}")
-    for group, differences in out["recipe_differences"].items():
-        for line in differences:  # the folds of one group trained with different recipes: said, not averaged silently
+    runs = (parse_group_folder(a), parse_group_folder(b))
+    out = compare_runs(ds.name, ds.label_set, runs, args.plan, runs_folder(args), ds.description)
+    print("\n".join(comparison_report(out)))
+    for group in (a, b):
+        for line in group_recipe_differences(ds, group, args.plan, runs_folder(args)):  # said, not averaged silently
             print(f"warning: {group}: {line}; its mean mixes recipes", file=sys.stderr)
     return 0
 
@@ -411,6 +398,13 @@ def cmd_failures(args) -> int:
     return cli_failures.COMMANDS[args.command](args)
 
 
+def cmd_sweep(args) -> int:
+    """Tune a model's recipe with Optuna, each trial a named run (:mod:`ecgcore.sweeps.command`)."""
+    from ecgcore.sweeps.command import run_sweep_command
+
+    return run_sweep_command(args, load_dataset, runs_folder(args))
+
+
 COMMANDS = {
     "info": cmd_info,
     "demo-data": cmd_demo_data,
@@ -425,6 +419,7 @@ COMMANDS = {
     "app": cmd_app,
     "calibrate": cmd_failures,
     "similar": cmd_failures,
+    "sweep": cmd_sweep,
 }
 
 

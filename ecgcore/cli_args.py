@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_interpret(sub)
     _add_predict(sub)
     _add_runs(sub)
+    _add_sweep(sub)
     _add_app(sub)
     _add_download(sub)
     _add_calibrate(sub)
@@ -122,6 +123,7 @@ def _add_train(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a finished run")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from last.pt")
     p.add_argument("--no_eval", action="store_true", help="do not evaluate on the test part afterwards")
+    p.add_argument("--seeds", type=int, default=1, help="train each fold with seeds 0 … N−1 (one run group; default 1)")
 
 
 def _add_eval(sub) -> None:
@@ -220,6 +222,41 @@ def _add_download(sub) -> None:
     p.add_argument("--no_verify", action="store_true", help="download even if the source has no SHA256SUMS.txt")
     p.add_argument(
         "--workers", type=int, default=None, help="parallel connections (default 16, measured: bench/download.py)"
+    )
+
+
+def _add_sweep(sub) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="tune a model's recipe with Optuna: each trial a named run <model>@<name>-t<k>",
+        description="Tune a model's recipe on one fold's validation part (macro PR-AUC) with Optuna; the study "
+        "lives beside the runs, so the same command continues it and several commands or workers share it.",
+    )
+    _add_data_args(p)
+    p.add_argument("--model", default="cnn1d", help="model name (see `python -m ecgcore models`)")
+    p.add_argument("--name", required=True, help="the sweep's name (letters, digits, - and _)")
+    p.add_argument("--trials", type=int, default=20, help="finished (complete or pruned) trials wanted (default 20)")
+    p.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        help="FIELD=LOW:HIGH[:log] (a range) or FIELD=V1,V2,… (choices) of a recipe field; repeat for more",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="epochs of each trial (default: the model's recipe)")
+    p.add_argument("--fold", type=int, default=0, help="the fold whose validation part scores the trials (default 0)")
+    p.add_argument("--plan", default=DEFAULT_PLAN, help=PLAN_HELP)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--workers", type=int, default=1, help="worker processes to start (default 1; 0: only follow)")
+    p.add_argument("--pruner", default="median", choices=("median", "hyperband", "none"))
+    p.add_argument("--seed", type=int, default=0, help="the sampler's seed (each worker adds its index)")
+    p.add_argument("--storage", default=None, help="an Optuna RDB URL (default: a journal file beside the runs)")
+    p.add_argument("--worker", action="store_true", help="be one worker: run trials until the study has its trials")
+    p.add_argument(
+        "--promote", action="store_true", help="train the best trial's recipe on every fold × --seeds as <model>@<name>"
+    )
+    p.add_argument("--seeds", type=int, default=3, help="with --promote: seeds per fold (default 3)")
+    p.add_argument(
+        "--runs_dir", "--runs-dir", dest="runs_dir", default=None, help="default $ECGCORE_RUNS_DIR or ./checkpoints"
     )
 
 

@@ -63,10 +63,12 @@ def train_job(
     given: dict | None = None,
     overwrite: bool = False,
     evaluate: bool = True,
+    seeds: int = 1,
 ) -> dict:
     """The JSON document of one fold's background training: ``request`` (the fields of
     :class:`ecgcore.service.TrainRequest`; ``given``: the recipe fields set, None for the model's
-    default) and ``source`` (where the data is). The process reads it from status.json, once."""
+    default; ``seeds``: seeds 0 … seeds − 1 of the fold, one run name each) and ``source`` (where the data
+    is). The process reads it from status.json, once."""
     request = {
         "model": model,
         "folds": [fold],
@@ -75,6 +77,7 @@ def train_job(
         "run_name": run_name,
         "overwrite": overwrite,
         "evaluate": evaluate,
+        "seeds": seeds,
     }
     source = {"data_root": data_root, "sampling_rate": sampling_rate, "label_set": label_set, "skip_bad": skip_bad}
     return {"request": request, "source": source}

@@ -4,6 +4,13 @@
     <runs_root>/<dataset>/<label_set>/<model>@<name>/fold<k>/   a named run (other plans: <plan>-fold<k>)
         best.pt  last.pt  progress.jsonl  status.json  train.log  results.json  records.csv
         confusion.png  lock  cancel  summary/<method>/
+    <runs_root>/<dataset>/<label_set>/<model>@<name>-s<seed>/   seed <seed> ≥ 1 of run <name> (train --seeds)
+    <runs_root>/<dataset>/<label_set>/<model>@<sweep>-t<k>/     trial <k> of a sweep (python -m ecgcore sweep)
+    <runs_root>/<dataset>/<label_set>/sweeps/<sweep>.journal     the sweep's Optuna study (and workers' logs)
+
+A run trained with several seeds is one run group of several run names: seed 0 is the run itself
+(what ``train`` without ``--seeds`` trains), seed s ≥ 1 is the run ``<name>-s<s>``, so every seed is an
+ordinary run folder that every command reads as before (:func:`seed_run_name`, :func:`seed_members`).
 
 ``runs_root`` is ``$ECGCORE_RUNS_DIR`` (default ``./checkpoints``). :class:`RunPaths` is the one object
 that knows these names; :func:`group_label` is the one way a run group is named for people, and
@@ -57,10 +64,57 @@ def parse_group_spec(spec: str) -> tuple[str, str]:
     return model, check_run_name(name or DEFAULT_RUN)
 
 
+SEED_SUFFIX_RE = re.compile(r"^(?P<base>.+)-s(?P<seed>[1-9][0-9]*)$")
+TRIAL_SUFFIX_RE = re.compile(r"^(?P<base>.+)-t(?P<trial>[0-9]+)$")
+
+
+def seed_run_name(run_name: str, seed: int) -> str:
+    """The run name of one seed of a run trained with several seeds: the run itself for seed 0,
+    ``<run_name>-s<seed>`` otherwise (RunError when that name would be too long)."""
+    return run_name if seed == 0 else check_run_name(f"{run_name}-s{seed}")
+
+
+def seed_of(run_name: str) -> tuple[str, int]:
+    """(the run, the seed) of a run name written by :func:`seed_run_name` (``x-s2`` → ("x", 2); any other → seed 0)."""
+    m = SEED_SUFFIX_RE.match(run_name)
+    return (m["base"], int(m["seed"])) if m else (run_name, 0)
+
+
+def seed_members(
+    dataset: str, label_set: str, model: str, run_name: str = DEFAULT_RUN, root: Path | None = None
+) -> dict[int, str]:
+    """{seed: group folder} of a run and the extra seeds of it found on disk (seed 0: the run itself)."""
+    members = {0: group_folder(model, run_name)}
+    prefix = f"{model}@{run_name}-s"
+    for folder in group_dir(dataset, label_set, "", root).glob(f"{prefix}*"):
+        seed = folder.name[len(prefix) :]
+        if folder.is_dir() and seed.isdigit() and not seed.startswith("0"):
+            members[int(seed)] = folder.name
+    return dict(sorted(members.items()))
+
+
+def trial_run_name(sweep: str, number: int) -> str:
+    """The run name of trial ``number`` of sweep ``sweep``: ``<sweep>-t<number>`` (RunError when too long)."""
+    return check_run_name(f"{sweep}-t{number}")
+
+
+def sweep_journal(dataset: str, label_set: str, sweep: str, root: Path | None = None) -> Path:
+    """The journal file of a sweep's Optuna study: ``<root>/<dataset>/<label_set>/sweeps/<sweep>.journal``."""
+    return group_dir(dataset, label_set, "sweeps", root) / f"{check_run_name(sweep)}.journal"
+
+
 def group_label(model: str, run_name: str = DEFAULT_RUN, plan: str = DEFAULT_PLAN, fold: int | None = None) -> str:
     """A run group (or one fold of it) named for people: ``cnn1d``, ``cnn1d · run lr-crop``,
-    ``cnn1d · run lr-crop · fold 2``, with `` (benchmark)`` for a plan other than the default."""
-    name = model if run_name == DEFAULT_RUN else f"{model} · run {run_name}"
+    ``cnn1d · run lr-crop · fold 2``, ``cnn1d · run lr-crop · seed 1`` (an extra seed),
+    ``cnn1d · sweep lr-crop · trial 3``, with `` (benchmark)`` for a plan other than the default."""
+    base, seed = seed_of(run_name)
+    trial = TRIAL_SUFFIX_RE.match(run_name)
+    if trial:
+        name = f"{model} · sweep {trial['base']} · trial {trial['trial']}"
+    elif seed:
+        name = group_label(model, base) + f" · seed {seed}"
+    else:
+        name = model if run_name == DEFAULT_RUN else f"{model} · run {run_name}"
     name += "" if fold is None else f" · fold {fold}"
     return name + ("" if plan == DEFAULT_PLAN else f" ({plan})")
 

@@ -30,7 +30,7 @@ from ecgcore.fileio import make_folder
 from ecgcore.folds import DEFAULT_PLAN
 from ecgcore.inference import pick_device
 from ecgcore.recipes import TrainConfig, check_config, default_config, resume_conflicts
-from ecgcore.run_paths import DEFAULT_RUN, RunPaths, runs_root
+from ecgcore.run_paths import DEFAULT_RUN, RunPaths, runs_root, seed_run_name
 from ecgcore.runs import RunLock, can_resume, is_locked, recipe_of, run_state, write_status
 from ecgcore.train import Callback, RunRecorder, train_locked
 
@@ -153,7 +153,9 @@ class TrainRequest:
 
     ``given``: the recipe fields given explicitly (None or absent: the model's default); a resume
     compares these with the run's recorded recipe. ``pod_mode``: a Kubernetes Indexed-Job pod (fold
-    from JOB_COMPLETION_INDEX) continues its fold's interrupted run instead of refusing it."""
+    from JOB_COMPLETION_INDEX) continues its fold's interrupted run instead of refusing it.
+    ``seeds``: train each fold with seeds 0 … seeds − 1, one run name per seed
+    (:func:`ecgcore.run_paths.seed_run_name`: seed 0 is ``run_name`` itself)."""
 
     model: str
     folds: list[int]
@@ -165,19 +167,35 @@ class TrainRequest:
     overwrite: bool = False
     evaluate: bool = True
     pod_mode: bool = False
+    seeds: int = 1
 
-    def config(self, fold: int) -> TrainConfig:
-        """The recipe of one fold: the model's default with ``given`` (checked by :func:`check_request`)."""
-        return default_config(self.model, **self.given, plan=self.plan, fold=fold, device=self.device)
+    def config(self, fold: int, seed: int | None = None) -> TrainConfig:
+        """The recipe of one fold (and seed, with ``seeds``): the model's default with ``given``
+        (checked by :func:`check_request`)."""
+        given = self.given if seed is None else {**self.given, "seed": seed}
+        return default_config(self.model, **given, plan=self.plan, fold=fold, device=self.device)
+
+    def members(self) -> list[tuple[int, int | None, str]]:
+        """(fold, seed, run name) of each training asked for, fold by fold: seed None and ``run_name``
+        without ``seeds``, else seeds 0 … seeds − 1 under :func:`ecgcore.run_paths.seed_run_name`."""
+        if self.seeds == 1:
+            return [(k, None, self.run_name) for k in self.folds]
+        return [(k, s, seed_run_name(self.run_name, s)) for k in self.folds for s in range(self.seeds)]
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def check_request(request: TrainRequest) -> dict[int, TrainConfig]:
-    """Every fold's recipe checked before any work (data not loaded, no folder touched), and the device
-    (a GPU asked for where there is none). Raises RunError / ModelError (one line)."""
-    configs = {k: check_config(request.config(k), request.run_name) for k in request.folds}
+def check_request(request: TrainRequest) -> dict[tuple[int, str], TrainConfig]:
+    """Every fold's (and seed's) recipe checked before any work (data not loaded, no folder touched),
+    and the device (a GPU asked for where there is none): {(fold, run name): recipe}. Raises RunError /
+    ModelError (one line)."""
+    if not isinstance(request.seeds, int) or request.seeds < 1:
+        raise RunError(f"--seeds {request.seeds!r}: use a whole number of 1 or more (seeds 0 … N−1 of each fold).")
+    if request.seeds > 1 and request.given.get("seed") is not None:
+        raise RunError(f"--seed {request.given['seed']} with --seeds {request.seeds}: --seeds trains seeds 0 … "
+                       f"{request.seeds - 1}; leave --seed out.")  # fmt: skip
+    configs = {(k, name): check_config(request.config(k, s), name) for k, s, name in request.members()}
     pick_device(request.device)
     return configs
 
@@ -210,14 +228,14 @@ def train_request(
     should_stop: Callable[[], bool] | None = None,
     on_fold: Callable[[int, Path], None] | None = None,
 ) -> Iterator[tuple[int, Path, RunOutcome | RunError]]:
-    """Train each fold of ``request`` in turn (checked by :func:`check_request` first), yielding
+    """Train each fold (and seed) of ``request`` in turn (checked by :func:`check_request` first), yielding
     ``(fold, path, outcome)``; a fold that is refused (locked, already trained, a resume conflict)
     yields its RunError and leaves that run's files alone. ``should_stop`` also sees each run's
     cancel flag. Stops after a cancelled fold."""
     configs = check_request(request)
     make_folder(root or runs_root())  # a read-only folder or a file there: one line before any fold
-    for k, config in configs.items():
-        paths = RunPaths.of(ds.name, ds.label_set, request.model, k, request.plan, root, request.run_name)
+    for (k, run_name), config in configs.items():
+        paths = RunPaths.of(ds.name, ds.label_set, request.model, k, request.plan, root, run_name)
         if on_fold:
             on_fold(k, paths.folder)
         if not is_locked(paths.folder):
@@ -227,7 +245,7 @@ def train_request(
             resume, config = resume_plan(paths.folder, request, config)
             outcome = run_fold(
                 ds, config, paths.folder, resume=resume, overwrite=request.overwrite, evaluate=request.evaluate,
-                callbacks=callbacks, should_stop=stop, run_name=request.run_name,
+                callbacks=callbacks, should_stop=stop, run_name=run_name,
             )  # fmt: skip
         except RunError as e:
             yield k, paths.folder, e

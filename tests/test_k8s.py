@@ -50,6 +50,7 @@ STAGES = {  # kustomization directory -> what it must contain
     "data": K8S / "jobs" / "data",
     "train": K8S / "jobs" / "train",
     "eval": K8S / "jobs" / "eval",
+    "sweep": K8S / "jobs" / "sweep",
     "gpu": K8S / "overlays" / "gpu",
     **{f"train/{m}": K8S / "jobs" / "train" / m for m in MODELS},
     **{f"gpu/{m}": K8S / "overlays" / "gpu" / m for m in MODELS},
@@ -595,6 +596,7 @@ def test_stages_hold_the_expected_resources():
     assert set(rendered("data")) == {("Job", "download-ptbxl")}
     assert set(rendered("train")) == {("Job", job_name(m)) for m in DEFAULT_MODELS}
     assert set(rendered("eval")) == {("Job", "eval")}
+    assert set(rendered("sweep")) == {("Job", "sweep")}
     assert set(rendered("gpu")) == set(rendered("train"))
     for model in MODELS:
         assert set(rendered(f"train/{model}")) == {("Job", job_name(model))}, "model.yaml is local-config"
@@ -840,8 +842,8 @@ def test_every_job_command_parses_with_the_cli():
                 for call in ecgcore_invocations(container):
                     parse_cli(call)
                     seen += 1
-    # data: download (+ cache); train and gpu: one per default model; eval+eval+compare; train/<m>, gpu/<m>
-    assert seen == 1 + 2 * len(DEFAULT_MODELS) + 3 + 2 * len(MODELS)
+    # data: download (+ cache); train and gpu: one per default model; eval+eval+compare; train/<m>, gpu/<m>; sweep
+    assert seen == 1 + 2 * len(DEFAULT_MODELS) + 3 + 2 * len(MODELS) + 1
 
 
 def test_shell_scripts_are_valid_sh():
@@ -1017,3 +1019,26 @@ def test_job_completion_index_selects_the_fold(demo_root, tmp_path):
     run = model_dirs[0] / "fold3"
     assert (run / "best.pt").is_file()
     assert json.loads((run / "status.json").read_text())["state"] == "done"
+
+
+def test_sweep_job_runs_parallel_workers_of_one_study_on_the_shared_volume(tmp_path):
+    """Issue "a fair 1D-vs-2D comparison": one Indexed Job, `parallelism` pods each running
+    `python -m ecgcore sweep ... --worker` against the same study (a journal file under the runs folder
+    of the shared volume, from ecgcore-env), its space checked by the real CLI before any pod starts."""
+    from ecgcore.run_paths import sweep_journal
+    from ecgcore.sweeps.command import spec_from_args
+
+    (job,) = jobs("sweep")
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"] >= 2
+    container = only_container(job)
+    (call,) = ecgcore_invocations(container)
+    args = parse_cli(call)
+    assert args.command == "sweep" and args.worker and args.storage is None and args.data_root is None
+    sweep = spec_from_args(args)  # the space, epochs, fold and name a worker would refuse are refused here
+    assert sweep.trials >= 2 * spec["parallelism"]
+    env = env_of(container)
+    assert {"configMapRef": {"name": "ecgcore-env"}} in container["envFrom"]
+    assert "ECGCORE_RUN_NAME" not in env  # trials name their own runs
+    journal = sweep_journal("ptbxl-x", "superclass", args.name, Path(env["ECGCORE_RUNS_DIR"]))
+    assert journal.is_relative_to(DATA_MOUNT)  # on the volume every worker pod mounts
