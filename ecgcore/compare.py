@@ -196,8 +196,9 @@ def compare_runs(
     """Two runs ((model, run name) each, with all their seeds) compared on the folds evaluated for
     both: per fold the mean over seeds (and its sd), then mean ± sd over folds of those means, and the
     paired per-fold difference with its Wilcoxon p (:func:`compare_groups` on the seed means). The
-    same keys as :func:`ecgcore.evaluate.compare_models` plus ``seeds`` {group: seeds per fold} and
-    ``seed_sd`` {group: {fold: {metric: sd}}}; written to ``<dataset>/<label_set>/compare.json``."""
+    keys models, plan, dataset, per_fold, summary, paired_difference (std None from one paired fold),
+    note, ``seeds`` {group: seeds per fold} and ``seed_sd`` {group: {fold: {metric: sd}}}; written to
+    ``<dataset>/<label_set>/compare.json``."""
     names = tuple(group_folder(model, run) for model, run in runs)
     averaged, spread = {}, {}
     for name, (model, run) in zip(names, runs):
@@ -213,7 +214,7 @@ def compare_runs(
         "per_fold": rows,
         "summary": {n: summarize_folds([r for r in rows if r["model"] == n]) for n in names},
         "paired_difference": {
-            m: {"mean": v["mean"], "std": v["sd"] or 0.0, "per_fold": v["diff"], "p_wilcoxon": v["p_wilcoxon"]}
+            m: {"mean": v["mean"], "std": v["sd"], "per_fold": v["diff"], "p_wilcoxon": v["p_wilcoxon"]}
             for m, v in paired["metrics"].items()
         },
         "note": paired["note"] + " Each fold's value is the mean over its seeds.",

@@ -168,35 +168,3 @@ def group_recipe_differences(
 
     folders = {k: RunPaths.of(ds.name, ds.label_set, group, k, plan, root).folder for k in range(n_folds(plan))}
     return fold_recipe_differences({k: recipe_of(f) for k, f in folders.items() if f.is_dir()})
-
-
-def compare_models(
-    ds: ECGDataset, models: tuple[str, str] = ("cnn1d", "cnn2d"), plan: str = DEFAULT_PLAN, root: Path | None = None
-) -> dict:
-    """Two run groups (``model`` or ``model@run_name``) side by side on the folds evaluated for both:
-    mean ± std per group, the paired per-fold difference (a − b) and its Wilcoxon signed-rank p
-    (:func:`ecgcore.compare.compare_groups`); written to ``<dataset>/<label_set>/compare.json``."""
-    from ecgcore.compare import compare_groups
-
-    table = comparison_table(ds, models, plan, root)
-    if table.empty:
-        raise ResultsError(
-            f"no fold has results for both {models[0]} and {models[1]} on {ds.name}; "
-            "train and evaluate both models first (python -m ecgcore train/eval)."
-        )
-    paired = compare_groups(*(group_results(ds, m, plan, root) for m in models), names=tuple(models))
-    out = {
-        "models": list(models),
-        "plan": plan,
-        "dataset": ds.description,
-        "per_fold": table.to_dict(orient="records"),
-        "summary": {m: summarize_folds(table[table.model == m].to_dict(orient="records")) for m in models},
-        "paired_difference": {
-            k: {"mean": v["mean"], "std": v["sd"] or 0.0, "per_fold": v["diff"], "p_wilcoxon": v["p_wilcoxon"]}
-            for k, v in paired["metrics"].items()
-        },
-        "note": paired["note"],
-        "recipe_differences": {m: group_recipe_differences(ds, m, plan, root) for m in models},
-    }
-    write_json(group_dir(ds.name, ds.label_set, models[0], root).parent / "compare.json", out)
-    return out

@@ -10,9 +10,9 @@ import pytest
 
 from ecgcore import thresholds
 from ecgcore.checkpoints import load_checkpoint
+from ecgcore.compare import compare_runs
 from ecgcore.errors import CheckpointError, ResultsError
 from ecgcore.evaluate import (
-    compare_models,
     comparison_table,
     evaluate_run,
     predict_proba,
@@ -182,14 +182,15 @@ def test_summarize_model_mean_std(tmp_path, demo_ds):
         summarize_model(demo_ds, "cnn1d", [0, 4], root=tmp_path)
 
 
-def test_compare_models_paired_differences(tmp_path, demo_ds):
+def test_compare_runs_paired_differences(tmp_path, demo_ds):
     a = {0: [0.70, 0.72, 0.88, 0.60, 0.65], 1: [0.68, 0.70, 0.86, 0.58, 0.63], 2: [0.74, 0.75, 0.90, 0.62, 0.66]}
     b = {0: [0.60, 0.62, 0.83, 0.50, 0.55], 1: [0.61, 0.60, 0.80, 0.49, 0.57], 2: [0.59, 0.66, 0.84, 0.52, 0.58]}
     for k in a:
         fake_results(tmp_path, demo_ds, "cnn1d", k, a[k])
         fake_results(tmp_path, demo_ds, "cnn2d", k, b[k])
     fake_results(tmp_path, demo_ds, "cnn1d", 3, [0.9] * 5)  # fold 3 only for one model: left out
-    out = compare_models(demo_ds, ("cnn1d", "cnn2d"), root=tmp_path)
+    pair = (("cnn1d", "default"), ("cnn2d", "default"))
+    out = compare_runs(demo_ds.name, demo_ds.label_set, pair, root=tmp_path)
     assert sorted({r["fold"] for r in out["per_fold"]}) == [0, 1, 2]
     for j, m in enumerate(MACRO_METRICS):
         diff = np.array([a[k][j] - b[k][j] for k in (0, 1, 2)])
@@ -203,25 +204,25 @@ def test_compare_models_paired_differences(tmp_path, demo_ds):
     table = comparison_table(demo_ds, ("cnn1d", "cnn2d"), root=tmp_path)
     assert list(table.columns) == ["fold", "model", *MACRO_METRICS] and len(table) == 6
     # reversed order: the differences change sign
-    rev = compare_models(demo_ds, ("cnn2d", "cnn1d"), root=tmp_path)
+    rev = compare_runs(demo_ds.name, demo_ds.label_set, pair[::-1], root=tmp_path)
     assert rev["paired_difference"]["macro_pr_auc"]["mean"] == pytest.approx(
         -out["paired_difference"]["macro_pr_auc"]["mean"]
     )
 
 
-def test_compare_models_without_common_folds(tmp_path, demo_ds):
+def test_compare_runs_without_common_folds(tmp_path, demo_ds):
     fake_results(tmp_path, demo_ds, "cnn1d", 0, [0.5] * 5)
-    with pytest.raises(ResultsError, match="train and evaluate both"):
-        compare_models(demo_ds, ("cnn1d", "cnn2d"), root=tmp_path)
+    with pytest.raises(ResultsError, match="train and evaluate the same folds of both"):
+        compare_runs(demo_ds.name, demo_ds.label_set, (("cnn1d", "default"), ("cnn2d", "default")), root=tmp_path)
 
 
 def test_compare_trained_runs(trained_runs, demo_ds):
     root = trained_runs["cnn1d"].parents[3]
-    out = compare_models(demo_ds, ("cnn1d", "cnn2d"), root=root)
+    out = compare_runs(demo_ds.name, demo_ds.label_set, (("cnn1d", "default"), ("cnn2d", "default")), root=root)
     r1, r2 = read_results(trained_runs["cnn1d"]), read_results(trained_runs["cnn2d"])
     d = out["paired_difference"]["macro_pr_auc"]
     assert d["per_fold"] == pytest.approx([r1["macro_pr_auc"] - r2["macro_pr_auc"]])
-    assert d["std"] == 0.0
+    assert d["std"] is None  # no spread from one paired fold
 
 
 def test_predict_proba_shapes(trained_runs, demo_ds):
