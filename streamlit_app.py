@@ -33,6 +33,7 @@ page = st.navigation(
         "Models": [
             st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
             st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+            st.Page("app_pages/sweeps.py", title="Sweeps", icon=":material/tune:"),
         ],
         "Explain and predict": [
             st.Page("app_pages/saliency.py", title="Saliency", icon=":material/visibility:"),

@@ -79,7 +79,7 @@ def _new_training(ds, skip_bad: bool, problem: str | None) -> None:
             tr_recipe_of=model, tr_epochs=defaults.epochs, tr_batch=defaults.batch_size, tr_lr=defaults.lr
         )
         st.session_state.update(_advanced_defaults(defaults))
-    c5, c6, c7, c8 = st.columns(4)
+    c5, c6, c7, c8, c9 = st.columns(5)
     epochs = c5.number_input("Epochs", 1, 500, key="tr_epochs")
     batch_size = c6.selectbox("Batch size", [8, 16, 32, 64, 128, 256], key="tr_batch")
     lr = c7.number_input(
@@ -92,10 +92,12 @@ def _new_training(ds, skip_bad: bool, problem: str | None) -> None:
         help=f"peak rate of the {defaults.schedule} schedule; augmentation "
         f"{'on' if defaults.augment else 'off'} (the model's default recipe)",
     )
-    seed = c8.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed")
+    seeds = c9.number_input("Seeds per fold", 1, 5, 1, key="tr_seeds", help="Several: seeds 0, 1, … of every fold.")
+    seed = c8.number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed", disabled=seeds > 1)
     recipe = submit.Recipe(
-        model, int(epochs), int(batch_size), float(lr), int(seed), plan, run_name.strip(), _advanced(defaults)
-    )
+        model, int(epochs), int(batch_size), float(lr), int(seed), plan, run_name.strip(), _advanced(defaults),
+        int(seeds),
+    )  # fmt: skip
     replace = st.checkbox(
         "Replace finished runs of these folds",
         key="tr_replace",
@@ -116,9 +118,10 @@ def _start(
         with st.expander(f"Full recipe of run '{recipe.run_name}'"):
             st.dataframe(submit.recipe_rows(recipe), hide_index=True, key="tr_recipe_table")
     cost = submit.estimate_cost(ds, recipe, folds)
+    seeds = f" × {recipe.seeds} seeds" if recipe.seeds > 1 else ""
     st.caption(
         f"Trains on {ds.description} ({PLAN_NAMES[recipe.plan]}); about **{run_progress.format_duration(cost.seconds)}** "
-        f"for {cost.folds} fold(s): {recipe.epochs} epoch(s) × {cost.n_train:,} training records ÷ "
+        f"for {cost.folds} fold(s){seeds}: {recipe.epochs} epoch(s) × {cost.n_train:,} training records ÷ "
         f"~{cost.speed:,.0f} samples/s ({cost.source}). At most {jobs.max_trainings()} training(s) at a time, "
         f"the others wait in a queue. Runs are written to `{runs_root()}` and evaluated on their test part."
     )

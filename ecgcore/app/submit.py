@@ -42,12 +42,14 @@ class Recipe:
     plan: str = DEFAULT_PLAN
     run_name: str = DEFAULT_RUN
     advanced: dict = field(default_factory=dict)
+    seeds: int = 1  # several: seeds 0 … seeds−1 of each fold, one run group (``seed`` is then not used)
 
     def given(self) -> dict:
         """The recipe fields this request sets (the rest are the model's default)."""
         names = {f.name for f in fields_in("advanced")}
         extra = {k: v for k, v in self.advanced.items() if k in names and v not in (None, "")}
-        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed, **extra}
+        seed = {} if self.seeds > 1 else {"seed": self.seed}
+        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, **seed, **extra}
 
     def config(self, fold: int = 0) -> TrainConfig:
         return default_config(self.model, **self.given(), plan=self.plan, fold=fold)
@@ -143,7 +145,7 @@ def submit_training(
             continue
         job = jobs.train_job(
             str(ds.root), recipe.model, k, label_set=label_set, plan=recipe.plan, sampling_rate=ds.sampling_rate,
-            skip_bad=skip_bad, run_name=recipe.run_name, given=recipe.given(), overwrite=held,
+            skip_bad=skip_bad, run_name=recipe.run_name, given=recipe.given(), overwrite=held, seeds=recipe.seeds,
         )  # fmt: skip
         try:
             state = jobs.submit(path, job, root)
@@ -214,5 +216,5 @@ def estimate_cost(ds: ECGDataset, recipe: Recipe, folds: Sequence[int], root: Pa
         speed = model_spec(recipe.model).samples_per_s
         source = f"{recipe.model}'s typical speed on 1 CPU thread (RESULTS.md); no earlier run to measure"
     n_train = training_size(ds, recipe.plan, folds[0] if folds else 0)
-    seconds = recipe.epochs * n_train / speed * max(1, len(folds))
+    seconds = recipe.epochs * n_train / speed * max(1, len(folds)) * max(1, recipe.seeds)
     return CostEstimate(seconds, speed, source, n_train, len(folds))

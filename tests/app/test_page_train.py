@@ -125,3 +125,18 @@ def test_progress_text_and_epoch_tile_agree_and_no_none(train_page, demo_ds):
     row = runs.iloc[0]
     assert row["state"] == "running" and row["epoch"] == "1/2"
     assert "None" not in " ".join(str(v) for v in row.to_list())
+
+
+def test_several_seeds_per_fold_are_one_request(train_page):
+    """Seeds per fold: one background job per fold whose request trains seeds 0 … N−1 (the Seed input is
+    then not used), and the time estimate counts every seed."""
+    at, queued, _ = train_page
+    at.number_input(key="tr_epochs").set_value(1)
+    at.selectbox(key="tr_fold").set_value(0)
+    at.number_input(key="tr_seeds").set_value(3).run()
+    assert at.number_input(key="tr_seed").disabled
+    assert any("× 3 seeds" in c.value for c in at.caption)
+    at.button(key="tr_start").click().run()
+    assert not at.exception and not at.error, _texts(at)
+    ((_, job),) = queued
+    assert job["request"]["seeds"] == 3 and "seed" not in job["request"]["given"]
