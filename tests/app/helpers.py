@@ -34,3 +34,17 @@ def table(at: AppTest, *columns: str, without: tuple[str, ...] = ()):
         if all(c in value.columns for c in columns) and not any(c in value.columns for c in without):
             return value
     raise AssertionError(f"no table with columns {columns}")
+
+
+def finished_download(data_root, out) -> None:
+    """Leave a finished PTB-XL download in ``out`` (a copy of ``data_root``) as Home sees it: the folder
+    and the download's progress.json saying done."""
+    import shutil
+    from dataclasses import asdict
+
+    from ecgcore import download as dl
+    from ecgcore.fileio import write_json
+
+    shutil.copytree(data_root, out)
+    done = dl.DownloadStatus(state="done", out=str(out), files_done=3, files_total=3, bytes_done=10, bytes_total=10)
+    write_json(dl.status_dir(out) / "progress.json", asdict(done))

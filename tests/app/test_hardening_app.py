@@ -7,15 +7,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import asdict
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore import download as dl
-from ecgcore.fileio import write_json
 from tests.app.conftest import APP, RUN_TIMEOUT_S
-from tests.app.helpers import page
+from tests.app.helpers import finished_download, page
 
 
 def _app() -> AppTest:
@@ -83,11 +81,7 @@ def test_a_failed_write_when_queueing_is_one_line(monkeypatch, app_env, tmp_path
 def test_a_deleted_download_is_not_offered(monkeypatch, app_env, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     out = dl.default_out()
-    shutil.copytree(app_env["data_root"], out)
-    sdir = dl.status_dir(out)
-    sdir.mkdir(parents=True, exist_ok=True)
-    done = dl.DownloadStatus(state="done", out=str(out), files_done=3, files_total=3, bytes_done=10, bytes_total=10)
-    write_json(sdir / "progress.json", asdict(done))
+    finished_download(app_env["data_root"], out)
     try:
         at = _app()
         assert [b for b in at.button if b.key == "home_dl_use"]  # offered while the folder holds PTB-XL
@@ -96,7 +90,7 @@ def test_a_deleted_download_is_not_offered(monkeypatch, app_env, tmp_path):
         assert not at.exception and not [b for b in at.button if b.key == "home_dl_use"]
         assert any("is gone" in i.value and str(out) in i.value for i in at.info), [i.value for i in at.info]
     finally:
-        shutil.rmtree(sdir, ignore_errors=True)
+        shutil.rmtree(dl.status_dir(out), ignore_errors=True)
 
 
 @pytest.mark.parametrize(

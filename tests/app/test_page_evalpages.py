@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgcore.folds import DEFAULT_PLAN, fold_testing_record
-from tests.app.helpers import charts, page, table, texts
+from tests.app.helpers import charts, finished_download, page, table, texts
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "streamlit_app.py"
@@ -146,18 +146,12 @@ def test_train_lists_states_in_words_and_flags_short_runs(monkeypatch, app_env, 
 
 # --- Home -------------------------------------------------------------------------------------------------------
 def test_the_downloaded_folder_switches_the_whole_app(monkeypatch, app_env, tmp_path):
-    from dataclasses import asdict
 
     from ecgcore import download as dl
-    from ecgcore.fileio import write_json
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     out = dl.default_out()
-    shutil.copytree(app_env["data_root"], out)
-    sdir = dl.status_dir(out)
-    sdir.mkdir(parents=True, exist_ok=True)
-    done = dl.DownloadStatus(state="done", out=str(out), files_done=3, files_total=3, bytes_done=10, bytes_total=10)
-    write_json(sdir / "progress.json", asdict(done))
+    finished_download(app_env["data_root"], out)
     monkeypatch.delenv("ECGCORE_DATA_ROOT")
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()

@@ -6,8 +6,6 @@ the fold whose test part holds the record, and Home's "Use the downloaded folder
 from __future__ import annotations
 
 import re
-import shutil
-from dataclasses import asdict
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from ecgcore.folds import fold_testing_record
 from ecgcore.outcomes import read_records_csv
 from ecgcore.sources import load_ptbxl
+from tests.app.helpers import finished_download
 from tests.e2e.conftest import UI, _free_port, _stop, start_server
 from tests.e2e.test_e2e_evaluate import evaluated_run  # noqa: F401 — the fixture
 
@@ -63,17 +62,12 @@ def test_explain_opens_the_fold_that_tests_the_record(ui, app_server, evaluated_
 
 def test_the_downloaded_folder_switches_the_whole_app(page, deep_demo, tmp_path, monkeypatch):
     from ecgcore import download as dl
-    from ecgcore.fileio import write_json
 
     data_home, cache_dir = tmp_path / "xdg", tmp_path / "cache"
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
     monkeypatch.setenv("ECGCORE_CACHE_DIR", str(cache_dir))  # the server's: its settings and download state
     out = dl.default_out()
-    shutil.copytree(deep_demo["root"], out)
-    sdir = dl.status_dir(out)
-    sdir.mkdir(parents=True, exist_ok=True)
-    done = dl.DownloadStatus(state="done", out=str(out), files_done=3, files_total=3, bytes_done=10, bytes_total=10)
-    write_json(sdir / "progress.json", asdict(done))
+    finished_download(deep_demo["root"], out)
     url, runs_dir = f"http://127.0.0.1:{_free_port()}", tmp_path / "runs"
     env = deep_demo["env"] | {
         "ECGCORE_RUNS_DIR": str(runs_dir),
