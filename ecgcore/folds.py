@@ -208,3 +208,23 @@ def fold_summary(
             row |= {name: int(labels[idx, j].sum()) for j, name in enumerate(label_names)}
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def test_fold_of(
+    records: pd.DataFrame, labelled: np.ndarray | None, ecg_id: int, plan: str = DEFAULT_PLAN
+) -> int | None:
+    """The fold of ``plan`` whose **test** part holds record ``ecg_id`` (cv5: fold k tests strat folds
+    2k+1 and 2k+2), or None when no fold tests it: the record is not in ``records``, is unlabelled
+    (``labelled`` False: it takes part in no fold), or the plan tests only some strat folds (benchmark)."""
+    ids = records["ecg_id"].to_numpy()
+    rows = np.flatnonzero(ids == int(ecg_id))
+    if not len(rows):
+        return None
+    row = int(rows[0])
+    if labelled is not None and not bool(np.asarray(labelled, bool)[row]):
+        return None
+    strat = int(strat_folds_of(records, plan)[row])
+    for k, (_, _, test) in enumerate(get_plan(plan).folds):
+        if strat in test:
+            return k
+    return None

@@ -107,3 +107,14 @@ def for_people(message: str) -> str:
     for pattern, words in _CLI_ADVICE:
         message = re.sub(pattern, words, message)
     return message
+
+
+# ----------------------------------------------------------------------------- Saliency and Predict (trust)
+
+ENSEMBLE_PART_NAMES = {
+    "test": "test of this fold (the other folds trained on it)",
+    "val": "validation of this fold",
+    "train": "training of this fold",
+    "all": "all records",
+}
+"""Parts of the chosen fold when a fold ensemble predicts: no part is "never seen" by every member."""
