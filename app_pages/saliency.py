@@ -299,11 +299,18 @@ def where_note(ds, runs, choice: Choice, metas, i: int) -> None:
         st.caption(place.text)
     else:
         st.warning(place.text, icon=":material/warning:" if place.level == "warning" else ":material/info:")
-    if place.open_fold is not None and st.button(
-        f"Open fold {place.open_fold}, which tests this record", key="sal_open_test"
-    ):
-        st.session_state.update(sal_fold=(run.plan, place.open_fold), sal_members="fold", _sal_pending=ecg_id)
-        st.rerun()
+    if place.open_fold is not None:
+        st.button(
+            f"Open fold {place.open_fold}, which tests this record",
+            key="sal_open_test",
+            on_click=_open_fold,
+            args=(run.plan, place.open_fold, ecg_id),
+        )
+
+
+def _open_fold(plan: str, fold: int, ecg_id: int) -> None:
+    """The button's callback (before the widgets exist): this fold alone, on the record's test part."""
+    st.session_state.update(sal_fold=(plan, fold), sal_members="fold", _sal_pending=ecg_id)
 
 
 def _explained(ds, choice: Choice, signal, key: str, got: dict, opts: dict) -> tuple[int, dict]:
