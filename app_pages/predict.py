@@ -20,7 +20,7 @@ from ecgcore.figures import (
     lead_shares,
     probabilities_figure,
 )
-from ecgcore.figures.ecg import PAGE_WIDTH_PX
+from ecgcore.figures.ecg import NO_MODE_BAR, PAGE_WIDTH_PX
 from ecgcore.predict import predictions_csv, probability_table, record_predictions
 from ecgcore.records import LEADS
 from ecgcore.run_paths import RunPaths, group_label
@@ -223,8 +223,9 @@ def saliency_view(chosen, checkpoints, got: dict) -> None:
     st.plotly_chart(
         ecg_paper_figure(x, rate, title=title, saliency=shown, signed=opts["signed"], width=WIDTH),
         key="pr_ecg",
-        config=trust_sections.PLOT_CONFIG,
+        config=NO_MODE_BAR,  # no mode bar over the colour bar
     )
+    st.caption(trust_sections.ZOOM_NOTE)
     if raw is not None and raw["time_only"]:
         st.info(
             "No lead ranking: Grad-CAM of a 1D CNN is **time-only** — it says *when*, not *which lead*; the "

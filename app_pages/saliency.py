@@ -24,7 +24,7 @@ from ecgcore.figures import (
     probabilities_figure,
     saliency_figure,
 )
-from ecgcore.figures.ecg import PAGE_WIDTH_PX
+from ecgcore.figures.ecg import NO_MODE_BAR, PAGE_WIDTH_PX
 from ecgcore.folds import test_fold_of
 from ecgcore.run_paths import RunPaths
 from ecgcore.runs import RunInfo
@@ -33,6 +33,7 @@ from ecgcore.saliency import default_target, display_map
 AUTO = "__auto__"
 WIDTH = PAGE_WIDTH_PX  # the main column of a 1600×1000 window with the sidebar open: paper at 4.3 px/mm
 PLOT_CONFIG = trust_sections.PLOT_CONFIG
+ECG_CONFIG = NO_MODE_BAR  # no mode bar over the colour bar
 
 
 @dataclass
@@ -93,6 +94,13 @@ def _follow_record(ds, folds: dict) -> None:
         st.session_state["_sal_pending"] = ecg_id
 
 
+def _members_changed() -> None:
+    """One fold or all: the part picker's words change (no part is "never seen" by every member); set its
+    value again so that the browser shows the new words."""
+    if "sal_part" in st.session_state:
+        st.session_state["sal_part"] = st.session_state["sal_part"]
+
+
 def _picked() -> None:
     """A record picked from all records: follow it to the fold that tests it."""
     if st.session_state.get("sal_part") == "all":
@@ -128,6 +136,7 @@ def run_choice(ds, runs, key_ds) -> Choice:
         key="sal_members",
         format_func={"fold": "this fold", "all": f"all folds ({len(members)})"}.get,
         help="All folds: the fold ensemble — the mean of the fold models' probabilities and maps.",
+        on_change=_members_changed,
     )
     choice.members = members if ensemble == "all" else [choice.run]
     choice.parts = cache.record_parts(ds, key_ds, choice.run.plan, choice.run.fold)
@@ -200,7 +209,7 @@ def ecg_only(ds, ecg_id: int, signal) -> None:
     st.plotly_chart(
         ecg_paper_figure(signal, ds.sampling_rate, title=f"ecg_id {ecg_id}", width=WIDTH),
         key="sal_ecg_only",
-        config=PLOT_CONFIG,
+        config=ECG_CONFIG,
     )
     st.stop()
 
@@ -360,16 +369,17 @@ def map_view(ds, runs, choice: Choice, signal, key: str, got: dict) -> None:
             fig = ecg_paper_figure(
                 signal, ds.sampling_rate, title=title, saliency=shown, signed=opts["signed"], width=WIDTH
             )
-            st.plotly_chart(fig, key="sal_fig", config=PLOT_CONFIG)
+            st.plotly_chart(fig, key="sal_fig", config=ECG_CONFIG)
             _lead_bars(st.columns([1, 2])[0], raw, target_name)
         else:
             band_col, left = st.columns([4, 1])
             band_col.plotly_chart(
                 saliency_figure(signal, shown, ds.sampling_rate, title=title, signed=opts["signed"]),
                 key="sal_fig",
-                config=PLOT_CONFIG,
+                config=ECG_CONFIG,
             )
             _lead_bars(left, raw, target_name)
+        st.caption(trust_sections.ZOOM_NOTE)
         with st.expander("How to read this", icon=":material/help:"):
             st.markdown(HOW_TO_READ_SALIENCY)
         one_d_vs_two_d(ds, runs, choice, signal, key, target, opts)
@@ -437,7 +447,7 @@ def one_d_vs_two_d(ds, runs, choice: Choice, signal, key: str, target: int, opts
                 signed=opts["signed"],
             ),
             key=f"sal_pair_{name}",
-            config=PLOT_CONFIG,
+            config=ECG_CONFIG,
         )
     st.caption("Same record, fold, method, class, smoothing and normalisation for both models.")
 

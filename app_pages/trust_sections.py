@@ -19,6 +19,7 @@ PLOT_CONFIG = {
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines", "hoverClosestCartesian"],
 }
 THUMB_CONFIG = {"displayModeBar": False, "staticPlot": True}
+ZOOM_NOTE = "Drag to zoom in, double-click to zoom out."
 SIMILAR_K = 5
 
 

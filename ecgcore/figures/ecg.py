@@ -30,6 +30,7 @@ MINOR_MV, MAJOR_MV = 0.1, 0.5  # 1 mm and 5 mm along amplitude
 ROW_SPACING_MV = 3.0  # vertical distance between lead baselines (a multiple of MAJOR_MV)
 CALIBRATION_S = 0.4  # room left of t=0 for the 1 mV calibration pulse
 PX_PER_MM = 4.0  # target on-screen size of the ECG paper (the issue's "readable 1 mm grid")
+NO_MODE_BAR = {"displayModeBar": False, "displaylogo": False}  # plotly config: the colour bar keeps its corner
 PAGE_WIDTH_PX = 1140  # the main column of a 1600×1000 window with the sidebar open (bench/saliency_speed.py)
 DEFAULT_WIDTH_PX = 940  # a full-width chart on a 1400 px wide page with the sidebar open (Streamlit 1.67, wide)
 # Margins (px) of the paper figure: no y tick labels, x ticks in seconds, the title and scale on top.
@@ -53,16 +54,15 @@ RHYTHM_LEAD = "II"
 
 # Saliency in [0, 1]: transparent at 0, then a cold blue→purple ramp. On the neutral grey grid and with
 # black traces a cold hue reads at a glance, and it does not mix up with the red/pink of classic paper
-# (a red heat is nearly invisible there). The low end is already a clear mid blue (a pale blue vanished
+# (a red heat is nearly invisible there). From 0.1 up the colour is a clear mid blue (a pale blue vanished
 # into the grey grid); opacity stops at 0.65 so the trace stays black.
 SALIENCY_COLORSCALE: list[list[Any]] = [
     [0.0, "rgba(255,255,255,0)"],
-    [0.02, "rgba(66,146,198,0.5)"],
-    [0.35, "rgba(33,113,181,0.55)"],
-    [0.65, "rgba(8,69,148,0.6)"],
+    [0.1, "rgba(66,146,198,0.4)"],
+    [0.35, "rgba(33,113,181,0.5)"],
+    [0.65, "rgba(8,69,148,0.58)"],
     [1.0, "rgba(84,39,143,0.65)"],
 ]
-MODEBAR_PX = 240  # room kept free at the figure's top right for plotly's mode bar (the colour bar sits left of it)
 # Signed maps in [-1, 1]: diverging, centred (and transparent) at 0. Red pushes toward the class,
 # blue pushes away from it (said in the figure title: :data:`SIGNED_NOTE`).
 SIGNED_NOTE = "red: pushes toward the class · blue: pushes away"
@@ -137,11 +137,11 @@ def _lead_trace(
     )
 
 
-def _saliency_coloraxis(signed: bool = False, horizontal: bool = False, right: float = 0.72) -> dict[str, Any]:
+def _saliency_coloraxis(signed: bool = False, horizontal: bool = False) -> dict[str, Any]:
     """The shared colour axis of the heat bands: 0..1 sequential, or -1..1 diverging around 0 (signed).
 
-    ``horizontal``: a short colour bar in the title row, its right end at ``right`` (a fraction of the
-    figure's width): left of the mode bar, which plotly draws at the top right (it costs no plot width)."""
+    ``horizontal``: a short colour bar above the plot, right-aligned (it costs no plot width). Plotly's
+    mode bar would sit on it: pages draw these figures without one (:data:`NO_MODE_BAR`)."""
     title = "signed" if signed else "saliency"
     bar: dict[str, Any] = {"title": {"text": title}, "thickness": 14, "len": 0.6}
     if horizontal:  # in the title row, in container coordinates: it pushes no margin
@@ -150,7 +150,7 @@ def _saliency_coloraxis(signed: bool = False, horizontal: bool = False, right: f
             "orientation": "h",
             "thickness": 8,
             "len": 0.16,
-            "x": right,
+            "x": 0.995,
             "xanchor": "right",
             "xref": "container",
             "y": 0.997,
@@ -412,8 +412,7 @@ def ecg_paper_figure(
     fig.update_xaxes(range=[x0, x1])
     fig.update_yaxes(range=[y0, y1])
     if sal is not None:
-        right = 1 - MODEBAR_PX / fig.layout.width
-        fig.update_layout(coloraxis=_saliency_coloraxis(signed, horizontal=True, right=max(right, 0.5)))
+        fig.update_layout(coloraxis=_saliency_coloraxis(signed, horizontal=True))
     return fig
 
 
