@@ -49,7 +49,7 @@ def spread(metas: list[dict], member_probs: np.ndarray, names: list[str], key: s
                 "mean threshold. The members trained on overlapping data, so this spread is a sign of "
                 "uncertainty, not a calibrated one."
             )
-    st.caption(("Calibrated. " if calibration["calibrated"] else "") + calibration["text"])
+    st.caption(calibration["text"])
 
 
 def true_labels(ds, row: int, with_codes: bool) -> None:

@@ -110,15 +110,21 @@ def test_spread_says_when_members_fall_on_both_sides():
     assert not calm["disagree"] and "agree on every class" in calm["text"]
 
 
-def test_calibration_words():
+def test_calibration_words_never_claim_scaled_probabilities():
+    """The pages show raw probabilities; a fitted temperature is named, never claimed to be applied."""
     raw = {"label_names": ["A", "B"]}
-    scaled = {"label_names": ["A", "B"], "temperature": [1.2, 0.9]}
+    scaled = {"label_names": ["A", "B"], "temperature": [1.2, 0.9], "calibration": {"val_ece_after": 0.05}}
+    one = trust.calibration_words([raw])
+    assert not one["calibrated"] and "not calibrated" in one["text"] and "python -m" not in one["text"]
+    fitted = trust.calibration_words([scaled])
+    assert not fitted["calibrated"] and fitted["fitted"] == 1
     assert (
-        not trust.calibration_words([raw])["calibrated"] and "not calibrated" in trust.calibration_words([raw])["text"]
+        "T: A 1.20, B 0.90; validation ECE after scaling 0.050" in fitted["text"]
+        and "not applied here" in fitted["text"]
     )
-    assert "python -m" not in trust.calibration_words([raw])["text"]
-    assert trust.calibration_words([scaled, scaled])["calibrated"]
-    assert "1 of 2 members" in trust.calibration_words([scaled, raw])["text"]
+    assert "temperature-scaled per class" not in fitted["text"]
+    assert "1 of 2 members have" in trust.calibration_words([scaled, raw])["text"]
+    assert "mean of the 2 members'" in trust.calibration_words([raw, raw])["text"]
 
 
 # ----------------------------------------------------------------------------- labels with certainty

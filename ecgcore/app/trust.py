@@ -162,28 +162,28 @@ def spread_words(spread: pd.DataFrame) -> dict:
 
 
 def calibration_words(metas: Sequence[dict]) -> dict:
-    """{"calibrated": all members calibrated, "text"} from each member's ``calibration_state``."""
+    """Whether the probabilities shown are calibrated: {"calibrated": False — the pages show the models'
+    raw outputs, a fitted temperature is never applied to them —, "fitted": members with a per-class
+    temperature (``ecgcore.calibration.calibration_state``), "text": one or two sentences}."""
     from ecgcore.calibration import calibration_state
 
     states = [calibration_state(m) for m in metas]
-    done = sum(s["calibrated"] for s in states)
-    if len(states) == 1 or done in (0, len(states)):
-        text = states[0]["text"] if done in (0, len(states)) else ""
-        if len(states) > 1 and done:
-            text = f"All {len(states)} members are temperature-scaled per class on their own validation part."
-        elif len(states) > 1:
-            text = (
-                f"None of the {len(states)} members is calibrated: "
-                + states[0]["text"][0].lower()
-                + states[0]["text"][1:]
-            )
-        return {
-            "calibrated": bool(done) and done == len(states),
-            "text": text.replace("python -m ecgcore calibrate", "calibration"),
-        }
+    fitted = sum(s["calibrated"] for s in states)
+    raw = "The probabilities shown are the model's raw outputs, not calibrated: read them as scores, not as chances."
+    if len(states) > 1:
+        raw = raw.replace("the model's", f"the mean of the {len(states)} members'")
+    if not fitted:
+        return {"calibrated": False, "fitted": 0, "text": raw}
+    meta = metas[[s["calibrated"] for s in states].index(True)]
+    temps = ", ".join(f"{n} {t:.2f}" for n, t in zip(meta.get("label_names") or [], meta["temperature"]))
+    ece = (meta.get("calibration") or {}).get("val_ece_after")
+    who = "This model has" if len(states) == 1 else f"{fitted} of {len(states)} members have"
+    tail = f"; validation ECE after scaling {ece:.3f}" if ece is not None else ""
     return {
         "calibrated": False,
-        "text": f"{done} of {len(states)} members are calibrated, the others give raw scores: the mean mixes the two.",
+        "fitted": fitted,
+        "text": f"{raw} {who} a per-class temperature fitted on the validation part (T: {temps}{tail}), not "
+        "applied here; it would not change any call (a threshold scales with its probability).",
     }
 
 
