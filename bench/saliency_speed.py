@@ -10,7 +10,9 @@
 2. **deep link, warm server**: a new browser session on ``/saliency?ecg_id=B``;
 3. **method switch** to gradient, then to Grad-CAM, then back to integrated gradients (cached);
 4. **class switch**: the "Explain class" box to another class, and back;
-5. **record switch**: the next record of the picker, twice.
+5. **record switch**: the next record of the picker, twice;
+
+steps 3–5 ``--repeat`` times (medians, with the range; the split columns are left empty for them).
 
 Each action is timed from the click (or the navigation) to interactive (Streamlit's run over, the map
 drawn, two animation frames later), with the time to the first script run's start and from there to the
@@ -133,7 +135,34 @@ def paper_px_per_mm(page) -> float | None:
     )
 
 
-def measure(app: Path, env: dict, work: Path, ids: tuple[int, int], cls: str) -> list[tuple[str, float | None, str]]:
+def actions(page, cls: str, repeat: int) -> list[tuple[str, float | None, str]]:
+    """Method, class and record switches, ``repeat`` rounds (each round new records); the median per action
+    (the first method round computes the maps; later rounds find them cached, as a user switching back)."""
+    import statistics
+
+    steps = [
+        (f"method → {n}", "sal_method", n, None) for n in ("Gradient (saliency)", "Grad-CAM", "Integrated gradients")
+    ]
+    steps += [(f"class → {cls} (new map)", "sal_target", cls, None), ("class → default", "sal_target", "default", None)]
+    seen: dict[str, list[float]] = {}
+    for r in range(repeat):
+        for step, key, option, _ in steps:
+            seen.setdefault(step, []).append(choose(page, key, option))
+        seen.setdefault("record → the next in the picker (new map)", []).append(
+            choose(page, "sal_ecg_id", nth=2 * r + 1)
+        )
+        seen.setdefault("record → the one after (new map)", []).append(choose(page, "sal_ecg_id", nth=2 * r + 2))
+    out = []
+    for step, values in seen.items():
+        ok = [v for v in values if v is not None]
+        label = f"{step} (median of {len(ok)}; min {min(ok):.2f}, max {max(ok):.2f})" if len(ok) > 1 else step
+        out.append((label, statistics.median(ok) if ok else None, ""))
+    return out
+
+
+def measure(
+    app: Path, env: dict, work: Path, ids: tuple[int, int], cls: str, repeat: int = 1
+) -> list[tuple[str, float | None, str]]:
     from playwright.sync_api import sync_playwright
 
     rows: list[tuple[str, float | None, str]] = []
@@ -150,12 +179,7 @@ def measure(app: Path, env: dict, work: Path, ids: tuple[int, int], cls: str) ->
             SPLITS["link:warm"] = marks
             rows.append(("main column width at 1600×1000 (px)", column_width(page), ""))
             rows.append(("ECG paper: px per mm", paper_px_per_mm(page), ""))
-            for name in ("Gradient (saliency)", "Grad-CAM", "Integrated gradients"):
-                rows.append((f"method → {name}", choose(page, "sal_method", name), f"sal_method:{name}"))
-            rows.append((f"class → {cls}", choose(page, "sal_target", cls), f"sal_target:{cls}"))
-            rows.append(("class → default (cached)", choose(page, "sal_target", "default"), "sal_target:default"))
-            rows.append(("record → the next in the picker", choose(page, "sal_ecg_id", nth=1), "sal_ecg_id:1"))
-            rows.append(("record → the one after", choose(page, "sal_ecg_id", nth=2), "sal_ecg_id:2"))
+            rows += actions(page, cls, repeat)
             page.context.close()
         finally:
             server.stop()
@@ -171,6 +195,7 @@ def main() -> None:
     p.add_argument("--ids", type=int, nargs=2, default=(8, 10), help="the two records to deep-link to")
     p.add_argument("--cls", default="MI", help="the class to switch to")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ecg_saliency_speed")
+    p.add_argument("--repeat", type=int, default=3, help="rounds of the switches (the table gives medians)")
     p.add_argument("--out", type=Path, help="also write the table here (markdown)")
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -180,7 +205,7 @@ def main() -> None:
         "ECGCORE_DATA_ROOT": str(args.data),
         "PYTHONUNBUFFERED": "1",
     }
-    rows = measure(args.app.resolve(), env, args.work, tuple(args.ids), args.cls)
+    rows = measure(args.app.resolve(), env, args.work, tuple(args.ids), args.cls, args.repeat)
     lines = [
         f"## Saliency page — {args.app}",
         "",

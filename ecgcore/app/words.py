@@ -112,7 +112,7 @@ def for_people(message: str) -> str:
 # ----------------------------------------------------------------------------- Saliency and Predict (trust)
 
 ENSEMBLE_PART_NAMES = {
-    "test": "test of this fold (the other folds trained on it)",
+    "test": "test of this fold only",
     "val": "validation of this fold",
     "train": "training of this fold",
     "all": "all records",
