@@ -144,3 +144,30 @@ def test_one_d_vs_two_d_only_when_asked(app):
     at.toggle(key="sal_pair").set_value(True).run()
     assert not at.exception
     assert any(t.startswith("cnn1d") for t in titles(at)) and any(t.startswith("cnn2d") for t in titles(at))
+
+
+def test_unlabelled_record_is_shown_without_an_exception(app, demo_root, tmp_path, monkeypatch):
+    """A record with no label in the label set (PTB-XL has such, e.g. only a flutter code) was in no
+    part of the fold: the page said nothing of it and raised KeyError '—'; now it says so."""
+    import pandas as pd
+
+    from ecgcore.sources import load_ptbxl
+
+    ds = load_ptbxl(demo_root)
+    unlabelled = np.flatnonzero(~ds.labels.any(axis=1))
+    if not len(unlabelled):  # make one: a copy of the demo folder whose first record has only a rhythm code
+        import shutil
+
+        root = tmp_path / "demo"
+        shutil.copytree(demo_root, root)
+        table = pd.read_csv(root / "ptbxl_database.csv")
+        table.loc[0, "scp_codes"] = "{'AFLT': 100.0}"
+        table.to_csv(root / "ptbxl_database.csv", index=False)
+        monkeypatch.setenv("ECGCORE_DATA_ROOT", str(root))
+        ecg_id = int(table["ecg_id"].iloc[0])
+    else:
+        ecg_id = int(ds.records["ecg_id"].iloc[int(unlabelled[0])])
+    app.query_params.update(ecg_id=str(ecg_id))
+    at = page(app)
+    assert not at.exception
+    assert "has no label in this label set: it is in no part of any fold" in texts(at)
