@@ -335,3 +335,62 @@ WARM_TABLES = (  # the cached tables of Home and Dataset, computed ahead by app_
     lambda d, k: fold_summary(d, k, DEFAULT_PLAN),
     lambda d, k: patient_overlap(d, k, DEFAULT_PLAN),
 )
+
+
+# ----------------------------------------------------------------------------- Saliency and Predict: trust
+# (how good the run is, the members' spread, similar cases; ecgcore.app.trust)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _group_quality(key: tuple, _members: tuple, dataset_name: str):
+    from ecgcore.app.trust import group_quality
+
+    return group_quality(list(_members), dataset_name, results)
+
+
+def group_quality(members: Sequence, dataset_name: str):
+    """``ecgcore.app.trust.group_quality`` of a run group's folds, cached by their results' and status' mtimes."""
+    key = tuple(
+        (str(m.path), mtime(Path(m.path) / "results.json"), mtime(Path(m.path) / "status.json")) for m in members
+    )
+    return _group_quality(key, tuple(members), dataset_name)
+
+
+def member_probabilities(checkpoints: Sequence[Path], signal: np.ndarray, signal_key: str) -> np.ndarray:
+    """(M, C) each member's probabilities of one signal (each cached as :func:`probabilities`)."""
+    return np.stack([probabilities(c, signal, signal_key) for c in checkpoints])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _similar(
+    _ds: ECGDataset, key: tuple, run_path: str, stamp: int, ecg_id: int | None, signal_key: str, _signal, k: int
+):
+    from ecgcore.similar import similar_cases
+
+    signal = None if ecg_id is not None else np.asarray(_signal, dtype=np.float32)
+    return similar_cases(_ds, Path(run_path), ecg_id=ecg_id, signal=signal, k=k, device="cpu")
+
+
+def similar(ds: ECGDataset, run_path: Path, ecg_id: int | None, signal: np.ndarray, signal_key: str, k: int = 5):
+    """``ecgcore.similar.similar_cases`` of a dataset record (``ecg_id``) or an upload (``signal``), cached
+    per run fold (by its checkpoint's mtime), record and k."""
+    from ecgcore.run_paths import RunPaths
+
+    stamp = mtime(RunPaths(run_path).best)
+    return _similar(ds, ds_key(ds), str(run_path), stamp, ecg_id, signal_key, signal, int(k))
+
+
+def upload_ecg_id(ds: ECGDataset, name: str, signal: np.ndarray, signal_key: str) -> int | None:
+    """The ecg_id of ``ds`` an upload is (as :func:`upload_leakage` finds it: by the id in its name when
+    the signal fits, else by its signal), or None."""
+    from ecgcore.app.explain import ecg_id_in_name
+
+    ecg_id = ecg_id_in_name(name)
+    i = app_records.record_index(ds, ecg_id) if ecg_id is not None else None
+    if (
+        i is not None
+        and ds.signals.shape[1:] == signal.shape
+        and np.abs(np.asarray(ds.signals[i]) - signal).max() <= 1e-2
+    ):
+        return ecg_id
+    return _find_record(ds, ds_key(ds), signal_key, signal)

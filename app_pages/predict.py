@@ -8,8 +8,8 @@ are keyed by the upload's content hash, so a new record starts at its own defaul
 
 import streamlit as st
 
-from app_pages import cache, common
-from ecgcore.app import explain, runs_view
+from app_pages import cache, common, trust_sections
+from ecgcore.app import explain, labels_view, runs_view
 from ecgcore.app.words import METHOD_NAMES, dataset_words
 from ecgcore.ensemble import NO_CV_NOTE, member_thresholds
 from ecgcore.errors import ECGCoreError
@@ -20,6 +20,7 @@ from ecgcore.figures import (
     lead_shares,
     probabilities_figure,
 )
+from ecgcore.figures.ecg import NO_MODE_BAR, PAGE_WIDTH_PX
 from ecgcore.predict import predictions_csv, probability_table, record_predictions
 from ecgcore.records import LEADS
 from ecgcore.run_paths import RunPaths, group_label
@@ -27,6 +28,7 @@ from ecgcore.saliency import default_target, display_map
 from ecgcore.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES, at_rate, read_record_upload, signal_csv
 
 ALL = "all"
+WIDTH = PAGE_WIDTH_PX  # the main column of a 1600×1000 window with the sidebar open: paper at 4.3 px/mm
 
 
 def _group_words(key: tuple, run) -> str:
@@ -58,6 +60,7 @@ def inputs(frame, runs) -> tuple[list, list, list]:
         help="By default every trained fold of the run votes (mean probability); or pick one fold's model.",
     )
     chosen = members if member_choice == ALL else [m for m in members if m.fold == member_choice]
+    st.session_state["_pr_run"] = "_".join(map(str, group)) + f"_{member_choice}"  # keys the class box per run
     if frame.ds is not None:
         example_id = int(frame.ds.records["ecg_id"].iloc[0])
         c2.download_button(
@@ -87,13 +90,14 @@ def read_and_predict(files, checkpoints) -> dict:
         metas = explain.check_members([m for _, m in loaded], checkpoints)
         record = at_rate(record, int(metas[0]["sampling_rate"]))
         key = cache.signal_key(record.signal)
-        probs = cache.ensemble_probabilities(checkpoints, record.signal, key)
+        member_probs = cache.member_probabilities(checkpoints, record.signal, key)
+        probs = member_probs.mean(axis=0)
         thresholds, source = member_thresholds(metas)
     except ECGCoreError as e:
         common.show_error(e)
         st.stop()
     return {
-        "record": record, "metas": metas, "key": key, "probs": probs, "thresholds": thresholds,
+        "record": record, "metas": metas, "key": key, "probs": probs, "thresholds": thresholds, "member_probs": member_probs,
         "source": source, "upload_id": explain.upload_hash(upload), "names": list(metas[0]["label_names"]),
     }  # fmt: skip
 
@@ -123,16 +127,38 @@ def notes(frame, chosen, got: dict) -> None:
             st.warning(f"**Not a test:** {leak}", icon=":material/warning:")
 
 
-def predictions(got: dict) -> None:
-    """The probability table, the predicted set, the CSV download and the probability chart."""
+def _true_labels(frame, got: dict) -> dict[str, str]:
+    """{class: "MI: AMI 15 %"} when the upload is a record of the loaded dataset (by name or signal)."""
+    ds = frame.ds
+    if ds is None or list(ds.label_names) != got["names"]:
+        return {}
+    ecg_id = cache.upload_ecg_id(ds, got["record"].name, got["record"].signal, got["key"])
+    if ecg_id is None:
+        return {}
+    row = int((ds.records["ecg_id"] == ecg_id).to_numpy().argmax())
+    labels = labels_view.labels_with_certainty(ds, row, cache.statements(str(ds.root), cache.ds_key(ds)))
+    got["ecg_id"] = ecg_id
+    return {lab["label"]: lab["text"] for lab in labels} or {"": "no label"}
+
+
+def predictions(frame, chosen, got: dict) -> None:
+    """The probability table (with the true labels and their certainty when the upload is a dataset
+    record), the predicted set with the run's quality, the CSV download and the probability chart."""
     probs, thresholds, names, record = got["probs"], got["thresholds"], got["names"], got["record"]
     table = probability_table(probs, names, thresholds)
+    truth = _true_labels(frame, got)
+    shown = table.assign(**{"true label": [truth.get(n, "") for n in table["class"]]}) if truth else table
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Predictions")
-        st.markdown(f"**{explain.predicted_set(probs, thresholds, names, got['source'])}**")
+        predicted = explain.predicted_set(probs, thresholds, names, got["source"])
+        group = explain.fold_members(runs_view.checkpoint_runs(), chosen[0])
+        dataset = chosen[0].dataset if frame.ds is None else frame.ds.name
+        trust_sections.quality(group, dataset, probs, thresholds, predicted, chosen[0].status.get("config"))
+        if truth:
+            st.caption(f"True labels of ecg_id {got['ecg_id']} (cardiologist's statements, likelihood).")
         st.dataframe(
-            table,
+            shown,
             hide_index=True,
             key="pr_table",
             column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1)},
@@ -147,13 +173,19 @@ def predictions(got: dict) -> None:
         st.caption("Predicted = probability ≥ the class threshold chosen on the validation part. " + common.NOTICE)
     with right:
         st.plotly_chart(
-            probabilities_figure(dict(zip(names, probs.tolist())), [], dict(zip(names, thresholds))), key="pr_probs"
+            probabilities_figure(
+                dict(zip(names, probs.tolist())), [n for n in truth if n], dict(zip(names, thresholds))
+            ),
+            key="pr_probs",
+            config=trust_sections.PLOT_CONFIG,
         )
+    trust_sections.spread(got["metas"], got["member_probs"], names, "pr")
 
 
 def _saliency_options(names: list[str], default: int, upload_id: str) -> dict:
     c1, c2, c3, c4, c5 = st.columns(5)
-    target_name = c1.selectbox("Explain class", names, index=default, key=f"pr_target_{upload_id}")
+    run = st.session_state.get("_pr_run", "")
+    target_name = c1.selectbox("Explain class", names, index=default, key=f"pr_target_{upload_id}_{run}")
     method = c2.selectbox("Method", list(METHOD_NAMES), key="pr_method", format_func=METHOD_NAMES.get)
     smoothing = c3.slider("Smoothing (s)", 0.0, 0.5, 0.04, 0.02, key="pr_smooth")
     normalize = c4.radio("Normalise", ["record", "lead"], horizontal=True, key="pr_norm")
@@ -183,24 +215,28 @@ def saliency_view(chosen, checkpoints, got: dict) -> None:
             common.show_error(e)
             st.stop()
         shown = display_map(raw["map"], rate, opts["smoothing"], opts["normalize"], opts["signed"])
-        if raw["time_only"]:
-            st.info(
-                "Grad-CAM of a 1D CNN is **time-only**: the same map is drawn behind all 12 leads.",
-                icon=":material/schedule:",
-            )
     who = "ensemble of " + str(len(chosen)) if len(chosen) > 1 else f"fold {chosen[0].fold}"
     title = (
         f"{got['record'].name} · {explain.group_label(chosen[0])} {who} · {METHOD_NAMES[method]} for {target_name} "
         f"(p = {probs[target]:.2f})"
     )
-    ecg_col, bar_col = st.columns([4, 1])
-    ecg_col.plotly_chart(
-        ecg_paper_figure(x, rate, title=title, saliency=shown, signed=opts["signed"], width=760), key="pr_ecg"
+    st.plotly_chart(
+        ecg_paper_figure(x, rate, title=title, saliency=shown, signed=opts["signed"], width=WIDTH),
+        key="pr_ecg",
+        config=NO_MODE_BAR,  # no mode bar over the colour bar
     )
-    if raw is not None:
-        bar_col.plotly_chart(
-            lead_importance_figure(lead_shares(raw["map"]), f"Leads · {target_name}", time_only=raw["time_only"]),
+    st.caption(trust_sections.ZOOM_NOTE)
+    if raw is not None and raw["time_only"]:
+        st.info(
+            "No lead ranking: Grad-CAM of a 1D CNN is **time-only** — it says *when*, not *which lead*; the "
+            "same map is drawn behind all 12 leads.",
+            icon=":material/schedule:",
+        )
+    elif raw is not None:
+        st.columns([1, 2])[0].plotly_chart(
+            lead_importance_figure(lead_shares(raw["map"]), f"Leads · {target_name}"),
             key="pr_leads",
+            config=trust_sections.PLOT_CONFIG,
         )
     with st.expander("How to read this"):
         st.markdown(HOW_TO_READ_SALIENCY)
@@ -224,8 +260,11 @@ def page() -> None:
         st.stop()
     got = read_and_predict(files, checkpoints)
     notes(frame, chosen, got)
-    predictions(got)
+    predictions(frame, chosen, got)
     saliency_view(chosen, checkpoints, got)
+    if frame.ds is not None:
+        ecg_id = got.get("ecg_id")
+        trust_sections.similar_cases(frame.ds, chosen[0], ecg_id, got["record"].signal, got["key"], "pr")
 
 
 page()

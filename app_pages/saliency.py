@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from app_pages import cache, common
-from ecgcore.app import explain, records, run_status, runs_view
-from ecgcore.app.words import METHOD_NAMES, PART_NAMES
+from app_pages import cache, common, trust_sections
+from ecgcore.app import explain, records, run_status, runs_view, trust
+from ecgcore.app.words import ENSEMBLE_PART_NAMES, METHOD_NAMES, PART_NAMES
 from ecgcore.class_summary import cached_class_summary, start_summary, summary_status
 from ecgcore.ensemble import member_thresholds
 from ecgcore.errors import ECGCoreError, ResultsError
@@ -24,12 +24,16 @@ from ecgcore.figures import (
     probabilities_figure,
     saliency_figure,
 )
+from ecgcore.figures.ecg import NO_MODE_BAR, PAGE_WIDTH_PX
+from ecgcore.folds import fold_testing_record
 from ecgcore.run_paths import RunPaths
 from ecgcore.runs import RunInfo
 from ecgcore.saliency import default_target, display_map
 
 AUTO = "__auto__"
-WIDTH = 940  # a full-width chart at 1400 px with the sidebar open
+WIDTH = PAGE_WIDTH_PX  # the main column of a 1600×1000 window with the sidebar open: paper at 4.3 px/mm
+PLOT_CONFIG = trust_sections.PLOT_CONFIG
+ECG_CONFIG = NO_MODE_BAR  # no mode bar over the colour bar
 
 
 @dataclass
@@ -73,6 +77,34 @@ def apply_link(ds, runs) -> None:
             st.warning(f"Record {link.ecg_id} is not in this dataset.")
         else:
             st.session_state["_sal_pending"] = link.ecg_id
+            if not params.get("fold"):  # no fold named: open the fold whose test part holds the record
+                st.session_state["_sal_follow"] = link.ecg_id
+
+
+def _follow_record(ds, folds: dict) -> None:
+    """A record to follow (a link without a fold, or a pick from all records): choose the fold of the
+    chosen run that tests it, when that fold is trained."""
+    ecg_id = st.session_state.pop("_sal_follow", None)
+    if ecg_id is None:
+        return
+    plan = (st.session_state.get("sal_fold") or sorted(folds)[0])[0]
+    k = fold_testing_record(ds.records, ds.labels.any(axis=1), ecg_id, plan)
+    if (plan, k) in folds:
+        st.session_state["sal_fold"] = (plan, k)
+        st.session_state["_sal_pending"] = ecg_id
+
+
+def _members_changed() -> None:
+    """One fold or all: the part picker's words change (no part is "never seen" by every member); set its
+    value again so that the browser shows the new words."""
+    if "sal_part" in st.session_state:
+        st.session_state["sal_part"] = st.session_state["sal_part"]
+
+
+def _picked() -> None:
+    """A record picked from all records: follow it to the fold that tests it."""
+    if st.session_state.get("sal_part") == "all":
+        st.session_state["_sal_follow"] = st.session_state.get("sal_ecg_id")
 
 
 # ----------------------------------------------------------------------------- run, method, class
@@ -85,13 +117,14 @@ def run_choice(ds, runs, key_ds) -> Choice:
         st.info(f"No trained model for this dataset and the {ds.label_set} label set yet — train one to see saliency.")
         st.page_link(common.TRAIN, label="Train a model", icon=":material/model_training:")
         return choice
-    c1, c2, c3, c4, c5, c6 = st.columns([2, 2, 2, 2, 3, 2])
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
     model_name = c1.selectbox("Model", sorted({r.model for r in runs}), key="sal_model")
     names = sorted({r.run_name for r in runs if r.model == model_name}, key=lambda n: n != "default")
     if st.session_state.get("sal_run") not in names:
         st.session_state["sal_run"] = names[0]
     run_name = c2.selectbox("Run", names, key="sal_run", disabled=len(names) == 1)
     folds = {(r.plan, r.fold): r for r in runs if r.model == model_name and r.run_name == run_name}
+    _follow_record(ds, folds)
     if st.session_state.get("sal_fold") not in folds:
         st.session_state["sal_fold"] = sorted(folds)[0]
     plan_fold = c3.selectbox("Fold", sorted(folds), key="sal_fold", format_func=common.fold_label)
@@ -103,15 +136,9 @@ def run_choice(ds, runs, key_ds) -> Choice:
         key="sal_members",
         format_func={"fold": "this fold", "all": f"all folds ({len(members)})"}.get,
         help="All folds: the fold ensemble — the mean of the fold models' probabilities and maps.",
+        on_change=_members_changed,
     )
     choice.members = members if ensemble == "all" else [choice.run]
-    choice.method = c5.selectbox("Method", list(METHOD_NAMES), key="sal_method", format_func=METHOD_NAMES.get)
-    choice.target = c6.selectbox(
-        "Explain class",
-        [AUTO, *ds.label_names],
-        key="sal_target",
-        format_func=lambda t: "default (most probable predicted)" if t == AUTO else t,
-    )
     choice.parts = cache.record_parts(ds, key_ds, choice.run.plan, choice.run.fold)
     return choice
 
@@ -145,8 +172,9 @@ def pick_record(ds, key_ds, choice: Choice) -> int:
         except ResultsError as e:
             outcomes, wrong_help = None, str(e)
     c1, c2, c3, c4, c5 = st.columns([2, 2, 2, 2, 4], vertical_alignment="bottom")
+    names = ENSEMBLE_PART_NAMES if len(choice.members) > 1 else PART_NAMES
     part = c1.selectbox(
-        "Part of the fold", explain.PARTS, key="sal_part", format_func=PART_NAMES.get, disabled=choice.parts is None
+        "Part of the fold", explain.PARTS, key="sal_part", format_func=names.get, disabled=choice.parts is None
     )
     label = c2.selectbox("Label", [explain.ANY, *ds.label_names], key="sal_label")
     wrong = c3.toggle("Misclassified", key="sal_wrong", disabled=outcomes is None, help=wrong_help)
@@ -171,7 +199,7 @@ def pick_record(ds, key_ds, choice: Choice) -> int:
     if st.session_state.get("sal_ecg_id") not in ids:
         st.session_state["sal_ecg_id"] = ids[0]
     options = {int(r["ecg_id"]): explain.record_option(r) for r in shown.to_dict("records")}
-    return c5.selectbox(f"Record ({len(ids):,})", ids, key="sal_ecg_id", format_func=options.get)
+    return c5.selectbox(f"Record ({len(ids):,})", ids, key="sal_ecg_id", format_func=options.get, on_change=_picked)
 
 
 def ecg_only(ds, ecg_id: int, signal) -> None:
@@ -179,14 +207,23 @@ def ecg_only(ds, ecg_id: int, signal) -> None:
     st.query_params.update(explain.link_params(ecg_id, None, None, None))
     st.session_state["_sal_applied"] = explain.link_signature(st.query_params.to_dict())
     st.plotly_chart(
-        ecg_paper_figure(signal, ds.sampling_rate, title=f"ecg_id {ecg_id}", width=WIDTH), key="sal_ecg_only"
+        ecg_paper_figure(signal, ds.sampling_rate, title=f"ecg_id {ecg_id}", width=WIDTH),
+        key="sal_ecg_only",
+        config=ECG_CONFIG,
     )
     st.stop()
 
 
-def view_options(method: str) -> dict:
-    """Smoothing, normalisation, paper or bands, signed."""
-    c5, c6, c7, c8 = st.columns([3, 3, 3, 2])
+def view_options(ds) -> dict:
+    """Method, class, smoothing, normalisation, paper or bands, signed (inside the map's fragment)."""
+    c1, c2, c5, c6, c7, c8 = st.columns([3, 3, 3, 3, 3, 2])
+    method = c1.selectbox("Method", list(METHOD_NAMES), key="sal_method", format_func=METHOD_NAMES.get)
+    target = c2.selectbox(
+        "Explain class",
+        [AUTO, *ds.label_names],
+        key="sal_target",
+        format_func=lambda t: "default (most probable predicted)" if t == AUTO else t,
+    )
     smoothing = c5.slider(
         "Smoothing (s)",
         0.0,
@@ -217,6 +254,8 @@ def view_options(method: str) -> dict:
         help="Integrated gradients only: red pushes toward the class, blue away from it.",
     )
     return {
+        "method": method,
+        "target": target,
         "smoothing": smoothing,
         "normalize": normalize,
         "view": view,
@@ -227,8 +266,8 @@ def view_options(method: str) -> dict:
 # ----------------------------------------------------------------------------- compute
 
 
-def compute(ds, choice: Choice, signal, key: str) -> dict:
-    """Probabilities, thresholds, the explained class and its map (the page stops on an unusable checkpoint)."""
+def predict(ds, choice: Choice, signal, key: str) -> dict:
+    """Probabilities (the members' and their mean) and thresholds (the page stops on an unusable checkpoint)."""
     checkpoints = [RunPaths(m.path).best for m in choice.members]
     try:
         metas = []
@@ -236,95 +275,146 @@ def compute(ds, choice: Choice, signal, key: str) -> dict:
             _, m = cache.model(c)
             run_status.check_checkpoint_fits(m, ds.label_names, ds.sampling_rate, c)
             metas.append(m)
-        probs = cache.ensemble_probabilities(checkpoints, signal, key)
+        member_probs = cache.member_probabilities(checkpoints, signal, key)
         thresholds, source = member_thresholds(metas)
-        target = (
-            default_target(probs, thresholds) if choice.target == AUTO else list(ds.label_names).index(choice.target)
-        )
-        raw = cache.ensemble_saliency(checkpoints, signal, key, choice.method, target)
     except ECGCoreError as e:
         common.show_error(e)
         st.stop()
-    return {"metas": metas, "probs": probs, "thresholds": thresholds, "source": source, "target": target, "raw": raw}
+    return {
+        "checkpoints": checkpoints, "metas": metas, "member_probs": member_probs,
+        "probs": member_probs.mean(axis=0), "thresholds": thresholds, "source": source,
+    }  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- this record
 
 
-def _where_notes(ds, choice: Choice, metas, i: int) -> None:
-    """Which dataset, which part of the fold the record is in (or the ensemble's leakage warning)."""
-    run, ecg_id = choice.run, choice.ecg_id
+def where_note(ds, runs, choice: Choice, metas, i: int) -> None:
+    """Which dataset, and where the record is — one statement for the fold and the ensemble alike
+    (``ecgcore.app.trust.record_place``), with a button to open the fold that tests it."""
     other = runs_view.other_dataset_note(metas[0].get("dataset"), ds)
     if other:
         st.warning(other, icon=":material/warning:")
+    run, ecg_id = choice.run, choice.ecg_id
     if len(choice.members) > 1:
-        from ecgcore.ensemble import NO_CV_NOTE, leakage
+        from ecgcore.ensemble import NO_CV_NOTE
 
         n = len(choice.members)
         st.info(f"{explain.voters_note(n).capitalize()}; the map is the mean of their maps. {NO_CV_NOTE}")
-        leak = leakage(metas, ds, ecg_id=ecg_id)
-        if leak:
-            st.warning(f"**Not a test:** {leak}", icon=":material/warning:")
-    elif choice.parts[i] == "test":
-        st.caption(f"Record {ecg_id} is in the **test** part of fold {run.fold}: the model never saw it in training.")
+    test_fold = fold_testing_record(ds.records, ds.labels.any(axis=1), ecg_id, run.plan)
+    trained = [m.fold for m in explain.fold_members(runs, run)]
+    place = trust.record_place(ecg_id, run.fold, choice.parts[i], [m.fold for m in choice.members], test_fold, trained)
+    if place.level == "ok":
+        st.caption(place.text)
     else:
-        st.warning(
-            f"Record {ecg_id} is in the **{PART_NAMES[choice.parts[i]]}** part of fold {run.fold}"
-            + (": the model was trained on it." if choice.parts[i] == "train" else "."),
-            icon=":material/info:",
+        st.warning(place.text, icon=":material/warning:" if place.level == "warning" else ":material/info:")
+    if place.open_fold is not None:
+        st.button(
+            f"Open fold {place.open_fold}, which tests this record",
+            key="sal_open_test",
+            on_click=_open_fold,
+            args=(run.plan, place.open_fold, ecg_id),
         )
 
 
-def this_record(ds, choice: Choice, signal, i: int, got: dict, opts: dict) -> None:
-    """The record with its map (paper or bands), lead shares, predicted set and probabilities."""
-    raw, probs, target = got["raw"], got["probs"], got["target"]
-    target_name = ds.label_names[target]
-    _where_notes(ds, choice, got["metas"], i)
+def _open_fold(plan: str, fold: int, ecg_id: int) -> None:
+    """The button's callback (before the widgets exist): this fold alone, on the record's test part."""
+    st.session_state.update(sal_fold=(plan, fold), sal_members="fold", _sal_pending=ecg_id)
+
+
+def _explained(ds, choice: Choice, signal, key: str, got: dict, opts: dict) -> tuple[int, dict]:
+    """The explained class and its (ensemble) map; the app stops on an unusable checkpoint."""
+    probs, thresholds = got["probs"], got["thresholds"]
+    target = default_target(probs, thresholds) if opts["target"] == AUTO else list(ds.label_names).index(opts["target"])
+    try:
+        raw = cache.ensemble_saliency(got["checkpoints"], signal, key, opts["method"], target)
+    except ECGCoreError as e:
+        common.show_error(e)
+        st.stop()
+    return target, raw
+
+
+def _lead_bars(col, raw: dict, target_name: str) -> None:
+    """Per-lead shares, or — for a time-only map — why there is no lead ranking."""
     if raw["time_only"]:
-        st.info(
-            "Grad-CAM of a 1D CNN is **time-only**: it says *when* in the record, not *which lead* — the same map "
-            "is drawn behind all 12 leads.",
+        col.info(
+            "No lead ranking: Grad-CAM of a 1D CNN is **time-only** — it says *when* in the record, not *which "
+            "lead*; the same map is drawn behind all 12 leads.",
             icon=":material/schedule:",
         )
-    shown = display_map(raw["map"], ds.sampling_rate, opts["smoothing"], opts["normalize"], signed=opts["signed"])
-    n = len(choice.members)
-    who = f"ensemble of {n} folds" if n > 1 else f"fold {choice.run.fold}"
-    title = (
-        f"ecg_id {choice.ecg_id} · {explain.group_label(choice.run)} {who} · {METHOD_NAMES[choice.method]} "
-        f"for {target_name} (p = {probs[target]:.2f})"
-    )
-    bars = lead_importance_figure(lead_shares(raw["map"]), f"Leads · {target_name}", time_only=raw["time_only"])
-    if opts["view"] == "paper":
+        return
+    bars = lead_importance_figure(lead_shares(raw["map"]), f"Leads · {target_name}")
+    col.plotly_chart(bars, key="sal_leads", config=PLOT_CONFIG)
+
+
+def map_view(ds, runs, choice: Choice, signal, key: str, got: dict) -> None:
+    """The explained class's map on the record (paper or bands) with the lead shares, the 1D-vs-2D pair
+    on request, and the class summary of the whole test part — rerun alone when these widgets change."""
+    opts = view_options(ds)
+    target, raw = _explained(ds, choice, signal, key, got, opts)
+    target_name = ds.label_names[target]
+    cls = None if opts["target"] == AUTO else target_name
+    st.query_params.update(explain.link_params(choice.ecg_id, choice.run, cls, opts["method"]))
+    st.session_state["_sal_applied"] = explain.link_signature(st.query_params.to_dict())
+    here, whole = st.tabs(["This record", "Whole test part"])
+    with here:
+        shown = display_map(raw["map"], ds.sampling_rate, opts["smoothing"], opts["normalize"], signed=opts["signed"])
+        n = len(choice.members)
+        who = f"ensemble of {n} folds" if n > 1 else f"fold {choice.run.fold}"
+        title = (
+            f"ecg_id {choice.ecg_id} · {explain.group_label(choice.run)} {who} · {METHOD_NAMES[opts['method']]} "
+            f"for {target_name} (p = {got['probs'][target]:.2f})"
+        )
+        if opts["view"] == "paper":
+            fig = ecg_paper_figure(
+                signal, ds.sampling_rate, title=title, saliency=shown, signed=opts["signed"], width=WIDTH
+            )
+            st.plotly_chart(fig, key="sal_fig", config=ECG_CONFIG)
+            _lead_bars(st.columns([1, 2])[0], raw, target_name)
+        else:
+            band_col, left = st.columns([4, 1])
+            band_col.plotly_chart(
+                saliency_figure(signal, shown, ds.sampling_rate, title=title, signed=opts["signed"]),
+                key="sal_fig",
+                config=ECG_CONFIG,
+            )
+            _lead_bars(left, raw, target_name)
+        st.caption(trust_sections.ZOOM_NOTE)
+        with st.expander("How to read this", icon=":material/help:"):
+            st.markdown(HOW_TO_READ_SALIENCY)
+        one_d_vs_two_d(ds, runs, choice, signal, key, target, opts)
+    with whole:
+        _summary_view(ds, choice.run, opts["method"], target_name)
+
+
+def prediction_view(ds, runs, choice: Choice, i: int, got: dict) -> None:
+    """The predicted set with the run's quality, the probabilities, the true labels with their certainty,
+    the members' spread and the calibration."""
+    st.subheader(f"Prediction for record {choice.ecg_id}", divider="gray")
+    probs, thresholds = got["probs"], got["thresholds"]
+    group = explain.fold_members(runs, choice.run)
+    left, right = st.columns([3, 2])
+    with left:
+        predicted = explain.predicted_set(probs, thresholds, ds.label_names, got["source"])
+        trust_sections.quality(group, ds.name, probs, thresholds, predicted, choice.run.status.get("config"))
         st.plotly_chart(
-            ecg_paper_figure(signal, ds.sampling_rate, title=title, saliency=shown, signed=opts["signed"], width=WIDTH),
-            key="sal_fig",
+            probabilities_figure(
+                dict(zip(ds.label_names, probs.tolist())),
+                records.record_labels(ds, i),
+                dict(zip(ds.label_names, thresholds)),
+            ),
+            key="sal_probs",
+            config=PLOT_CONFIG,
         )
-        left, mid, right = st.columns([1, 2, 1])
-    else:
-        band_col, left = st.columns([4, 1])
-        band_col.plotly_chart(
-            saliency_figure(signal, shown, ds.sampling_rate, title=title, signed=opts["signed"]), key="sal_fig"
-        )
-        mid, right = st.columns([2, 1])
-    left.plotly_chart(bars, key="sal_leads")
-    mid.markdown(f"**{explain.predicted_set(probs, got['thresholds'], ds.label_names, got['source'])}**")
-    mid.plotly_chart(
-        probabilities_figure(
-            dict(zip(ds.label_names, probs.tolist())),
-            records.record_labels(ds, i),
-            dict(zip(ds.label_names, got["thresholds"])),
-        ),
-        key="sal_probs",
-    )
-    right.markdown("**True labels**  \n" + common.label_badges(records.record_labels(ds, i)))
-    right.caption(f"Black ticks: the thresholds chosen on the validation part. Dataset: {ds.description}.")
-    with st.expander("How to read this", icon=":material/help:"):
-        st.markdown(HOW_TO_READ_SALIENCY)
+        st.caption(f"Black ticks: the thresholds chosen on the validation part. Dataset: {ds.description}.")
+    with right:
+        trust_sections.true_labels(ds, i, with_codes=True)
+    trust_sections.spread(got["metas"], got["member_probs"], list(ds.label_names), "sal")
 
 
 def one_d_vs_two_d(ds, runs, choice: Choice, signal, key: str, target: int, opts: dict) -> None:
-    """The 1D and 2D CNN of the same fold and run name, side by side on this record."""
-    run, method = choice.run, choice.method
+    """The 1D and 2D CNN of the same fold and run name, side by side on this record (when asked for)."""
+    run, method = choice.run, opts["method"]
     pair = {
         r.model: r
         for r in runs
@@ -333,6 +423,9 @@ def one_d_vs_two_d(ds, runs, choice: Choice, signal, key: str, target: int, opts
     st.subheader("1D vs 2D CNN on this record", divider="gray")
     if len(pair) < 2:
         st.caption(f"Train both cnn1d and cnn2d on fold {run.fold} to see their maps side by side.")
+        return
+    if not st.toggle("Compare the 1D and 2D CNN on this record", key="sal_pair"):
+        st.caption("Off: computing both models' maps takes a moment; switch on to compare.")
         return
     for col, name in zip(st.columns(2), ("cnn1d", "cnn2d")):
         ckpt = RunPaths(pair[name].path).best
@@ -354,6 +447,7 @@ def one_d_vs_two_d(ds, runs, choice: Choice, signal, key: str, target: int, opts
                 signed=opts["signed"],
             ),
             key=f"sal_pair_{name}",
+            config=ECG_CONFIG,
         )
     st.caption("Same record, fold, method, class, smoothing and normalisation for both models.")
 
@@ -425,19 +519,12 @@ def page() -> None:
     signal = ds.signals[i]
     if choice.run is None:
         ecg_only(ds, choice.ecg_id, signal)
-    opts = view_options(choice.method)
     key = cache.record_key(ds, choice.ecg_id)
-    got = compute(ds, choice, signal, key)
-    target_name = ds.label_names[got["target"]]
-    cls = None if choice.target == AUTO else target_name
-    st.query_params.update(explain.link_params(choice.ecg_id, choice.run, cls, choice.method))
-    st.session_state["_sal_applied"] = explain.link_signature(st.query_params.to_dict())
-    here, whole = st.tabs(["This record", "Whole test part"])
-    with here:
-        this_record(ds, choice, signal, i, got, opts)
-        one_d_vs_two_d(ds, runs, choice, signal, key, got["target"], opts)
-    with whole:
-        _summary_view(ds, choice.run, choice.method, target_name)
+    got = predict(ds, choice, signal, key)
+    where_note(ds, runs, choice, got["metas"], i)
+    st.fragment(map_view)(ds, runs, choice, signal, key, got)
+    prediction_view(ds, runs, choice, i, got)
+    trust_sections.similar_cases(ds, choice.run, choice.ecg_id, None, key, "sal")
 
 
 page()

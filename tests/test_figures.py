@@ -605,3 +605,67 @@ def test_saliency_png_writes_atomically(signal, saliency, tmp_path):
     F.saliency_png(signal, saliency, FS, "IG", out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in out.parent.iterdir()] == ["saliency.png"]
+
+
+# --- the ECG paper on the Saliency and Predict pages (issue "What the screen says must be true") ---------
+
+
+def _over(rgba: tuple[float, ...], background: str) -> np.ndarray:
+    """An rgba colour composited over a '#rrggbb' (or 'white') background."""
+    bg = np.array([255, 255, 255] if background == "white" else [int(background[i : i + 2], 16) for i in (1, 3, 5)])
+    return np.asarray(rgba[:3]) * rgba[3] + bg * (1 - rgba[3])
+
+
+def test_paper_is_at_least_4_px_per_mm_at_the_pages_width(signal):
+    """The pages draw the paper 1140 px wide: the main column of a 1600×1000 window with the sidebar
+    open (bench/saliency_speed.py measures it), so 1 mm of paper is ≥ 4 px there."""
+    from pathlib import Path
+
+    width = F.ecg.PAGE_WIDTH_PX
+    fig = F.ecg_paper_figure(signal, FS, width=width)
+    assert F.paper_geometry(T / FS, 4, width)["px_per_mm"] >= 4.0 and fig.layout.width == width
+    pages = Path(__file__).resolve().parents[1] / "app_pages"
+    for name in ("saliency.py", "predict.py"):
+        assert "WIDTH = PAGE_WIDTH_PX" in (pages / name).read_text(), name
+
+
+def test_saliency_low_end_is_visible_on_the_grey_paper(signal, saliency):
+    fig = F.ecg_paper_figure(signal, FS, saliency=saliency)
+    scale = [(float(p), _rgba(c)) for p, c in fig.layout.coloraxis.colorscale]
+    low = next(c for p, c in scale if c[3] > 0)  # the first colour above 0
+    assert next(p for p, c in scale if c[3] > 0) <= 0.1  # a map at a tenth of its peak already shows
+    shown = _over(low, fig.layout.plot_bgcolor)
+    assert np.linalg.norm(shown - _over((0, 0, 0, 0), fig.layout.plot_bgcolor)) > 60  # on the paper
+    assert np.linalg.norm(shown - _over((0, 0, 0, 0), F.ecg.NEUTRAL_MINOR_GRID)) > 45  # and on its grey 1 mm grid
+
+
+def test_colour_bar_and_mode_bar_never_overlap(signal, saliency):
+    """The colour bar sits in the figure's top-right corner, where plotly draws its mode bar: the pages
+    draw the ECG figures without a mode bar (drag to zoom, double-click to zoom out)."""
+    from pathlib import Path
+
+    bar = F.ecg_paper_figure(signal, FS, saliency=saliency).layout.coloraxis.colorbar
+    assert bar.xanchor == "right" and bar.x > 0.9 and bar.orientation == "h"
+    assert F.ecg.NO_MODE_BAR["displayModeBar"] is False
+    pages = Path(__file__).resolve().parents[1] / "app_pages"
+    saliency_page = (pages / "saliency.py").read_text()
+    assert 'key="sal_fig", config=ECG_CONFIG' in saliency_page and "ECG_CONFIG = NO_MODE_BAR" in saliency_page
+    assert "config=NO_MODE_BAR" in (pages / "predict.py").read_text()
+
+
+def test_time_only_map_has_no_top_lead():
+    fig = F.lead_importance_figure(np.full(12, 1 / 12), time_only=True)
+    assert len(set(fig.data[0].marker.color)) == 1  # no lead drawn as the top one
+    assert "no lead ranking" in fig.layout.title.text
+    ranked = F.lead_importance_figure(np.r_[0.5, np.full(11, 0.5 / 11)])
+    assert len(set(ranked.data[0].marker.color)) == 2
+
+
+def test_lead_strip_thumbnail(signal):
+    from ecgcore.figures.thumbnails import lead_strip_figure
+
+    fig = lead_strip_figure(signal, FS, "II", "#1 · ecg_id 5")
+    assert fig.data[0].meta["lead"] == "II" and len(fig.data[0].y) == T
+    assert np.allclose(fig.data[0].y, signal[1], atol=1e-5) and fig.layout.height <= 140
+    with pytest.raises(ValueError):
+        lead_strip_figure(signal, FS, "X")

@@ -145,3 +145,14 @@ SEVERAL_LABELS = "A record can carry several labels, so the shares add up to mor
 
 LANGUAGE_NAMES = {"de": "German", "en": "English", "sv": "Swedish", "unknown": "language not known"}
 """Report languages as people read them."""
+
+
+# ----------------------------------------------------------------------------- Saliency and Predict (trust)
+
+ENSEMBLE_PART_NAMES = {
+    "test": "test of this fold only",
+    "val": "validation of this fold",
+    "train": "training of this fold",
+    "all": "all records",
+}
+"""Parts of the chosen fold when a fold ensemble predicts: no part is "never seen" by every member."""

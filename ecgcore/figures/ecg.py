@@ -30,6 +30,8 @@ MINOR_MV, MAJOR_MV = 0.1, 0.5  # 1 mm and 5 mm along amplitude
 ROW_SPACING_MV = 3.0  # vertical distance between lead baselines (a multiple of MAJOR_MV)
 CALIBRATION_S = 0.4  # room left of t=0 for the 1 mV calibration pulse
 PX_PER_MM = 4.0  # target on-screen size of the ECG paper (the issue's "readable 1 mm grid")
+NO_MODE_BAR = {"displayModeBar": False, "displaylogo": False}  # plotly config: the colour bar keeps its corner
+PAGE_WIDTH_PX = 1140  # the main column of a 1600×1000 window with the sidebar open (bench/saliency_speed.py)
 DEFAULT_WIDTH_PX = 940  # a full-width chart on a 1400 px wide page with the sidebar open (Streamlit 1.67, wide)
 # Margins (px) of the paper figure: no y tick labels, x ticks in seconds, the title and scale on top.
 PAPER_MARGIN = {"l": 12, "r": 12, "t": 34, "b": 22}
@@ -52,13 +54,14 @@ RHYTHM_LEAD = "II"
 
 # Saliency in [0, 1]: transparent at 0, then a cold blue→purple ramp. On the neutral grey grid and with
 # black traces a cold hue reads at a glance, and it does not mix up with the red/pink of classic paper
-# (a red heat is nearly invisible there). Opacity stops at 0.6 so the trace stays black.
+# (a red heat is nearly invisible there). From 0.1 up the colour is a clear mid blue (a pale blue vanished
+# into the grey grid); opacity stops at 0.65 so the trace stays black.
 SALIENCY_COLORSCALE: list[list[Any]] = [
     [0.0, "rgba(255,255,255,0)"],
-    [0.1, "rgba(198,219,239,0.35)"],
-    [0.35, "rgba(107,174,214,0.5)"],
-    [0.65, "rgba(66,113,198,0.55)"],
-    [1.0, "rgba(84,39,143,0.62)"],
+    [0.1, "rgba(66,146,198,0.4)"],
+    [0.35, "rgba(33,113,181,0.5)"],
+    [0.65, "rgba(8,69,148,0.58)"],
+    [1.0, "rgba(84,39,143,0.65)"],
 ]
 # Signed maps in [-1, 1]: diverging, centred (and transparent) at 0. Red pushes toward the class,
 # blue pushes away from it (said in the figure title: :data:`SIGNED_NOTE`).
@@ -137,7 +140,8 @@ def _lead_trace(
 def _saliency_coloraxis(signed: bool = False, horizontal: bool = False) -> dict[str, Any]:
     """The shared colour axis of the heat bands: 0..1 sequential, or -1..1 diverging around 0 (signed).
 
-    ``horizontal``: a short colour bar above the plot, right-aligned (it costs no plot width)."""
+    ``horizontal``: a short colour bar above the plot, right-aligned (it costs no plot width). Plotly's
+    mode bar would sit on it: pages draw these figures without one (:data:`NO_MODE_BAR`)."""
     title = "signed" if signed else "saliency"
     bar: dict[str, Any] = {"title": {"text": title}, "thickness": 14, "len": 0.6}
     if horizontal:  # in the title row, in container coordinates: it pushes no margin
@@ -162,7 +166,7 @@ def _saliency_coloraxis(signed: bool = False, horizontal: bool = False) -> dict[
         "cmin": -1.0 if signed else 0.0,
         "cmax": 1.0,
         "cmid": 0.0 if signed else None,
-        "colorbar": bar,
+        "colorbar": bar | {"outlinecolor": "#888888", "outlinewidth": 1, "bgcolor": NEUTRAL_PAPER_BG},
     }
 
 
@@ -520,7 +524,7 @@ def lead_importance_figure(
     names = [display_lead_name(x) for x in (lead_names if lead_names is not None else LEADS)]
     if sh.shape != (len(names),):
         raise ValueError(f"shares must have shape ({len(names)},), got {sh.shape}")
-    top = int(np.argmax(sh)) if sh.any() else -1
+    top = int(np.argmax(sh)) if sh.any() and not time_only and np.ptp(sh) > 1e-6 else -1  # no ranking of equals
     colors = ["#54278f" if i == top else "#6baed6" for i in range(len(names))]
     fig = go.Figure(
         go.Bar(
@@ -535,7 +539,7 @@ def lead_importance_figure(
             hovertemplate="%{y}: %{x:.1%} of |attribution|<extra></extra>",
         )
     )
-    sub = "time-only map: every lead equal" if time_only else "share of |attribution| per lead"
+    sub = "time-only map: every lead equal, no lead ranking" if time_only else "share of |attribution| per lead"
     fig.update_layout(
         template=TEMPLATE,
         title={"text": f"{title or 'Leads'}<br><sup>{sub}</sup>"},

@@ -186,6 +186,7 @@ def test_saliency_overlay_controls_and_model_pair(app):
     heat = [t for t in main["data"] if t.get("type") == "heatmap"]
     assert len(heat) == 13 and lead_traces(main) == 13  # heat bands behind the 3×4 + rhythm strip
     assert any("Predicted probabilities" in c["layout"]["title"]["text"] for c in charts(at))
+    at.toggle(key="sal_pair").set_value(True).run()  # the 1D-vs-2D pair is computed only when asked for
     assert sum("Integrated gradients" in c["layout"]["title"]["text"] for c in charts(at)) == 3  # main + pair
 
     at.radio(key="sal_norm").set_value("lead").run()
