@@ -13,7 +13,7 @@ from ecgcore.model_specs import model_names
 POLL_S = 3
 SPACE_HELP = (
     "One recipe field a line: `lr=1e-4:1e-2:log` (a range, log scale), `batch_size=16:64` (whole numbers), "
-    "`crop_s=0,1.5,2.5` (choices; 0 turns a technique off)."
+    "`label_smoothing=0,0.1` (choices; for a crop, window or weight averaging 0 turns it off)."
 )
 
 
