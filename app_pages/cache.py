@@ -305,7 +305,7 @@ def calibration(run_path: Path) -> dict:
 @st.cache_data(show_spinner=False, max_entries=16)
 def confusion_png(matrices: dict, thresholds: dict) -> bytes:
     """The confusion PNG of exactly the matrices shown (``figures.confusion_png_bytes``), cached."""
-    from ecgcore.figures import confusion_png_bytes
+    from ecgcore.figures.metrics import confusion_png_bytes
 
     return confusion_png_bytes(matrices, thresholds)
 
@@ -313,7 +313,7 @@ def confusion_png(matrices: dict, thresholds: dict) -> bytes:
 @st.cache_data(show_spinner=False, max_entries=8)
 def confusion_template(names: tuple[str, ...]) -> dict:
     """``figures.confusion_figure`` of these classes as a dict, to restyle (``results.confusion_view``)."""
-    from ecgcore.figures import confusion_figure
+    from ecgcore.figures.metrics import confusion_figure
 
     zero = [[0, 0], [0, 0]]
     return confusion_figure(dict.fromkeys(names, zero), dict.fromkeys(names, 0.5)).to_dict()

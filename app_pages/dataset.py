@@ -12,7 +12,8 @@ from ecgcore.app import records
 from ecgcore.app import summary as app_summary
 from ecgcore.app.words import LANGUAGE_NAMES
 from ecgcore.errors import ECGCoreError
-from ecgcore.figures import ecg_paper_figure, label_distribution_figure
+from ecgcore.figures.ecg import ecg_paper_figure
+from ecgcore.figures.records import label_distribution_figure
 from ecgcore.folds import DEFAULT_PLAN, PLANS, fold_testing_record
 
 FULL_WIDTH_PX = 1100  # the main column with the sidebar open at 1600 px: 4.1 px per mm of ECG paper

@@ -22,15 +22,9 @@ from ecgcore.app.words import (
     dataset_words,
 )
 from ecgcore.errors import ECGCoreError
-from ecgcore.figures import (
-    fold_comparison_figure,
-    loss_curves_overlay_figure,
-    pr_compare_figure,
-    pr_figure,
-    roc_compare_figure,
-    roc_figure,
-)
 from ecgcore.figures.failures import forest_figure, reliability_figure
+from ecgcore.figures.metrics import fold_comparison_figure, pr_compare_figure, pr_figure, roc_compare_figure, roc_figure
+from ecgcore.figures.training import loss_curves_overlay_figure
 from ecgcore.metrics import MACRO_METRICS
 from ecgcore.thresholds import thresholds_of_results
 

@@ -13,14 +13,15 @@ from ecgcore.app import explain, labels_view, runs_view
 from ecgcore.app.words import METHOD_NAMES, dataset_words
 from ecgcore.ensemble import NO_CV_NOTE, member_thresholds
 from ecgcore.errors import ECGCoreError
-from ecgcore.figures import (
+from ecgcore.figures.ecg import (
     HOW_TO_READ_SALIENCY,
+    NO_MODE_BAR,
+    PAGE_WIDTH_PX,
     ecg_paper_figure,
     lead_importance_figure,
     lead_shares,
-    probabilities_figure,
 )
-from ecgcore.figures.ecg import NO_MODE_BAR, PAGE_WIDTH_PX
+from ecgcore.figures.records import probabilities_figure
 from ecgcore.predict import predictions_csv, probability_table, record_predictions
 from ecgcore.records import LEADS
 from ecgcore.run_paths import RunPaths, group_label

@@ -16,15 +16,16 @@ from ecgcore.app.words import ENSEMBLE_PART_NAMES, METHOD_NAMES, PART_NAMES
 from ecgcore.class_summary import cached_class_summary, start_summary, summary_status
 from ecgcore.ensemble import member_thresholds
 from ecgcore.errors import ECGCoreError, ResultsError
-from ecgcore.figures import (
+from ecgcore.figures.ecg import (
     HOW_TO_READ_SALIENCY,
+    NO_MODE_BAR,
+    PAGE_WIDTH_PX,
     ecg_paper_figure,
     lead_importance_figure,
     lead_shares,
-    probabilities_figure,
     saliency_figure,
 )
-from ecgcore.figures.ecg import NO_MODE_BAR, PAGE_WIDTH_PX
+from ecgcore.figures.records import probabilities_figure
 from ecgcore.folds import fold_testing_record
 from ecgcore.run_paths import RunPaths
 from ecgcore.runs import RunInfo

@@ -7,7 +7,7 @@ import streamlit as st
 from app_pages import common
 from ecgcore.app import sweeps_view
 from ecgcore.errors import ECGCoreError
-from ecgcore.figures import loss_curves_figure
+from ecgcore.figures.training import loss_curves_figure
 from ecgcore.model_specs import model_names
 
 POLL_S = 3

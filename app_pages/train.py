@@ -10,7 +10,7 @@ from ecgcore.app import progress as run_progress
 from ecgcore.app import run_status, runs_view, submit
 from ecgcore.app.words import PLAN_NAMES, for_people, state_words
 from ecgcore.errors import ECGCoreError
-from ecgcore.figures import loss_curves_figure
+from ecgcore.figures.training import loss_curves_figure
 from ecgcore.folds import DEFAULT_PLAN, PLANS
 from ecgcore.model_specs import model_names
 from ecgcore.recipes import DECAY, default_config, fields_in

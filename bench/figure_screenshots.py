@@ -22,11 +22,14 @@ from __future__ import annotations
 import argparse
 import inspect
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import plotly.graph_objects as go
 
-import ecgcore.figures as F
+from ecgcore.figures import ecg  # noqa: E402
+
+F = SimpleNamespace(ecg=ecg)  # the figure modules by name
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
@@ -72,20 +75,20 @@ def _maps(signal: np.ndarray, fs: int, checkpoint: str | None, target: str) -> t
 def _figures(
     signal: np.ndarray, fs: int, sal: np.ndarray, signed: np.ndarray, raw_title: str, width: int | None
 ) -> dict[str, go.Figure]:
-    has_signed = "signed" in inspect.signature(F.ecg_paper_figure).parameters
+    has_signed = "signed" in inspect.signature(F.ecg.ecg_paper_figure).parameters
     w = {"width": width} if has_signed and width else {}  # the width the paper figure is built for
     figs = {
-        "paper_3x4": F.ecg_paper_figure(signal, fs, "3x4", title=raw_title, **w),
-        "paper_stacked": F.ecg_paper_figure(signal, fs, "stacked", title=raw_title, **w),
-        "paper_saliency": F.ecg_paper_figure(signal, fs, "3x4", title=f"{raw_title} · IG", saliency=sal, **w),
-        "bands": F.saliency_figure(signal, sal, fs, title=f"{raw_title} · IG"),
+        "paper_3x4": F.ecg.ecg_paper_figure(signal, fs, "3x4", title=raw_title, **w),
+        "paper_stacked": F.ecg.ecg_paper_figure(signal, fs, "stacked", title=raw_title, **w),
+        "paper_saliency": F.ecg.ecg_paper_figure(signal, fs, "3x4", title=f"{raw_title} · IG", saliency=sal, **w),
+        "bands": F.ecg.saliency_figure(signal, sal, fs, title=f"{raw_title} · IG"),
     }
     if has_signed:
-        figs["paper_signed"] = F.ecg_paper_figure(
+        figs["paper_signed"] = F.ecg.ecg_paper_figure(
             signal, fs, "3x4", title=f"{raw_title} · signed IG", saliency=signed, signed=True, **w
         )
-        figs["bands_signed"] = F.saliency_figure(signal, signed, fs, title=f"{raw_title} · signed IG", signed=True)
-        figs["lead_bars"] = F.lead_importance_figure(F.lead_shares(signed), title="IG · leads")
+        figs["bands_signed"] = F.ecg.saliency_figure(signal, signed, fs, title=f"{raw_title} · signed IG", signed=True)
+        figs["lead_bars"] = F.ecg.lead_importance_figure(F.ecg.lead_shares(signed), title="IG · leads")
     return figs
 
 

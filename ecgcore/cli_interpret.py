@@ -60,7 +60,7 @@ def _interpret_fold(args, ds, k: int, path: Path) -> None:
 
     from ecgcore.checkpoints import load_checkpoint
     from ecgcore.evaluate import checkpoint_expectations
-    from ecgcore.figures import saliency_png
+    from ecgcore.figures.ecg import saliency_png
     from ecgcore.fileio import make_folder
     from ecgcore.folds import get_fold
     from ecgcore.inference import predict_proba

@@ -45,7 +45,7 @@ def evaluate_run(ds: ECGDataset, path: Path, device: str = "auto", n_bootstrap: 
     """Evaluate the best checkpoint of the run at ``path`` on its fold's test part; writes
     results.json, records.csv (per test record: truth, probability and TP/FP/FN/TN per class) and
     confusion.png into the run directory and returns the results."""
-    from ecgcore.figures import confusion_png
+    from ecgcore.figures.metrics import confusion_png
 
     path = Path(path)
     model, meta = load_checkpoint(RunPaths(path).best, expect=checkpoint_expectations(ds))

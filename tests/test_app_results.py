@@ -101,7 +101,7 @@ def test_reference_rows_are_labelled(cnn1d_results):
 
 
 def test_confusion_view_is_the_figure_at_other_thresholds(cnn1d_results):
-    from ecgcore.figures import confusion_figure
+    from ecgcore.figures.metrics import confusion_figure
 
     matrices, thresholds, _ = results.confusion_at(cnn1d_results)
     template = confusion_figure(matrices, thresholds).to_dict()

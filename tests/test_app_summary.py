@@ -38,7 +38,7 @@ def test_overlap_is_counted_when_a_patient_spans_parts(demo_ds):
 
 
 def test_part_counts_feed_the_distribution_figure(demo_ds):
-    from ecgcore.figures import label_distribution_figure
+    from ecgcore.figures.records import label_distribution_figure
     from ecgcore.folds import fold_summary
 
     parts = summary.part_counts(fold_summary(demo_ds.records, demo_ds.labels, demo_ds.label_names), 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,11 @@ import plotly.graph_objects as go
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from ecgcore import figures as F
+from ecgcore.figures import _common, ecg, metrics, records, training
+
+F = SimpleNamespace(
+    _common=_common, ecg=ecg, metrics=metrics, records=records, training=training
+)  # the figure modules by name
 
 FS = 100
 T = 1000  # 10 s at 100 Hz
@@ -63,19 +68,19 @@ def _segments(trace) -> list[tuple[float, float, float, float]]:
 
 # --- ECG paper -----------------------------------------------------------------------------------------
 def test_leads_constant_matches_data_layer():
-    assert F.LEADS == ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
-    assert [F.display_lead_name(x) for x in ("AVR", "AVL", "AVF", "V1")] == ["aVR", "aVL", "aVF", "V1"]
+    assert F._common.LEADS == ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
+    assert [F._common.display_lead_name(x) for x in ("AVR", "AVL", "AVF", "V1")] == ["aVR", "aVL", "aVF", "V1"]
 
 
 @pytest.mark.parametrize(("layout", "n_leads"), [("3x4", 13), ("stacked", 12)])
 def test_paper_trace_counts(signal, saliency, layout, n_leads):
-    plain = F.ecg_paper_figure(signal, FS, layout=layout)
+    plain = F.ecg.ecg_paper_figure(signal, FS, layout=layout)
     assert isinstance(plain, go.Figure)
     assert len(_by_role(plain, "lead")) == n_leads
     assert not any(isinstance(tr, go.Heatmap) for tr in plain.data)
     assert all(tr.line.color == "black" for tr in _by_role(plain, "lead"))
 
-    with_sal = F.ecg_paper_figure(signal, FS, layout=layout, saliency=saliency)
+    with_sal = F.ecg.ecg_paper_figure(signal, FS, layout=layout, saliency=saliency)
     heat = [tr for tr in with_sal.data if isinstance(tr, go.Heatmap)]
     assert len(heat) == n_leads
     assert len(_by_role(with_sal, "lead")) == n_leads
@@ -87,7 +92,7 @@ def test_paper_trace_counts(signal, saliency, layout, n_leads):
 
 
 def test_paper_grid_spacing_and_scale(signal):
-    fig = F.ecg_paper_figure(signal, FS, layout="3x4")
+    fig = F.ecg.ecg_paper_figure(signal, FS, layout="3x4")
     for role, step_s, step_mv in (("minor grid", 0.04, 0.1), ("major grid", 0.2, 0.5)):
         (grid,) = _by_role(fig, role)
         segs = _segments(grid)
@@ -104,16 +109,16 @@ def test_paper_grid_spacing_and_scale(signal):
 
 
 def test_paper_3x4_columns_show_their_own_window(signal, saliency):
-    fig = F.ecg_paper_figure(signal, FS, layout="3x4", saliency=saliency)
+    fig = F.ecg.ecg_paper_figure(signal, FS, layout="3x4", saliency=saliency)
     t = np.arange(T) / FS
-    for c, column in enumerate(F.LAYOUT_3X4_COLUMNS):
+    for c, column in enumerate(F.ecg.LAYOUT_3X4_COLUMNS):
         lo, hi = 250 * c, 250 * (c + 1)  # column c: t in [2.5c, 2.5c + 2.5)
         for lead in column:
-            (tr,) = _lead(fig, F.display_lead_name(lead))
-            idx = F.LEADS.index(lead)
+            (tr,) = _lead(fig, F._common.display_lead_name(lead))
+            idx = F._common.LEADS.index(lead)
             np.testing.assert_allclose(tr.x, t[lo:hi], atol=1e-5)
             np.testing.assert_allclose(np.asarray(tr.y) - tr.meta["offset_mv"], signal[idx, lo:hi], atol=1e-5)
-            (band,) = [b for b in _lead(fig, F.display_lead_name(lead), role="saliency") if len(b.x) < T]
+            (band,) = [b for b in _lead(fig, F._common.display_lead_name(lead), role="saliency") if len(b.x) < T]
             np.testing.assert_allclose(band.x, t[lo:hi], atol=1e-5)
             np.testing.assert_allclose(np.asarray(band.z)[0], saliency[idx, lo:hi], atol=1e-6)
             off = tr.meta["offset_mv"]
@@ -132,9 +137,9 @@ def test_paper_3x4_columns_show_their_own_window(signal, saliency):
 
 
 def test_paper_stacked_order_and_full_length(signal):
-    fig = F.ecg_paper_figure(signal, FS, layout="stacked", title="rec 1")
+    fig = F.ecg.ecg_paper_figure(signal, FS, layout="stacked", title="rec 1")
     leads = _by_role(fig, "lead")
-    assert [tr.meta["lead"] for tr in leads] == [F.display_lead_name(x) for x in F.LEADS]
+    assert [tr.meta["lead"] for tr in leads] == [F._common.display_lead_name(x) for x in F._common.LEADS]
     offsets = [tr.meta["offset_mv"] for tr in leads]
     assert offsets == sorted(offsets, reverse=True)
     for i, tr in enumerate(leads):
@@ -144,31 +149,31 @@ def test_paper_stacked_order_and_full_length(signal):
 
 def test_paper_rejects_bad_input(signal):
     with pytest.raises(ValueError, match="layout"):
-        F.ecg_paper_figure(signal, FS, layout="6x2")
+        F.ecg.ecg_paper_figure(signal, FS, layout="6x2")
     with pytest.raises(ValueError, match=r"\(T, 12\)"):
-        F.ecg_paper_figure(signal.T, FS)
+        F.ecg.ecg_paper_figure(signal.T, FS)
     with pytest.raises(ValueError, match="saliency"):
-        F.ecg_paper_figure(signal, FS, saliency=np.zeros((12, 10)))
+        F.ecg.ecg_paper_figure(signal, FS, saliency=np.zeros((12, 10)))
 
 
 def test_saliency_figure(signal, saliency):
-    fig = F.saliency_figure(signal, saliency, FS, title="1D CNN")
+    fig = F.ecg.saliency_figure(signal, saliency, FS, title="1D CNN")
     heat = [tr for tr in fig.data if isinstance(tr, go.Heatmap)]
     assert len(heat) == 12 and len(_by_role(fig, "lead")) == 12
     assert all(tr.coloraxis == "coloraxis" for tr in heat)
     assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0, 1)
-    assert list(fig.layout.yaxis.ticktext) == [F.display_lead_name(x) for x in F.LEADS]
+    assert list(fig.layout.yaxis.ticktext) == [F._common.display_lead_name(x) for x in F._common.LEADS]
     np.testing.assert_allclose(np.asarray(heat[6].z)[0], saliency[6], atol=1e-6)
     assert fig.layout.template.layout.plot_bgcolor == "white"
     assert "1D CNN" in fig.layout.title.text
-    custom = F.saliency_figure(signal, saliency, FS, lead_names=[f"L{i}" for i in range(12)])
+    custom = F.ecg.saliency_figure(signal, saliency, FS, lead_names=[f"L{i}" for i in range(12)])
     assert list(custom.layout.yaxis.ticktext)[0] == "L0"
 
 
 # --- ROC / PR ------------------------------------------------------------------------------------------
 def test_roc_auc_in_legend_matches_sklearn(scores):
     y, s = scores
-    fig = F.roc_figure(y, s, CLASSES)
+    fig = F.metrics.roc_figure(y, s, CLASSES)
     curves = [tr for tr in fig.data if tr.name != "chance"]
     assert len(curves) == len(CLASSES)
     for c, tr in enumerate(curves):
@@ -183,17 +188,17 @@ def test_roc_and_pr_skip_classes_without_positives(scores):
     y, s = scores
     y = y.copy()
     y[:, 1] = 0  # MI: no positives
-    roc = F.roc_figure(y, s, CLASSES)
+    roc = F.metrics.roc_figure(y, s, CLASSES)
     assert not any(tr.name.startswith("MI") for tr in roc.data)
     assert "skipped" in roc.layout.title.text and "MI" in roc.layout.title.text
-    pr = F.pr_figure(y, s, CLASSES)
+    pr = F.metrics.pr_figure(y, s, CLASSES)
     assert not any(tr.name.startswith("MI") for tr in pr.data)
     assert "MI" in pr.layout.title.text
 
 
 def test_pr_ap_and_prevalence_line(scores):
     y, s = scores
-    fig = F.pr_figure(y, s, CLASSES)
+    fig = F.metrics.pr_figure(y, s, CLASSES)
     curves = [tr for tr in fig.data if tr.meta["role"] == "curve"]
     lines = [tr for tr in fig.data if tr.meta["role"] == "prevalence"]
     assert len(curves) == len(lines) == len(CLASSES)
@@ -208,14 +213,14 @@ def test_pr_ap_and_prevalence_line(scores):
 def test_scores_shape_checks(scores):
     y, s = scores
     with pytest.raises(ValueError):
-        F.roc_figure(y, s[:, :3], CLASSES)
+        F.metrics.roc_figure(y, s[:, :3], CLASSES)
     with pytest.raises(ValueError):
-        F.pr_figure(y, s, CLASSES[:2])
+        F.metrics.pr_figure(y, s, CLASSES[:2])
 
 
 # --- confusion matrices --------------------------------------------------------------------------------------
 def test_confusion_figure_annotations_equal_matrix():
-    fig = F.confusion_figure(MATRICES, THRESHOLDS)
+    fig = F.metrics.confusion_figure(MATRICES, THRESHOLDS)
     heat = [tr for tr in fig.data if isinstance(tr, go.Heatmap)]
     assert len(heat) == len(MATRICES)
     for k, (name, m) in enumerate(MATRICES.items()):
@@ -240,20 +245,20 @@ def test_confusion_figure_annotations_equal_matrix():
 
 def test_confusion_figure_rejects_bad_matrix():
     with pytest.raises(ValueError, match="tn, fp"):
-        F.confusion_figure({"X": [1, 2, 3]})
+        F.metrics.confusion_figure({"X": [1, 2, 3]})
 
 
 def test_confusion_png(tmp_path):
     from matplotlib.image import imread
 
     out = tmp_path / "sub" / "confusion.png"
-    F.confusion_png(MATRICES, THRESHOLDS, out)
+    F.metrics.confusion_png(MATRICES, THRESHOLDS, out)
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 5_000
     img = imread(out)
     assert img.shape[1] > img.shape[0] > 100  # one row of panels: wider than tall
-    F.confusion_png({"A": [[1, 0], [0, 1]]}, None, out)  # overwrite in place
+    F.metrics.confusion_png({"A": [[1, 0], [0, 1]]}, None, out)  # overwrite in place
     assert out.read_bytes() != data
     assert [p.name for p in out.parent.iterdir()] == ["confusion.png"]  # no temp file left
 
@@ -285,7 +290,7 @@ def _events() -> list[dict]:
 
 
 def test_loss_curves_empty():
-    fig = F.loss_curves_figure([])
+    fig = F.training.loss_curves_figure([])
     assert isinstance(fig, go.Figure)
     assert len(fig.data) == 0
     assert fig.layout.xaxis.title.text == "training step"
@@ -294,7 +299,7 @@ def test_loss_curves_empty():
 
 
 def test_loss_curves_events():
-    fig = F.loss_curves_figure(_events())
+    fig = F.training.loss_curves_figure(_events())
     by_name = {tr.name: tr for tr in fig.data}
     raw = by_name["train loss (per step)"]
     assert list(raw.x) == list(range(1, 121))
@@ -311,7 +316,7 @@ def test_loss_curves_events():
 
 
 def test_loss_curves_only_batches():
-    fig = F.loss_curves_figure([e for e in _events() if e["event"] == "batch"][:5])
+    fig = F.training.loss_curves_figure([e for e in _events() if e["event"] == "batch"][:5])
     assert {tr.name for tr in fig.data} == {"train loss (per step)", "train loss (smoothed)"}
 
 
@@ -321,7 +326,7 @@ def test_label_distribution_shares_and_counts():
         {"NORM": [50, 40], "MI": [10, 20], "HYP": [0, 5]},
         index=["fold 1", "fold 2"],
     )
-    fig = F.label_distribution_figure(counts)
+    fig = F.records.label_distribution_figure(counts)
     assert fig.layout.barmode == "group"
     assert [tr.name for tr in fig.data] == ["fold 1", "fold 2"]
     f1 = fig.data[0]
@@ -330,7 +335,7 @@ def test_label_distribution_shares_and_counts():
     assert [row[0] for row in f1.customdata] == [50, 10, 0]
     # with the number of records per fold as denominator (multi-label records)
     counts["n_records"] = [55, 60]
-    fig2 = F.label_distribution_figure(counts)
+    fig2 = F.records.label_distribution_figure(counts)
     assert list(fig2.data[1].x) == ["NORM", "MI", "HYP"]
     assert list(fig2.data[1].y) == pytest.approx([40 / 60, 20 / 60, 5 / 60])
     assert "records" in fig2.layout.yaxis.title.text
@@ -344,7 +349,7 @@ def test_fold_comparison_slope_chart():
     ]
     rows[-1]["macro_pr_auc"] = 0.0  # fold 5, 2D worse
     table = pd.DataFrame(rows)
-    fig = F.fold_comparison_figure(table)
+    fig = F.metrics.fold_comparison_figure(table)
     folds = [tr for tr in fig.data if tr.meta["role"] == "fold"]
     (mean,) = [tr for tr in fig.data if tr.meta["role"] == "mean"]
     assert len(folds) == 5
@@ -354,15 +359,15 @@ def test_fold_comparison_slope_chart():
     assert list(mean.y) == pytest.approx([wide["1D"].mean(), wide["2D"].mean()])
     assert "4 of 5" in fig.layout.title.text
     assert fig.layout.yaxis.title.text == "macro_pr_auc"
-    other = F.fold_comparison_figure(table, metric="auroc")
+    other = F.metrics.fold_comparison_figure(table, metric="auroc")
     assert other.layout.yaxis.title.text == "auroc"
     with pytest.raises(ValueError, match="f1"):
-        F.fold_comparison_figure(table, metric="f1")
+        F.metrics.fold_comparison_figure(table, metric="f1")
 
 
 def test_probabilities_figure():
     probs = {"NORM": 0.1, "MI": 0.8, "STTC": 0.55, "CD": 0.05, "HYP": 0.3}
-    fig = F.probabilities_figure(probs, ["MI", "STTC"], {"NORM": 0.5, "MI": 0.3})
+    fig = F.records.probabilities_figure(probs, ["MI", "STTC"], {"NORM": 0.5, "MI": 0.3})
     by_name = {tr.name: tr for tr in fig.data}
     true_bars = by_name["true label"]
     assert list(true_bars.y) == ["MI", "STTC"] and list(true_bars.x) == pytest.approx([0.8, 0.55])
@@ -373,7 +378,7 @@ def test_probabilities_figure():
     thr = by_name["threshold"]
     assert dict(zip(thr.y, thr.x)) == {"NORM": 0.5, "MI": 0.3}
     assert list(fig.layout.yaxis.categoryarray) == list(probs)
-    assert "threshold" not in {tr.name for tr in F.probabilities_figure(probs, [], None).data}
+    assert "threshold" not in {tr.name for tr in F.records.probabilities_figure(probs, [], None).data}
 
 
 # --- every figure serialises ----------------------------------------------------------------------------------
@@ -381,18 +386,18 @@ def test_all_figures_serialise(signal, saliency, scores, tmp_path):
     y, s = scores
     table = pd.DataFrame({"fold": [1, 1, 2, 2], "model": ["1D", "2D"] * 2, "macro_pr_auc": [0.6, 0.7, 0.62, 0.69]})
     figures = [
-        F.ecg_paper_figure(signal, FS, "3x4", saliency=saliency),
-        F.ecg_paper_figure(signal, FS, "stacked"),
-        F.saliency_figure(signal, saliency, FS),
-        F.roc_figure(y, s, CLASSES),
-        F.pr_figure(y, s, CLASSES),
-        F.confusion_figure(MATRICES, THRESHOLDS),
-        F.confusion_figure({}),
-        F.loss_curves_figure(_events()),
-        F.loss_curves_figure([]),
-        F.label_distribution_figure(pd.DataFrame({"A": [1, 2]}, index=["train", "test"])),
-        F.fold_comparison_figure(table),
-        F.probabilities_figure({"A": 0.2, "B": 0.9}, ["B"], {"A": 0.5, "B": 0.5}),
+        F.ecg.ecg_paper_figure(signal, FS, "3x4", saliency=saliency),
+        F.ecg.ecg_paper_figure(signal, FS, "stacked"),
+        F.ecg.saliency_figure(signal, saliency, FS),
+        F.metrics.roc_figure(y, s, CLASSES),
+        F.metrics.pr_figure(y, s, CLASSES),
+        F.metrics.confusion_figure(MATRICES, THRESHOLDS),
+        F.metrics.confusion_figure({}),
+        F.training.loss_curves_figure(_events()),
+        F.training.loss_curves_figure([]),
+        F.records.label_distribution_figure(pd.DataFrame({"A": [1, 2]}, index=["train", "test"])),
+        F.metrics.fold_comparison_figure(table),
+        F.records.probabilities_figure({"A": 0.2, "B": 0.9}, ["B"], {"A": 0.5, "B": 0.5}),
     ]
     for fig in figures:
         assert isinstance(fig, go.Figure)
@@ -401,15 +406,6 @@ def test_all_figures_serialise(signal, saliency, scores, tmp_path):
 
 
 # --- the package keeps the old public names ------------------------------------------------------------------
-def test_package_reexports_every_old_name():
-    old = [
-        "LEADS", "confusion_figure", "confusion_png", "display_lead_name", "ecg_paper_figure",
-        "fold_comparison_figure", "label_distribution_figure", "loss_curves_figure", "pr_figure",
-        "probabilities_figure", "roc_figure", "saliency_figure", "saliency_png", "LAYOUT_3X4_COLUMNS",
-    ]  # fmt: skip
-    assert all(callable(getattr(F, n)) or n in ("LEADS", "LAYOUT_3X4_COLUMNS") for n in old)
-
-
 # --- size: the paper fills the figure ---------------------------------------------------------------------
 def _paper_px(fig: go.Figure) -> tuple[float, float, float]:
     """(px per mm along x, px per mm along y, blank share of the height) from the figure's layout."""
@@ -425,16 +421,16 @@ def _paper_px(fig: go.Figure) -> tuple[float, float, float]:
 def test_paper_height_follows_width_without_blank(signal, saliency, layout):
     # 1400 px page, sidebar collapsed: a full-width chart is 1240 px (measured, Streamlit 1.67 wide layout)
     for sal in (None, saliency):
-        fig = F.ecg_paper_figure(signal, FS, layout, saliency=sal, width=1240)
+        fig = F.ecg.ecg_paper_figure(signal, FS, layout, saliency=sal, width=1240)
         px_x, px_y, blank = _paper_px(fig)
         assert px_x >= 4.0
         assert px_y == pytest.approx(px_x, rel=0.01)  # 25 mm/s : 10 mm/mV holds: no letterbox
         assert blank < 0.15
-    default = F.ecg_paper_figure(signal, FS, layout)  # built for a 940 px chart (sidebar open)
+    default = F.ecg.ecg_paper_figure(signal, FS, layout)  # built for a 940 px chart (sidebar open)
     assert default.layout.width == 940 and _paper_px(default)[2] < 0.15
     geo = default.layout.meta["geometry"]
     assert geo["px_per_mm"] == pytest.approx(_paper_px(default)[0], rel=0.01)
-    assert F.paper_geometry(10.0, 4, 1240)["px_per_mm"] > F.paper_geometry(10.0, 4, 940)["px_per_mm"]
+    assert F.ecg.paper_geometry(10.0, 4, 1240)["px_per_mm"] > F.ecg.paper_geometry(10.0, 4, 940)["px_per_mm"]
 
 
 # --- contrast: saliency on paper ----------------------------------------------------------------------------------
@@ -443,8 +439,8 @@ def _rgba(s: str) -> tuple[float, ...]:
 
 
 def test_saliency_on_paper_turns_the_grid_grey_and_uses_a_cold_scale(signal, saliency):
-    plain = F.ecg_paper_figure(signal, FS)
-    grey = F.ecg_paper_figure(signal, FS, saliency=saliency)
+    plain = F.ecg.ecg_paper_figure(signal, FS)
+    grey = F.ecg.ecg_paper_figure(signal, FS, saliency=saliency)
     pink = _by_role(plain, "minor grid")[0].line.color
     assert pink == F.ecg.MINOR_GRID_COLOR and plain.layout.plot_bgcolor == F.ecg.PAPER_BG
     for role in ("minor grid", "major grid"):
@@ -461,8 +457,8 @@ def test_saliency_on_paper_turns_the_grid_grey_and_uses_a_cold_scale(signal, sal
 def test_signed_maps_use_a_diverging_scale_centred_on_zero(signal):
     signed = np.linspace(-1, 1, T)[None, :].repeat(12, axis=0)
     for fig in (
-        F.ecg_paper_figure(signal, FS, saliency=signed, signed=True),
-        F.saliency_figure(signal, signed, FS, signed=True),
+        F.ecg.ecg_paper_figure(signal, FS, saliency=signed, signed=True),
+        F.ecg.saliency_figure(signal, signed, FS, signed=True),
     ):
         ax = fig.layout.coloraxis
         assert (ax.cmin, ax.cmid, ax.cmax) == (-1, 0, 1)
@@ -473,12 +469,12 @@ def test_signed_maps_use_a_diverging_scale_centred_on_zero(signal):
         heat = [tr for tr in fig.data if isinstance(tr, go.Heatmap)]
         assert min(float(np.min(tr.z)) for tr in heat) < -0.9  # negatives are kept, not clipped to 0
         assert "toward" in fig.layout.title.text
-    unsigned = F.ecg_paper_figure(signal, FS, saliency=signed)
+    unsigned = F.ecg.ecg_paper_figure(signal, FS, saliency=signed)
     assert min(float(np.min(tr.z)) for tr in unsigned.data if isinstance(tr, go.Heatmap)) == 0
 
 
 def test_bands_view_has_a_light_grid(signal, saliency):
-    fig = F.saliency_figure(signal, saliency, FS)
+    fig = F.ecg.saliency_figure(signal, saliency, FS)
     assert fig.layout.xaxis.showgrid and fig.layout.xaxis.minor.showgrid
     assert fig.layout.yaxis.minor.dtick == 0.5
     assert all(tr.line.width >= 1 for tr in _by_role(fig, "lead"))
@@ -489,24 +485,24 @@ def test_lead_shares_and_bars():
     raw = np.zeros((12, T))
     raw[1, :10] = -3.0  # sign does not matter
     raw[7, :30] = 1.0
-    shares = F.lead_shares(raw)
+    shares = F.ecg.lead_shares(raw)
     assert shares.shape == (12,) and shares.sum() == pytest.approx(1.0)
     assert shares[1] == pytest.approx(0.5) and shares[7] == pytest.approx(0.5)
-    assert F.lead_shares(np.zeros((12, T))).sum() == 0
+    assert F.ecg.lead_shares(np.zeros((12, T))).sum() == 0
     rng = np.random.default_rng(3)
-    assert F.lead_shares(rng.normal(size=(12, T))).sum() == pytest.approx(1.0)
-    fig = F.lead_importance_figure(shares, title="IG · MI")
+    assert F.ecg.lead_shares(rng.normal(size=(12, T))).sum() == pytest.approx(1.0)
+    fig = F.ecg.lead_importance_figure(shares, title="IG · MI")
     (bar,) = fig.data
     np.testing.assert_allclose(bar.x, shares)
-    assert list(bar.y) == [F.display_lead_name(x) for x in F.LEADS]
+    assert list(bar.y) == [F._common.display_lead_name(x) for x in F._common.LEADS]
     assert "IG · MI" in fig.layout.title.text
     with pytest.raises(ValueError, match="shape"):
-        F.lead_importance_figure(np.ones(5) / 5)
-    assert "every lead equal" in F.lead_importance_figure(np.full(12, 1 / 12), time_only=True).layout.title.text
+        F.ecg.lead_importance_figure(np.ones(5) / 5)
+    assert "every lead equal" in F.ecg.lead_importance_figure(np.full(12, 1 / 12), time_only=True).layout.title.text
 
 
 def test_how_to_read_text_names_each_method():
-    text = F.HOW_TO_READ_SALIENCY
+    text = F.ecg.HOW_TO_READ_SALIENCY
     for word in ("Gradient", "Integrated gradients", "Grad-CAM", "Signed IG", "V2/V3", "III/aVF"):
         assert word in text
 
@@ -518,8 +514,8 @@ def test_operating_points_sit_at_the_thresholds_confusion(scores):
     y, s = scores
     thr = {"NORM": 0.5, "MI": 0.31, "STTC": 0.7, "CD": 0.45, "HYP": 0.6}
     cms = confusion_matrices(y, s, np.array([thr[c] for c in CLASSES]))
-    roc = F.roc_figure(y, s, CLASSES, thresholds=thr)
-    pr = F.pr_figure(y, s, CLASSES, thresholds=np.array([thr[c] for c in CLASSES]))  # (C,) works too
+    roc = F.metrics.roc_figure(y, s, CLASSES, thresholds=thr)
+    pr = F.metrics.pr_figure(y, s, CLASSES, thresholds=np.array([thr[c] for c in CLASSES]))  # (C,) works too
     for c, name in enumerate(CLASSES):
         (tn, fp), (fn, tp) = cms[c]
         (r,) = [tr for tr in _by_role(roc, "operating point") if tr.meta["class"] == name]
@@ -527,7 +523,7 @@ def test_operating_points_sit_at_the_thresholds_confusion(scores):
         assert r.meta["threshold"] == thr[name]
         (p,) = [tr for tr in _by_role(pr, "operating point") if tr.meta["class"] == name]
         assert (p.x[0], p.y[0]) == pytest.approx((tp / (tp + fn), tp / (tp + fp)))
-    assert not _by_role(F.roc_figure(y, s, CLASSES), "operating point")
+    assert not _by_role(F.metrics.roc_figure(y, s, CLASSES), "operating point")
     assert "operating point" in roc.layout.title.text
 
 
@@ -536,8 +532,8 @@ def test_roc_and_pr_compare_two_runs(scores):
     s2 = np.clip(s + 0.1, 0, 1)
     runs = {"cnn1d": (y, s), "cnn2d": (y[:150], s2[:150])}
     for fig in (
-        F.roc_compare_figure(runs, CLASSES, thresholds={"cnn1d": {"MI": 0.3}}),
-        F.pr_compare_figure(runs, CLASSES),
+        F.metrics.roc_compare_figure(runs, CLASSES, thresholds={"cnn1d": {"MI": 0.3}}),
+        F.metrics.pr_compare_figure(runs, CLASSES),
     ):
         curves = _by_role(fig, "curve")
         assert len(curves) == 2 * len(CLASSES)
@@ -546,23 +542,23 @@ def test_roc_and_pr_compare_two_runs(scores):
         assert {tr.line.dash for tr in by_run["cnn2d"]} == {"dash"}
         assert [tr.line.color for tr in by_run["cnn1d"]] == [tr.line.color for tr in by_run["cnn2d"]]
         assert "cnn1d vs cnn2d" in fig.layout.title.text
-    roc = F.roc_compare_figure(runs, CLASSES, thresholds={"cnn1d": {"MI": 0.3}})
+    roc = F.metrics.roc_compare_figure(runs, CLASSES, thresholds={"cnn1d": {"MI": 0.3}})
     assert [tr.meta["run"] for tr in _by_role(roc, "operating point")] == ["cnn1d · "]
     with pytest.raises(ValueError, match="compare"):
-        F.roc_compare_figure({}, CLASSES)
+        F.metrics.roc_compare_figure({}, CLASSES)
 
 
 # --- best epoch and overlays --------------------------------------------------------------------------------
 def test_loss_curves_mark_the_best_epoch():
     ev = _events()  # PR-AUC rises: without "best" flags, epoch 3 (step 120) is best
-    (line,) = [s for s in F.loss_curves_figure(ev).layout.shapes if s.type == "line"]
+    (line,) = [s for s in F.training.loss_curves_figure(ev).layout.shapes if s.type == "line"]
     assert line.x0 == line.x1 == 120
     ev[81]["best"] = True  # the trainer's flag wins (epoch_end of epoch 2, step 80)
     assert ev[81]["event"] == "epoch_end" and ev[81]["epoch"] == 2
     assert F.training.best_epoch(ev)["epoch"] == 2
-    (line,) = [s for s in F.loss_curves_figure(ev).layout.shapes if s.type == "line"]
+    (line,) = [s for s in F.training.loss_curves_figure(ev).layout.shapes if s.type == "line"]
     assert line.x0 == 80
-    assert not F.loss_curves_figure([]).layout.shapes
+    assert not F.training.loss_curves_figure([]).layout.shapes
 
 
 def test_loss_curves_overlay_of_folds_and_models():
@@ -579,7 +575,7 @@ def test_loss_curves_overlay_of_folds_and_models():
         ]
 
     runs = {"cnn1d · fold 0": run(0.01), "cnn1d · fold 1": run(0.02), "cnn2d · fold 0": run(-0.01)}
-    fig = F.loss_curves_overlay_figure(runs)
+    fig = F.training.loss_curves_overlay_figure(runs)
     curves = _by_role(fig, "curve")
     assert len(curves) == 2 * len(runs)
     color = {tr.meta["run"]: tr.line.color for tr in curves}
@@ -588,21 +584,21 @@ def test_loss_curves_overlay_of_folds_and_models():
     assert len(stars) == 2 * len(runs)
     assert {tr.meta["epoch"] for tr in stars if tr.meta["run"] == "cnn2d · fold 0"} == {1}
     assert {tr.meta["epoch"] for tr in stars if tr.meta["run"] == "cnn1d · fold 0"} == {3}
-    assert len(F.loss_curves_overlay_figure({}).data) == 0
+    assert len(F.training.loss_curves_overlay_figure({}).data) == 0
 
 
 # --- the confusion download is what the page shows -----------------------------------------------------------
 def test_confusion_png_bytes_equal_the_written_file(tmp_path):
-    data = F.confusion_png_bytes(MATRICES, THRESHOLDS)
+    data = F.metrics.confusion_png_bytes(MATRICES, THRESHOLDS)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    F.confusion_png(MATRICES, THRESHOLDS, tmp_path / "c.png")
+    F.metrics.confusion_png(MATRICES, THRESHOLDS, tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes() == data
-    assert F.confusion_png_bytes(MATRICES, {"NORM": 0.7}) != data  # the threshold shown is drawn
+    assert F.metrics.confusion_png_bytes(MATRICES, {"NORM": 0.7}) != data  # the threshold shown is drawn
 
 
 def test_saliency_png_writes_atomically(signal, saliency, tmp_path):
     out = tmp_path / "s" / "saliency.png"
-    F.saliency_png(signal, saliency, FS, "IG", out)
+    F.ecg.saliency_png(signal, saliency, FS, "IG", out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in out.parent.iterdir()] == ["saliency.png"]
 
@@ -622,15 +618,15 @@ def test_paper_is_at_least_4_px_per_mm_at_the_pages_width(signal):
     from pathlib import Path
 
     width = F.ecg.PAGE_WIDTH_PX
-    fig = F.ecg_paper_figure(signal, FS, width=width)
-    assert F.paper_geometry(T / FS, 4, width)["px_per_mm"] >= 4.0 and fig.layout.width == width
+    fig = F.ecg.ecg_paper_figure(signal, FS, width=width)
+    assert F.ecg.paper_geometry(T / FS, 4, width)["px_per_mm"] >= 4.0 and fig.layout.width == width
     pages = Path(__file__).resolve().parents[1] / "app_pages"
     for name in ("saliency.py", "predict.py"):
         assert "WIDTH = PAGE_WIDTH_PX" in (pages / name).read_text(), name
 
 
 def test_saliency_low_end_is_visible_on_the_grey_paper(signal, saliency):
-    fig = F.ecg_paper_figure(signal, FS, saliency=saliency)
+    fig = F.ecg.ecg_paper_figure(signal, FS, saliency=saliency)
     scale = [(float(p), _rgba(c)) for p, c in fig.layout.coloraxis.colorscale]
     low = next(c for p, c in scale if c[3] > 0)  # the first colour above 0
     assert next(p for p, c in scale if c[3] > 0) <= 0.1  # a map at a tenth of its peak already shows
@@ -644,7 +640,7 @@ def test_colour_bar_and_mode_bar_never_overlap(signal, saliency):
     draw the ECG figures without a mode bar (drag to zoom, double-click to zoom out)."""
     from pathlib import Path
 
-    bar = F.ecg_paper_figure(signal, FS, saliency=saliency).layout.coloraxis.colorbar
+    bar = F.ecg.ecg_paper_figure(signal, FS, saliency=saliency).layout.coloraxis.colorbar
     assert bar.xanchor == "right" and bar.x > 0.9 and bar.orientation == "h"
     assert F.ecg.NO_MODE_BAR["displayModeBar"] is False
     pages = Path(__file__).resolve().parents[1] / "app_pages"
@@ -654,10 +650,10 @@ def test_colour_bar_and_mode_bar_never_overlap(signal, saliency):
 
 
 def test_time_only_map_has_no_top_lead():
-    fig = F.lead_importance_figure(np.full(12, 1 / 12), time_only=True)
+    fig = F.ecg.lead_importance_figure(np.full(12, 1 / 12), time_only=True)
     assert len(set(fig.data[0].marker.color)) == 1  # no lead drawn as the top one
     assert "no lead ranking" in fig.layout.title.text
-    ranked = F.lead_importance_figure(np.r_[0.5, np.full(11, 0.5 / 11)])
+    ranked = F.ecg.lead_importance_figure(np.r_[0.5, np.full(11, 0.5 / 11)])
     assert len(set(ranked.data[0].marker.color)) == 2
 
 
