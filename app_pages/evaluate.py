@@ -26,6 +26,7 @@ from ecgcore.figures.failures import forest_figure, reliability_figure
 from ecgcore.figures.metrics import fold_comparison_figure, pr_compare_figure, pr_figure, roc_compare_figure, roc_figure
 from ecgcore.figures.training import loss_curves_overlay_figure
 from ecgcore.metrics import MACRO_METRICS
+from ecgcore.outcomes import OUTCOMES
 from ecgcore.thresholds import thresholds_of_results
 
 NUM = {"format": "%.3f"}
@@ -198,7 +199,7 @@ def _records_view(ds, run, chosen: dict, thresholds: dict, source: str, matrices
     counts = err_view.cell_counts(matrices, cls)
     outcome = c2.selectbox(
         CELL_PICKER,
-        err_view.OUTCOMES,
+        OUTCOMES,
         key="ev_err_outcome",
         format_func=lambda o: (
             f"{counts[o]} · {err_view.outcome_label(o)}" if o in counts else err_view.outcome_label(o)

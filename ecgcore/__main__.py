@@ -116,10 +116,10 @@ def _print_test(results: dict, path: Path) -> None:
 def cmd_train(args) -> int:
     """Check every argument, load the data, then train each fold (:func:`ecgcore.service.train_request`)."""
     from ecgcore.background import TaskState
+    from ecgcore.errors import RunError
     from ecgcore.fileio import make_folder
     from ecgcore.folds import n_folds
     from ecgcore.recipes import overrides_from
-    from ecgcore.runs import RunError
     from ecgcore.service import TrainRequest, check_request, train_request
 
     # a retried Kubernetes Indexed-Job pod (fold from JOB_COMPLETION_INDEX) continues its fold's run

@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 
 from ecgcore.checkpoint_fit import fit_problem
-from ecgcore.errors import CheckpointError, ECGCoreError
+from ecgcore.errors import CheckpointError, ECGCoreError, ModelError
 from ecgcore.fileio import make_folder, remove_quietly, storage_error
-from ecgcore.models import ECGClassifier, ModelError, create_model
+from ecgcore.models import ECGClassifier, create_model
 from ecgcore.windows import WindowSpec
 
 FORMAT = "ecgcore-checkpoint/1"

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecgcore.errors import DataError, FoldError
+from ecgcore.errors import DataError, FoldError, LabelError
 from ecgcore.folds import check_strat_folds, fold_note
-from ecgcore.labels import LabelError, check_label_set, derive_labels, parse_scp_codes
+from ecgcore.labels import check_label_set, derive_labels, parse_scp_codes
 from ecgcore.records import (
     DEMO_MARKER,
     FILENAME_COLUMN,

@@ -25,12 +25,13 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.checkpoint_fit import same_dataset
-from ecgcore.checkpoints import CheckpointError, load_checkpoint
+from ecgcore.checkpoints import load_checkpoint
 from ecgcore.data import ECGDataset
+from ecgcore.errors import CheckpointError, ResultsError
 from ecgcore.fileio import write_json
 from ecgcore.folds import DEFAULT_PLAN, get_fold, n_folds
 from ecgcore.inference import predict_proba
-from ecgcore.metrics import MACRO_METRICS, ResultsError, evaluate_predictions, read_json, summarize_folds
+from ecgcore.metrics import MACRO_METRICS, evaluate_predictions, read_json, summarize_folds
 from ecgcore.outcomes import write_records_csv
 from ecgcore.run_paths import RunPaths, group_dir
 from ecgcore.runs import write_status

@@ -28,19 +28,7 @@ from ecgcore.inference import predict_proba
 from ecgcore.records import LEADS
 from ecgcore.sources import load_ptbxl
 from ecgcore.thresholds import with_default
-from ecgcore.uploads import MAX_UPLOAD_BYTES, UploadedRecord, at_rate, read_record_file
-from ecgcore.uploads import resample_to as resample_to
-
-__all__ = [
-    "MAX_UPLOAD_BYTES",
-    "check_output_file",
-    "predict_folder",
-    "predict_record",
-    "predictions_table",
-    "resample_to",
-    "write_predictions",
-]
-
+from ecgcore.uploads import UploadedRecord, at_rate, read_record_file
 
 # ----------------------------------------------------------------------------- predictions
 

@@ -33,9 +33,9 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ecgcore.checkpoint_fit import fit_problem
-from ecgcore.checkpoints import CheckpointError, library_versions, read_checkpoint, save_checkpoint
+from ecgcore.checkpoints import library_versions, read_checkpoint, save_checkpoint
 from ecgcore.data import ECGDataset
-from ecgcore.errors import RunError
+from ecgcore.errors import CheckpointError, RunError
 from ecgcore.fileio import make_folder
 from ecgcore.folds import Fold, get_fold
 from ecgcore.inference import pick_device, predict_logits

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgcore.__main__ import main, resolve_folds
+from ecgcore.__main__ import main
+from ecgcore.cli_common import resolve_folds
 from ecgcore.errors import FoldError
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -12,15 +12,10 @@ from ecgcore import thresholds
 from ecgcore.checkpoints import load_checkpoint
 from ecgcore.compare import compare_runs
 from ecgcore.errors import CheckpointError, ResultsError
-from ecgcore.evaluate import (
-    comparison_table,
-    evaluate_run,
-    predict_proba,
-    read_results,
-    summarize_model,
-)
+from ecgcore.evaluate import comparison_table, evaluate_run, read_results, summarize_model
 from ecgcore.fileio import write_json
 from ecgcore.folds import get_fold
+from ecgcore.inference import predict_proba
 from ecgcore.metrics import MACRO_METRICS, evaluate_predictions, read_json
 from ecgcore.run_paths import RunPaths
 from ecgcore.thresholds import choose_thresholds

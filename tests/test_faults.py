@@ -460,7 +460,7 @@ def test_upload_size_limit_is_set_for_the_app():
     config = tomllib.loads((PROJECT / ".streamlit" / "config.toml").read_text())
     limit = config["server"]["maxUploadSize"]
     assert 1 <= limit <= 10, limit
-    from ecgcore.predict import MAX_UPLOAD_BYTES
+    from ecgcore.uploads import MAX_UPLOAD_BYTES
 
     assert MAX_UPLOAD_BYTES <= limit * 1024 * 1024  # the reader's own limit is not looser than the server's
 

@@ -435,7 +435,7 @@ def ecgcore_invocations(container: dict) -> list[list[str]]:
 
 
 def parse_cli(args: list[str]):
-    from ecgcore.__main__ import build_parser
+    from ecgcore.cli_args import build_parser
 
     try:
         return build_parser().parse_args(args)

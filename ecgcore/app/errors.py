@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ecgcore.errors import ResultsError
-from ecgcore.outcomes import OUTCOMES, errors_view, read_records_csv, record_outcomes
+from ecgcore.outcomes import errors_view, read_records_csv, record_outcomes
 
 OUTCOME_NAMES = {"FN": "false negatives", "FP": "false positives", "TP": "true positives", "TN": "true negatives"}
 # (row, column) of a 2×2 matrix [[tn, fp], [fn, tp]]: rows true 0/1, columns pred 0/1
@@ -192,21 +192,3 @@ def thresholds_tag(thresholds: Mapping[str, float], chosen: Mapping[str, float])
 
 def outcome_label(outcome: str) -> str:
     return f"{OUTCOME_NAMES.get(outcome, outcome)} ({outcome})"
-
-
-__all__ = [
-    "OUTCOMES",
-    "OUTCOME_NAMES",
-    "records_table",
-    "classes_of",
-    "errors_table",
-    "cell_of_point",
-    "cell_counts",
-    "with_certainty",
-    "filter_certainty",
-    "LIKELIHOOD_BANDS",
-    "saliency_params",
-    "saliency_link",
-    "outcome_label",
-    "thresholds_tag",
-]
