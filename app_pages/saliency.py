@@ -16,6 +16,7 @@ from ecgcore.app.words import ENSEMBLE_PART_NAMES, METHOD_NAMES, PART_NAMES
 from ecgcore.class_summary import cached_class_summary, start_summary, summary_status
 from ecgcore.ensemble import member_thresholds
 from ecgcore.errors import ECGCoreError, ResultsError
+from ecgcore.figures._common import display_lead_name
 from ecgcore.figures.ecg import (
     HOW_TO_READ_SALIENCY,
     NO_MODE_BAR,
@@ -26,6 +27,7 @@ from ecgcore.figures.ecg import (
     saliency_figure,
 )
 from ecgcore.figures.records import probabilities_figure
+from ecgcore.figures.summary import share_figure
 from ecgcore.folds import fold_testing_record
 from ecgcore.run_paths import RunPaths
 from ecgcore.runs import RunInfo
@@ -474,7 +476,8 @@ def _summary_progress(run_path, method: str) -> None:
 
 
 def _summary_view(ds, run, method: str, class_name: str) -> None:
-    """Lead importance and the beat-aligned profile of one class over the fold's test part."""
+    """Shares per lead and per beat window (with their spread and the no-preference marks) and the
+    beat-aligned profile of one class — or one of its subclasses — over the fold's test part."""
     st.caption(
         f"What {explain.group_label(run)} fold {run.fold} looks at for each class, over the test records that "
         f"carry it ({METHOD_NAMES[method]}). Per fold: the fold ensemble has no test part of its own."
@@ -484,8 +487,9 @@ def _summary_view(ds, run, method: str, class_name: str) -> None:
         "Class", ds.label_names, index=list(ds.label_names).index(class_name), key=f"sal_sum_cls_{class_name}"
     )
     n = c2.number_input(
-        "First N test records (0 = all)", 0, 100_000, 100, 50, key="sal_sum_n", help="Fewer records: a faster summary."
-    )
+        "First N test records (0 = the whole test part)", 0, 100_000, 0, 50, key="sal_sum_n",
+        help="Fewer records: a faster summary.",
+    )  # fmt: skip
     status = summary_status(run.path, method)
     if c3.button("Compute for every class", key="sal_sum_start", disabled=status["state"] in ACTIVE):
         start_summary(run.path, method, data_root=ds.root, max_records=int(n) or None)
@@ -496,15 +500,46 @@ def _summary_view(ds, run, method: str, class_name: str) -> None:
     if summary is None:
         st.info(f"No summary of {cls} for this run, fold and method yet: compute it (in the background).")
         return
-    left, right = st.columns([1, 2])
-    left.plotly_chart(
-        lead_importance_figure(np.asarray(summary["lead_share"]), f"{cls} · test part"), key="sal_sum_leads"
-    )
-    right.plotly_chart(
+    subclasses = summary.get("subclasses") or {}
+    if subclasses:
+        whole = f"all {cls} records"
+        pick = st.radio("Records", [whole, *subclasses], horizontal=True, key=f"sal_sum_sub_{cls}",
+                        help="A superclass split by the cardiologist's statements (a record can be in two).")  # fmt: skip
+        if pick != whole:
+            summary = subclasses[pick] | {"class": f"{cls} · {pick}", "fold": summary.get("fold")}
+    _summary_charts(summary, cls, method)
+    st.caption(explain.summary_caption(summary, ds.description))
+
+
+def _summary_charts(summary: dict, cls: str, method: str) -> None:
+    if "window_share" not in summary:  # a summary cached before shares per window were computed
+        st.plotly_chart(lead_importance_figure(np.asarray(summary["lead_share"]), f"{cls} · test part"),
+                        key="sal_sum_leads")  # fmt: skip
+    else:
+        even = summary["no_preference"]
+        leads, windows = st.columns([3, 2])
+        leads.plotly_chart(
+            share_figure([display_lead_name(n) for n in summary["lead_names"]], summary["lead_share"],
+                         summary["lead_share_spread"], [even["lead"]] * len(summary["lead_names"]),
+                         f"{cls}: share per lead", "share of the record's attribution"),
+            key="sal_sum_leads",
+        )  # fmt: skip
+        names = list(summary["window_share"])
+        spread = summary["window_share_spread"]
+        quartiles = {"q25": [spread[w][1] for w in names], "q75": [spread[w][2] for w in names]} if spread else None
+        windows.plotly_chart(
+            share_figure(names, [summary["window_share"][w] for w in names], quartiles,
+                         [even["window"][w] for w in names], f"{cls}: share per beat window", "share of in-beat attribution"),
+            key="sal_sum_windows",
+        )  # fmt: skip
+        st.caption(
+            "Bars: the mean over records; whiskers: the middle half of the records; grey marks: what a model "
+            "with no preference would give (1/12 per lead; a window's share of the beat's length)."
+        )
+    st.plotly_chart(
         explain.profile_figure(summary, f"{cls}: beat-aligned profile", signed=method == "integrated_gradients"),
         key="sal_sum_profile",
     )
-    st.caption(explain.summary_caption(summary, ds.description))
 
 
 def page() -> None:

@@ -308,7 +308,7 @@ def profile_figure(summary: Mapping, title: str = "", signed: bool = False):
         height=340,
         margin={"l": 50, "r": 20, "t": 60, "b": 40},
         xaxis_title="ms from R-peak",
-        yaxis_title="|attribution| / record mean",
+        yaxis_title="attribution per moment (1 = the record's average)",
         legend={"orientation": "h", "y": -0.25},
     )
     return fig

@@ -108,7 +108,16 @@ def test_class_summary_renders(app, demo_ds, two_fold_root):
     at.selectbox(key="sal_model").set_value("cnn1d").run()
     at.selectbox(key="sal_target").set_value("NORM").run()
     assert any("NORM: beat-aligned profile" in t for t in titles(at)), titles(at)
-    assert any("NORM · test part" in t for t in titles(at))
+    assert any("NORM: share per lead" in t for t in titles(at)) and any(
+        "share per beat window" in t for t in titles(at)
+    )
+    windows = next(c for c in charts(at) if "share per beat window" in c["layout"]["title"]["text"])
+    bars, marks = windows["data"]
+    assert bars["x"] == ["P", "QRS", "ST-T"] and "array" in bars["error_y"]  # the spread across records
+    assert marks["name"] == "no preference" and sum(marks["y"]) == pytest.approx(1.0)
+    assert "attribution per moment" in next(c for c in charts(at) if "beat-aligned" in c["layout"]["title"]["text"])[
+        "layout"]["yaxis"]["title"]["text"]  # units in words  # fmt: skip
+    assert at.number_input(key="sal_sum_n").value == 0  # the whole test part by default
     profile = next(c for c in charts(at) if "beat-aligned" in c["layout"]["title"]["text"])
     assert len(profile["layout"]["shapes"]) == 3  # P, QRS and ST-T shaded
     assert "the first 8 test records" in texts(at)
