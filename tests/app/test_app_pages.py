@@ -22,7 +22,7 @@ from ecgcore.runs import read_events, read_status
 from ecgcore.uploads import signal_csv
 from tests.app.helpers import charts, page, table, texts
 
-PAGES = ("home", "dataset", "train", "evaluate", "saliency", "predict")
+PAGES = ("home", "dataset", "train", "evaluate", "sweeps", "saliency", "predict")
 NOTICE = "not for diagnosis"
 
 

@@ -57,6 +57,7 @@ PAGES = {
     "dataset": ("dataset", "Dataset", "Dataset"),
     "train": ("train", "Train", "Train"),
     "evaluate": ("evaluate", "Evaluate", "Evaluate"),
+    "sweeps": ("sweeps", "Sweeps", "Sweeps"),
     "saliency": ("saliency", "Saliency", "Saliency"),
     "predict": ("predict", "Predict", "Predict"),
 }

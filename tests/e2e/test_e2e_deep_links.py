@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
-NAMES = ["home", "dataset", "train", "evaluate", "saliency", "predict"]
-SIDEBAR_PAGES = ["Home", "Dataset", "Train", "Evaluate", "Saliency", "Predict"]
+NAMES = ["home", "dataset", "train", "evaluate", "sweeps", "saliency", "predict"]
+SIDEBAR_PAGES = ["Home", "Dataset", "Train", "Evaluate", "Sweeps", "Saliency", "Predict"]
 WIDE_MIN_PX = 1000  # the window is 1400 px wide; the "centered" layout caps the main column at ~736 px
 
 
