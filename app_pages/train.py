@@ -276,6 +276,8 @@ def live(ds, polling: bool, folder: str | None) -> None:
         format_func=lambda p: runs_view.run_label(by_path[p]),
     )
     _run_details(by_path[follow])
+    if polling and not any(run_status.is_active(r) for r in _runs(ds)):
+        st.rerun()  # it finished while this was drawn: stop polling now, not at the next tick
     if polling:
         st.caption(f":material/autorenew: refreshing every {POLL_S} s while a run is queued, training or evaluating")
 
