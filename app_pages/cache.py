@@ -236,15 +236,18 @@ def upload_leakage(metas: Sequence[dict], ds: ECGDataset, name: str, signal: np.
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _records_csv(path: str, stamp: int) -> pd.DataFrame:
+def _records_csv(path: str, stamp: int, results_stamp: int) -> pd.DataFrame:
+    from ecgcore.metrics import read_json
     from ecgcore.outcomes import read_records_csv
+    from ecgcore.run_paths import RunPaths
 
-    return read_records_csv(Path(path))
+    return read_records_csv(Path(path), read_json(RunPaths(path).results))
 
 
 def run_records_csv(run_path: Path) -> pd.DataFrame:
-    """records.csv of a run (``ecgcore.outcomes``; ResultsError if absent or corrupt), cached by mtime."""
-    return _records_csv(str(run_path), mtime(Path(run_path) / "records.csv"))
+    """records.csv of a run, checked against its results.json (``ecgcore.outcomes``; ResultsError if absent,
+    corrupt or another run's), cached by both files' mtimes."""
+    return _records_csv(str(run_path), mtime(Path(run_path) / "records.csv"), mtime(Path(run_path) / "results.json"))
 
 
 # ----------------------------------------------------------------------------- Evaluate: cached views
