@@ -359,11 +359,17 @@ def compare_two(run, mine: list, names: list[str], source: str) -> None:
     for warning in filter(None, warnings):
         st.warning(warning, icon=":material/warning:")
     comp = None
+    seeds = cmp_view.seed_groups(mine, run.label_set, plan)
+    averaged = {g: cmp_view.seed_averaged_results(seeds.get(g, {0: groups[g]}), cache.results) for g in (a, b)}
+    several = {g: n for g, (_, n) in averaged.items() if n > 1}
+    if several:
+        st.caption("Each fold is the mean over its seeds (" + ", ".join(f"{g}: {n}" for g, n in several.items())
+                   + "); the spread below is over folds.")  # fmt: skip
     if not set(ra) & set(rb):
         st.info(cmp_view.no_shared_fold_note((a, b), groups, (ra, rb)), icon=":material/info:")
     else:
         try:
-            comp = cmp_view.compare(ra, rb, (a, b))
+            comp = cmp_view.compare(averaged[a][0], averaged[b][0], (a, b))
         except ECGCoreError as e:
             common.show_error(e)
     if comp:

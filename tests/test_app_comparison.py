@@ -98,3 +98,26 @@ def test_a_group_whose_folds_used_different_recipes_is_warned(tmp_path):
     warning = cmp.fold_recipe_warning("cnn1d", group)
     assert "fold 2: Epochs 20 (fold 0: 40)" in warning and "first fold's" in warning
     assert cmp.fold_recipe_warning("cnn1d", {k: group[k] for k in (0, 1)}) is None
+
+
+def test_a_run_with_several_seeds_is_one_group_whose_folds_are_seed_means(tmp_path):
+    from ecgcore.runs import RunInfo
+
+    runs = [
+        RunInfo(tmp_path / f"{name}{k}", "demo", "superclass", "cnn1d", "cv5", k, {}, name)
+        for name in ("fair", "fair-s1", "fair-s2")
+        for k in (0, 1)
+    ]
+    assert list(cmp.run_groups(runs, "superclass", "cv5")) == ["cnn1d:fair"]  # the seeds are not groups of their own
+    seeds = cmp.seed_groups(runs, "superclass", "cv5")["cnn1d:fair"]
+    assert sorted(seeds) == [0, 1, 2] and sorted(seeds[2]) == [0, 1]
+    score = {"fair": 0.60, "fair-s1": 0.70, "fair-s2": 0.80}
+
+    def read(path):
+        name = path.name[:-1]
+        return {"macro_pr_auc": score[name] + int(path.name[-1]) / 100, "label_names": ["A"], "plan": "cv5"}
+
+    means, n = cmp.seed_averaged_results(seeds, read)
+    assert (
+        n == 3 and means[0]["macro_pr_auc"] == pytest.approx(0.70) and means[1]["macro_pr_auc"] == pytest.approx(0.71)
+    )

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 
 from ecgcore.app.words import MISSING, ONE_PAIR_NO_P
-from ecgcore.compare import compare_groups, comparison_frame, recipe_differences
+from ecgcore.compare import average_seeds, compare_groups, comparison_frame, recipe_differences
 from ecgcore.folds import DEFAULT_PLAN, PLANS
 from ecgcore.recipes import BY_NAME, fields_in, fold_recipe_differences, from_recorded, shown_value
-from ecgcore.run_paths import DEFAULT_RUN
+from ecgcore.run_paths import DEFAULT_RUN, seed_of
 from ecgcore.runs import RunInfo, read_events, recipe_of
 
 
@@ -33,12 +33,32 @@ def group_name(model: str, run_name: str = DEFAULT_RUN) -> str:
 
 
 def run_groups(runs: Sequence[RunInfo], label_set: str, plan: str) -> dict[str, dict[int, RunInfo]]:
-    """{group name: {fold: run}} of the runs of one label set and one protocol (fold plan)."""
+    """{group name: {fold: run}} of the runs of one label set and one protocol (fold plan); a run's extra
+    seeds (``<run>-s<k>``, :func:`ecgcore.run_paths.seed_run_name`) belong to it, not a group of their own
+    (see :func:`seed_groups`)."""
     out: dict[str, dict[int, RunInfo]] = {}
     for r in runs:
-        if r.label_set == label_set and r.plan == plan:
+        if r.label_set == label_set and r.plan == plan and seed_of(r.run_name)[1] == 0:
             out.setdefault(group_name(r.model, r.run_name), {})[r.fold] = r
     return dict(sorted(out.items()))
+
+
+def seed_groups(runs: Sequence[RunInfo], label_set: str, plan: str) -> dict[str, dict[int, dict[int, RunInfo]]]:
+    """{group name: {seed: {fold: run}}} — each run group with its extra seeds (seed 0: the run itself)."""
+    out: dict[str, dict[int, dict[int, RunInfo]]] = {}
+    for r in runs:
+        if r.label_set == label_set and r.plan == plan:
+            base, seed = seed_of(r.run_name)
+            out.setdefault(group_name(r.model, base), {}).setdefault(seed, {})[r.fold] = r
+    return out
+
+
+def seed_averaged_results(seeds: Mapping[int, Mapping[int, RunInfo]], read: Callable) -> tuple[dict[int, dict], int]:
+    """({fold: results with each macro metric the mean over the fold's seeds}, the most seeds of a fold)
+    — what is compared when a run was trained with several seeds (:func:`ecgcore.compare.average_seeds`)."""
+    per_seed = {seed: group_results(group, read) for seed, group in seeds.items()}
+    means, _ = average_seeds({seed: r for seed, r in per_seed.items() if r})
+    return means, max((m["seeds"] for m in means.values()), default=0)
 
 
 def plans_of(runs: Sequence[RunInfo], label_set: str) -> list[str]:
