@@ -51,7 +51,7 @@ from ecgcore.data import ECGDataset
 from ecgcore.errors import CheckpointError, ECGCoreError, ResultsError
 from ecgcore.fileio import read_json_file, write_json, write_with
 from ecgcore.folds import get_fold
-from ecgcore.labels import safe_file_name
+from ecgcore.labels import label_of_code, safe_file_name
 from ecgcore.records import LEADS
 from ecgcore.run_paths import RunPaths
 from ecgcore.saliency import SaliencyMethod, saliency_map
@@ -248,9 +248,11 @@ def subclass_groups(ds: ECGDataset, idx: np.ndarray, superclass: str) -> dict[st
         statements = read_statements(ds.root)
     except ECGCoreError:
         return {}
-    diag = statements[statements["diagnostic"] == 1]
+    superclass_of = label_of_code(statements, "superclass")
     sub_of = {
-        code: row["diagnostic_subclass"] for code, row in diag.iterrows() if row["diagnostic_class"] == superclass
+        code: sub
+        for code, sub in label_of_code(statements, "subclass").items()
+        if superclass_of.get(code) == superclass
     }
     groups: dict[str, list[int]] = {}
     for pos, i in enumerate(idx):

@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath
 from ecgcore.background import BusyError, FileLock
 from ecgcore.download_http import BACKOFF_S, Fetcher, _Missing, _short, _Stopped
 from ecgcore.errors import DownloadError
-from ecgcore.fileio import read_json_file, storage_errors, write_json
+from ecgcore.fileio import make_folder, read_json_file, storage_errors, write_json
 
 DEFAULT_VERSION = "1.0.3"
 URL_ENV = "ECGCORE_PHYSIONET_URL"
@@ -382,8 +382,8 @@ def _job(out: Path, callback: Callable[[DownloadStatus], None] | None, verified:
     """Lock the download into ``out``, track its progress and leave its final state in progress.json."""
     lock = FileLock(lock_path(out))
     try:
+        make_folder(lock.path.parent)
         with storage_errors(lock.path):
-            lock.path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire()
     except BusyError:
         raise DownloadError(f"another download into {out} is running; wait for it or cancel it.") from None
