@@ -407,18 +407,26 @@ def deep_demo(tmp_path_factory, browser_type_launch_args) -> dict:
     return {"root": root, "env": env}
 
 
-@pytest.fixture
-def fresh_ui(page, deep_demo, tmp_path) -> UI:
-    """A UI on a newly started server that no session has opened yet (its own runs folder)."""
+@contextmanager
+def serving(page, env: dict, runs_dir: Path, log_dir: Path):
+    """A UI on a newly started server of ``env`` (no session has opened it yet); on leaving, no JavaScript
+    error may have happened and the server and the trainings it started are stopped."""
     url = f"http://127.0.0.1:{_free_port()}"
-    runs_dir = tmp_path / "runs"
-    server = start_server(deep_demo["env"] | {"ECGCORE_RUNS_DIR": str(runs_dir)}, tmp_path / "server.log", url)
+    server = start_server(env, log_dir / "server.log", url)
     try:
         ui = UI(page, url)
         yield ui
         assert not ui.errors, f"JavaScript errors in the page: {ui.errors}"
     finally:
         _stop(server, runs_dir)
+
+
+@pytest.fixture
+def fresh_ui(page, deep_demo, tmp_path) -> UI:
+    """A UI on a newly started server that no session has opened yet (its own runs folder)."""
+    runs_dir = tmp_path / "runs"
+    with serving(page, deep_demo["env"] | {"ECGCORE_RUNS_DIR": str(runs_dir)}, runs_dir, tmp_path) as ui:
+        yield ui
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import PROJECT, UI, _free_port, _stop, start_server
+from tests.e2e.conftest import PROJECT, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -30,14 +30,8 @@ def trained_demo(deep_demo, tmp_path_factory) -> dict:
 
 @pytest.fixture
 def explain_ui(page, trained_demo, tmp_path):
-    url = f"http://127.0.0.1:{_free_port()}"
-    server = start_server(trained_demo["env"], tmp_path / "server.log", url)
-    try:
-        ui = UI(page, url)
+    with serving(page, trained_demo["env"], trained_demo["runs"], tmp_path) as ui:
         yield ui
-        assert not ui.errors, f"JavaScript errors in the page: {ui.errors}"
-    finally:
-        _stop(server, trained_demo["runs"])
 
 
 def test_deep_link_opens_record_run_fold_and_class_on_a_fresh_server(explain_ui, trained_demo, tmp_path):

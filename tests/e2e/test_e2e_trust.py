@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import PROJECT, UI, _free_port, _stop, start_server
+from tests.e2e.conftest import PROJECT, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,14 +31,8 @@ def two_folds(deep_demo, tmp_path_factory) -> dict:
 
 @pytest.fixture
 def trust_ui(page, two_folds, tmp_path):
-    url = f"http://127.0.0.1:{_free_port()}"
-    server = start_server(two_folds["env"], tmp_path / "server.log", url)
-    try:
-        ui = UI(page, url)
+    with serving(page, two_folds["env"], two_folds["runs"], tmp_path) as ui:
         yield ui
-        assert not ui.errors, f"JavaScript errors in the page: {ui.errors}"
-    finally:
-        _stop(server, two_folds["runs"])
 
 
 def test_link_to_strat_fold_9_opens_fold_4_with_certainty_spread_and_similar_cases(trust_ui, two_folds):
