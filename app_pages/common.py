@@ -30,7 +30,7 @@ from ecgcore.app import settings as app_settings
 from ecgcore.data import ECGDataset
 from ecgcore.errors import ECGCoreError
 from ecgcore.folds import DEFAULT_PLAN
-from ecgcore.run_paths import DEFAULT_RUN
+from ecgcore.run_paths import DEFAULT_RUN, group_label
 from ecgcore.runs import RunInfo
 
 NOTICE = "Research and education only — not for diagnosis or any clinical decision."
@@ -235,7 +235,7 @@ def pick_run(
     runs: Sequence[RunInfo], prefix: str, columns: Sequence, label_set: str | None = None, label: str = "Model"
 ) -> RunInfo:
     """The run picker: select boxes for label set (only when ``label_set`` is given: it is preselected),
-    model (named runs as ``model:run_name``, :func:`run_choice`) and fold, one per column of ``columns``,
+    model (a named run's value ``model:run_name``, :func:`run_choice`; shown as its group label) and fold, one per column of ``columns``,
     keyed ``<prefix>_label_set``, ``<prefix>_model`` and ``<prefix>_fold``. ``runs`` must not be empty;
     returns the chosen run. ``label`` names the run box (Evaluate calls it "Run"); a value already in
     the session state (a deep link) is kept."""
@@ -253,10 +253,11 @@ def pick_run(
             else 0,
         )
         runs = [r for r in runs if r.label_set == chosen]
-    choices = sorted({run_choice(r) for r in runs}, key=lambda c: (c.split(":")[0], ":" in c, c))
+    shown = {run_choice(r): group_label(r.model, r.run_name) for r in runs}
+    choices = sorted(shown, key=lambda c: (c.split(":")[0], ":" in c, c))
     if st.session_state.get(f"{prefix}_model") not in (None, *choices):
         del st.session_state[f"{prefix}_model"]  # a run of another label set: start from the first
-    model = next(cols).selectbox(label, choices, key=f"{prefix}_model")
+    model = next(cols).selectbox(label, choices, key=f"{prefix}_model", format_func=shown.get)
     folds = {(r.plan, r.fold): r for r in runs if run_choice(r) == model}
     plan_fold = next(cols).selectbox("Fold", sorted(folds), key=f"{prefix}_fold", format_func=fold_label)
     return folds[plan_fold]

@@ -12,11 +12,10 @@ from ecgcore.app import records
 from ecgcore.app import summary as app_summary
 from ecgcore.app.words import LANGUAGE_NAMES
 from ecgcore.errors import ECGCoreError
-from ecgcore.figures.ecg import ecg_paper_figure
+from ecgcore.figures.ecg import PAGE_WIDTH_PX, ecg_paper_figure
 from ecgcore.figures.records import label_distribution_figure
 from ecgcore.folds import DEFAULT_PLAN, PLANS, fold_testing_record
 
-FULL_WIDTH_PX = 1100  # the main column with the sidebar open at 1600 px: 4.1 px per mm of ECG paper
 FILTERS = ("ds_labels", "ds_label_mode", "ds_folds", "ds_sex", "ds_age", "ds_unknown_age", "ds_text", "ds_ids")
 
 
@@ -177,7 +176,7 @@ def _record_view(ds, table, i: int, stacked: bool) -> None:
         ds.sampling_rate,
         layout="stacked" if stacked else "3x4",
         title=f"ecg_id {info['ecg_id']} · patient {info['patient_id']}",
-        width=FULL_WIDTH_PX,
+        width=PAGE_WIDTH_PX,  # the full main column of a 1600×1000 window: 4.3 px per mm of paper
     )
     st.plotly_chart(fig, key="ds_ecg", config={"displaylogo": False}, width="content")
     left, right = st.columns([3, 2])

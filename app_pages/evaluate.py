@@ -27,6 +27,7 @@ from ecgcore.figures.metrics import fold_comparison_figure, pr_compare_figure, p
 from ecgcore.figures.training import loss_curves_overlay_figure
 from ecgcore.metrics import MACRO_METRICS
 from ecgcore.outcomes import OUTCOMES
+from ecgcore.run_paths import group_label
 from ecgcore.thresholds import thresholds_of_results
 
 NUM = {"format": "%.3f"}
@@ -59,7 +60,7 @@ def run_header(ds, run, results: dict) -> str:
     data = results.get("dataset") or {}
     counts = results.get("counts") or {}
     source = data.get("description", dataset_words(data.get("name")))
-    group = cmp_view.group_name(run.model, run.run_name)
+    group = group_label(run.model, run.run_name)
     st.caption(
         f"Numbers from **{source}** · {group} · fold {run.fold} · protocol {cmp_view.protocol_label(run.plan)} · "
         f"test part: {results.get('n_records', counts.get('test', '?'))} records "
@@ -268,7 +269,7 @@ def threshold_explorer(ds, run, results: dict, names: list[str], chosen: dict, s
 def across_folds(run, mine: list) -> None:
     """The summary over the evaluated folds of the run's group and protocol."""
     st.header("Across folds", divider="gray")
-    group = cmp_view.group_name(run.model, run.run_name)
+    group = group_label(run.model, run.run_name)
     groups = cmp_view.run_groups(mine, run.label_set, run.plan)
     own = cmp_view.group_results(groups.get(group, {}), cache.results)
     st.markdown(

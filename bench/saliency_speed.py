@@ -7,7 +7,10 @@
 ``--work``. One server (``streamlit run APP`` on 127.0.0.1, from :mod:`first_visit`), then:
 
 1. **cold deep link**: the server's first page, ``/saliency?ecg_id=A`` (imports torch, loads the data);
-2. **deep link, warm server**: a new browser session on ``/saliency?ecg_id=B``;
+2. **deep links, warm server**: each further id of ``--ids`` in a new Streamlit session, alternately
+   (a) in a new browser profile, whose empty HTTP cache fetches and compiles the app's JavaScript and
+   plotly.js again, and (b) in a new tab of the browser that opened the first link, as a user who has
+   had the app open before (its files cached); medians per kind, each record's map computed once;
 3. **method switch** to gradient, then to Grad-CAM, then back to integrated gradients (cached);
 4. **class switch**: the "Explain class" box to another class, and back;
 5. **record switch**: the next record of the picker, twice;
@@ -80,11 +83,13 @@ LOAD_JS = """() => { const m = window.__marks || []; const run = m.filter(x => x
     return run.length && idle.length ? [run[0][1] / 1000, (idle[idle.length - 1][1] - run[0][1]) / 1000, run.length] : null; }"""
 
 
-def open_link(browser, url: str) -> tuple[object, float, tuple | None]:
-    """A new session on ``url``: (page, s to interactive, (s from navigation to the first script run,
-    s from its start to the last run's end, number of runs) or None)."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(INIT_JS)
+def open_link(browser, url: str, context=None) -> tuple[object, float, tuple | None]:
+    """A new session on ``url`` in a new tab of ``context`` (default: a new browser profile): (page, s to
+    interactive, (s from navigation to the first script run, s from its start to the last run's end,
+    number of runs) or None)."""
+    if context is None:
+        context = browser.new_context(viewport=VIEWPORT)
+        context.add_init_script(INIT_JS)
     page = context.new_page()
     t0 = time.perf_counter()
     page.goto(url, timeout=TIMEOUT_MS)
@@ -160,8 +165,33 @@ def actions(page, cls: str, repeat: int) -> list[tuple[str, float | None, str]]:
     return out
 
 
+def warm_links(browser, user, url: str, ids) -> list[tuple[str, float | None, str]]:
+    """Deep links to ``ids`` on the warm server, alternately in a new browser profile and in a new tab of
+    ``user``: a row per kind (median, range, and the median split into its parts)."""
+    import statistics
+
+    kinds = {"new browser profile (nothing cached)": None, "new tab of a browser that opened the app": user}
+    seen: dict[str, list[tuple[float, tuple]]] = {k: [] for k in kinds}
+    for n, ecg_id in enumerate(ids):
+        kind = list(kinds)[n % 2]
+        page, s, marks = open_link(browser, f"{url}/saliency?ecg_id={ecg_id}", kinds[kind])
+        seen[kind].append((s, marks or (None, None, 1)))
+        page.context.close() if kinds[kind] is None else page.close()
+    rows = []
+    for kind, got in seen.items():
+        if not got:
+            continue
+        times = [s for s, _ in got]
+        split = f"link:{kind}"
+        parts = [[m[j] for _, m in got if m[j] is not None] for j in (0, 1)]
+        SPLITS[split] = tuple(statistics.median(p) if p else None for p in parts)
+        rows.append((f"warm server, {kind}: deep link to a new record (median of {len(times)}; "
+                     f"min {min(times):.2f}, max {max(times):.2f})", statistics.median(times), split))  # fmt: skip
+    return rows
+
+
 def measure(
-    app: Path, env: dict, work: Path, ids: tuple[int, int], cls: str, repeat: int = 1
+    app: Path, env: dict, work: Path, ids: tuple[int, ...], cls: str, repeat: int = 1
 ) -> list[tuple[str, float | None, str]]:
     from playwright.sync_api import sync_playwright
 
@@ -173,10 +203,10 @@ def measure(
             page, s, marks = open_link(browser, f"{server.url}/saliency?ecg_id={ids[0]}")
             rows.append((f"cold server: deep link /saliency?ecg_id={ids[0]}", s, "link:cold"))
             SPLITS["link:cold"] = marks
-            page.context.close()
-            page, s, marks = open_link(browser, f"{server.url}/saliency?ecg_id={ids[1]}")
-            rows.append((f"warm server, new session: deep link /saliency?ecg_id={ids[1]}", s, "link:warm"))
-            SPLITS["link:warm"] = marks
+            user = page.context  # a browser that has opened the app: its files are in the HTTP cache
+            page.close()
+            rows += warm_links(browser, user, server.url, ids[1:])
+            page, _, _ = open_link(browser, f"{server.url}/saliency?ecg_id={ids[-1]}", user)
             rows.append(("main column width at 1600×1000 (px)", column_width(page), ""))
             rows.append(("ECG paper: px per mm", paper_px_per_mm(page), ""))
             rows += actions(page, cls, repeat)
@@ -192,7 +222,8 @@ def main() -> None:
     p.add_argument("--app", type=Path, default=PROJECT / "streamlit_app.py")
     p.add_argument("--runs", type=Path, required=True, help="a runs folder with a trained cnn1d run (read only)")
     p.add_argument("--data", type=Path, required=True, help="the dataset folder the run was trained on")
-    p.add_argument("--ids", type=int, nargs=2, default=(8, 10), help="the two records to deep-link to")
+    p.add_argument("--ids", type=int, nargs="+", default=(8, 10, 17, 18, 20, 23, 26, 28, 30),
+                   help="the records to deep-link to: the first on the cold server, the rest on the warm one")  # fmt: skip
     p.add_argument("--cls", default="MI", help="the class to switch to")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ecg_saliency_speed")
     p.add_argument("--repeat", type=int, default=3, help="rounds of the switches (the table gives medians)")
@@ -205,6 +236,8 @@ def main() -> None:
         "ECGCORE_DATA_ROOT": str(args.data),
         "PYTHONUNBUFFERED": "1",
     }
+    if len(args.ids) < 2:
+        p.error("--ids needs at least two records: one for the cold server, one for the warm one")
     rows = measure(args.app.resolve(), env, args.work, tuple(args.ids), args.cls, args.repeat)
     lines = [
         f"## Saliency page — {args.app}",

@@ -38,7 +38,8 @@ class RunQuality:
             return f"{self.label}: no fold has test results yet, so how good it is is not known."
         spread = f" ± {self.macro_pr_auc_sd:.3f}" if self.macro_pr_auc_sd is not None else ""
         folds = f"over {self.n_folds} folds" if self.n_folds > 1 else "on 1 fold (no spread from one fold)"
-        epochs = f" ({', '.join(sorted({str(e) for e in self.epochs}))} epochs)" if self.epochs else ""
+        counts = sorted(set(self.epochs), key=int)
+        epochs = f" ({', '.join(map(str, counts))} epoch{'' if counts == [1] else 's'})" if counts else ""
         return f"{self.label}: test macro PR-AUC {self.macro_pr_auc:.3f}{spread} {folds}{epochs}"
 
 
@@ -78,7 +79,8 @@ def _flags(model: str, quality: RunQuality, dataset_name: str) -> list[str]:
         flags.append(f"trained {min(quality.epochs)} of the {quality.recipe_epochs} epochs of its recipe")
     default_epochs = spec.default_recipe.get("epochs") if spec else None
     if default_epochs and quality.recipe_epochs and quality.recipe_epochs < default_epochs:
-        flags.append(f"its recipe trains {quality.recipe_epochs} epochs; {model}'s default trains {default_epochs}")
+        n = quality.recipe_epochs
+        flags.append(f"its recipe trains {n} epoch{'' if n == 1 else 's'}; {model}'s default trains {default_epochs}")
     ref = spec.reference() if spec else None
     if ref and quality.macro_pr_auc is not None and dataset_name in ref["dataset"]:
         if quality.macro_pr_auc < ref["macro_pr_auc"] - FAR_BELOW:

@@ -25,11 +25,11 @@ def test_groups_by_protocol_and_default_pair():
         _run("cnn1d", 0, "benchmark"),
     ]
     groups = cmp.run_groups(runs, "superclass", "cv5")
-    assert list(groups) == ["cnn1d:default", "cnn1d:long", "cnn2d:default"]
-    assert sorted(groups["cnn1d:default"]) == [0, 1]
-    assert list(cmp.run_groups(runs, "superclass", "benchmark")) == ["cnn1d:default"]
+    assert list(groups) == ["cnn1d", "cnn1d · run long", "cnn2d"]  # run_paths.group_label
+    assert sorted(groups["cnn1d"]) == [0, 1]
+    assert list(cmp.run_groups(runs, "superclass", "benchmark")) == ["cnn1d"]
     assert cmp.plans_of(runs, "superclass") == ["cv5", "benchmark"]
-    assert cmp.default_pair(list(groups)) == ("cnn1d:default", "cnn2d:default")
+    assert cmp.default_pair(list(groups)) == ("cnn1d", "cnn2d")
     assert cmp.default_pair(["a:x", "b:y", "c:z"]) == ("a:x", "b:y")
     assert cmp.default_pair(["a:x"]) is None
     assert "train 1–8, val 9, test 10" in cmp.protocol_label("benchmark")
@@ -74,8 +74,8 @@ def test_group_recipe_and_curves_of_real_runs(trained_runs):
     path = trained_runs["cnn1d"]
     group = {0: RunInfo(path, "demo", "superclass", "cnn1d", "cv5", 0, {})}
     assert cmp.group_recipe(group)["epochs"] == 1
-    curves = cmp.training_curves({"cnn1d:default": group})
-    assert list(curves) == ["cnn1d:default · fold 0"] and curves["cnn1d:default · fold 0"]
+    curves = cmp.training_curves({"cnn1d": group})
+    assert list(curves) == ["cnn1d · fold 0"] and curves["cnn1d · fold 0"]
     assert cmp.group_results(group | {1: RunInfo(path.parent / "nope", "d", "s", "m", "cv5", 1, {})}, _read) == {
         0: _read(path)
     }
@@ -108,8 +108,8 @@ def test_a_run_with_several_seeds_is_one_group_whose_folds_are_seed_means(tmp_pa
         for name in ("fair", "fair-s1", "fair-s2")
         for k in (0, 1)
     ]
-    assert list(cmp.run_groups(runs, "superclass", "cv5")) == ["cnn1d:fair"]  # the seeds are not groups of their own
-    seeds = cmp.seed_groups(runs, "superclass", "cv5")["cnn1d:fair"]
+    assert list(cmp.run_groups(runs, "superclass", "cv5")) == ["cnn1d · run fair"]  # seeds are not groups of their own
+    seeds = cmp.seed_groups(runs, "superclass", "cv5")["cnn1d · run fair"]
     assert sorted(seeds) == [0, 1, 2] and sorted(seeds[2]) == [0, 1]
     score = {"fair": 0.60, "fair-s1": 0.70, "fair-s2": 0.80}
 

@@ -28,3 +28,11 @@ def test_fewer_epochs_than_its_recipe_and_other_data():
     assert q.flags == ["trained 8 of the 40 epochs of its recipe"]  # no reference on other data
     assert run_quality("cnn2d", "default", {}, {}, {}, REAL).sentence().endswith("is not known.")
     assert SPECS["cnn1d"].reference()["n_folds"] == 5
+
+
+def test_one_epoch_is_singular_and_epoch_counts_sort_as_numbers():
+    q = run_quality("cnn1d", "quick", {0: {"macro_pr_auc": 0.3}}, {0: {"epochs": 1}}, {0: 1}, REAL)
+    assert q.sentence().endswith("on 1 fold (no spread from one fold) (1 epoch)")
+    assert "its recipe trains 1 epoch; cnn1d's default trains 40" in q.flags
+    mixed = run_quality("cnn1d", "m", {0: {"macro_pr_auc": 0.7}, 1: {"macro_pr_auc": 0.7}}, {}, {0: 8, 1: 10}, "demo")
+    assert mixed.sentence().endswith("(8, 10 epochs)")

@@ -17,7 +17,7 @@ from ecgcore.app.words import MISSING, ONE_PAIR_NO_P
 from ecgcore.compare import average_seeds, compare_groups, comparison_frame, recipe_differences
 from ecgcore.folds import DEFAULT_PLAN, PLANS
 from ecgcore.recipes import BY_NAME, fields_in, fold_recipe_differences, from_recorded, shown_value
-from ecgcore.run_paths import DEFAULT_RUN, seed_of
+from ecgcore.run_paths import group_label, seed_of
 from ecgcore.runs import RunInfo, read_events, recipe_of
 
 
@@ -27,19 +27,15 @@ def protocol_label(plan: str) -> str:
     return f"{plan} — {p.description}" if p else plan
 
 
-def group_name(model: str, run_name: str = DEFAULT_RUN) -> str:
-    """A run group as shown: ``cnn1d:default``, ``cnn1d:long``."""
-    return f"{model}:{run_name}"
-
-
 def run_groups(runs: Sequence[RunInfo], label_set: str, plan: str) -> dict[str, dict[int, RunInfo]]:
-    """{group name: {fold: run}} of the runs of one label set and one protocol (fold plan); a run's extra
+    """{group label: {fold: run}} of the runs of one label set and one protocol (fold plan), named by
+    :func:`ecgcore.run_paths.group_label` (``cnn1d``, ``cnn1d · run long``); a run's extra
     seeds (``<run>-s<k>``, :func:`ecgcore.run_paths.seed_run_name`) belong to it, not a group of their own
     (see :func:`seed_groups`)."""
     out: dict[str, dict[int, RunInfo]] = {}
     for r in runs:
         if r.label_set == label_set and r.plan == plan and seed_of(r.run_name)[1] == 0:
-            out.setdefault(group_name(r.model, r.run_name), {})[r.fold] = r
+            out.setdefault(group_label(r.model, r.run_name), {})[r.fold] = r
     return dict(sorted(out.items()))
 
 
@@ -49,7 +45,7 @@ def seed_groups(runs: Sequence[RunInfo], label_set: str, plan: str) -> dict[str,
     for r in runs:
         if r.label_set == label_set and r.plan == plan:
             base, seed = seed_of(r.run_name)
-            out.setdefault(group_name(r.model, base), {}).setdefault(seed, {})[r.fold] = r
+            out.setdefault(group_label(r.model, base), {}).setdefault(seed, {})[r.fold] = r
     return out
 
 
@@ -68,8 +64,9 @@ def plans_of(runs: Sequence[RunInfo], label_set: str) -> list[str]:
 
 def default_pair(groups: Sequence[str]) -> tuple[str, str] | None:
     """The pair compared by default: cnn1d vs cnn2d (default runs) when both exist, else the first two."""
-    if "cnn1d:default" in groups and "cnn2d:default" in groups:
-        return "cnn1d:default", "cnn2d:default"
+    one_d, two_d = group_label("cnn1d"), group_label("cnn2d")
+    if one_d in groups and two_d in groups:
+        return one_d, two_d
     return (groups[0], groups[1]) if len(groups) >= 2 else None
 
 

@@ -126,21 +126,23 @@ def named_app(monkeypatch, demo_root, named_root, no_settings) -> AppTest:
 
 def test_compare_two_named_runs_with_recipes_and_wilcoxon(named_app):
     at = named_app
-    assert at.selectbox(key="ev_model").options == ["cnn1d", "cnn1d:e1", "cnn1d:e2"]
+    e1, e2 = "cnn1d · run e1", "cnn1d · run e2"  # run groups as people read them (run_paths.group_label)
+    assert at.selectbox(key="ev_model").options == ["cnn1d", e1, e2]
     at.selectbox(key="ev_model").set_value("cnn1d:e1").run()
     assert at.selectbox(key="ev_cmp_plan").value == "cv5"
-    assert (at.selectbox(key="ev_cmp_a").value, at.selectbox(key="ev_cmp_b").value) == ("cnn1d:e1", "cnn1d:e2")
+    assert (at.selectbox(key="ev_cmp_a").value, at.selectbox(key="ev_cmp_b").value) == (e1, e2)
     summary = table(at, "metric", "Wilcoxon p")
-    assert {"cnn1d:e1 (mean)", "cnn1d:e2 (mean)", "difference (mean)", "paired folds"} <= set(summary.columns)
+    assert {f"{e1} (mean)", f"{e2} (mean)", "difference (mean)", "paired folds"} <= set(summary.columns)
     assert (summary["paired folds"] == 1).all()
     assert "smallest two-sided Wilcoxon p" in texts(at)  # the n-folds note
     warnings = " ".join(str(w.value) for w in at.warning)
-    assert "recipes of cnn1d:e1 and cnn1d:e2 differ" in warnings and "Epochs: 1 vs 2" in warnings
-    recipes = table(at, "setting", "cnn1d:e1", "cnn1d:e2").set_index("setting")
-    assert (recipes.loc["Epochs", "cnn1d:e1"], recipes.loc["Epochs", "cnn1d:e2"]) == ("1", "2")
+    assert f"recipes of {e1} and {e2} differ" in warnings and "Epochs: 1 vs 2" in warnings
+    recipes = table(at, "setting", e1, e2).set_index("setting")
+    assert (recipes.loc["Epochs", e1], recipes.loc["Epochs", e2]) == ("1", "2")
     assert "best epoch (per fold)" in recipes.index
     titles = " ".join(c["layout"]["title"]["text"] for c in charts(at))
-    assert "cnn1d:e1 vs cnn1d:e2" in titles  # ROC/PR overlaid
+    assert f"{e1} vs {e2}" in titles  # ROC/PR overlaid
+    assert "cnn1d:" not in " ".join([texts(at), titles, *summary.columns])  # no CLI spelling on the page
 
 
 def test_plans_are_protocols_never_averaged_together(named_app):
