@@ -421,6 +421,17 @@ def serving(page, env: dict, runs_dir: Path, log_dir: Path):
         _stop(server, runs_dir)
 
 
+def open_fold_ensemble(ui: UI, n_members: int) -> str:
+    """Choose "all folds" on Saliency and check that the part picker and the ensemble's statement agree
+    (no part "never seen" by every member) and that the members' spread is said; returns the page text."""
+    ui.widget("sal_members").get_by_text(f"all folds ({n_members})").click()
+    ui.settle()
+    text = ui.text()
+    assert "Not a test record of the ensemble" in text and "never seen" not in ui.selected("sal_part")
+    assert re.search(rf"The {n_members} fold members agree on every class|both sides of the threshold", text), text
+    return text
+
+
 @pytest.fixture
 def fresh_ui(page, deep_demo, tmp_path) -> UI:
     """A UI on a newly started server that no session has opened yet (its own runs folder)."""

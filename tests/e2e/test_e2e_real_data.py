@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import PROJECT, SHOTS, UI, _free_port, _stop, serving, start_server
+from tests.e2e.conftest import PROJECT, SHOTS, UI, _free_port, _stop, open_fold_ensemble, serving, start_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realdata, pytest.mark.slow]
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -137,12 +137,7 @@ def test_an_uncertain_mi_record_opens_its_test_fold_with_its_statements(real_ui,
     assert paper["px_per_mm"] >= MIN_PX_PER_MM, paper
     ui.shot("real_saliency_uncertain_mi")
 
-    ui.widget("sal_members").get_by_text("all folds (5)").click()
-    ui.settle()
-    text = ui.text()
-    assert "Not a test record of the ensemble" in text and "never seen" not in ui.selected("sal_part")
-    assert re.search(r"The 5 fold members agree on every class|both sides of the threshold", text), text
-
+    open_fold_ensemble(ui, 5)
     ui.widget("sal_members").get_by_text("this fold").click()
     ui.settle()
     ui.page.get_by_role("tab", name="Whole test part").click()

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import PROJECT, serving
+from tests.e2e.conftest import PROJECT, open_fold_ensemble, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -59,11 +59,7 @@ def test_link_to_strat_fold_9_opens_fold_4_with_certainty_spread_and_similar_cas
     ui.shot("trust_saliency_fold4")
 
     # the fold ensemble: its statement and the part picker agree; the members' spread is said
-    ui.widget("sal_members").get_by_text("all folds (2)").click()
-    ui.settle()
-    text = ui.text()
-    assert "Not a test record of the ensemble" in text and "never seen" not in ui.selected("sal_part")
-    assert re.search(r"The 2 fold members agree on every class|both sides of the threshold", text), text
+    text = open_fold_ensemble(ui, 2)
 
     # similar cases only when asked for
     assert "never includes" not in text
