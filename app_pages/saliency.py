@@ -34,6 +34,7 @@ from ecgcore.runs import RunInfo
 from ecgcore.saliency import default_target, display_map
 
 AUTO = "__auto__"
+TABS = ("This record", "Whole test part")
 WIDTH = PAGE_WIDTH_PX  # the main column of a 1600×1000 window with the sidebar open: paper at 4.3 px/mm
 PLOT_CONFIG = trust_sections.PLOT_CONFIG
 ECG_CONFIG = NO_MODE_BAR  # no mode bar over the colour bar
@@ -80,6 +81,7 @@ def apply_link(ds, runs) -> None:
             st.warning(f"Record {link.ecg_id} is not in this dataset.")
         else:
             st.session_state["_sal_pending"] = link.ecg_id
+            st.session_state["sal_tab"] = TABS[0]  # a link opens the record's own map
             if not params.get("fold"):  # no fold named: open the fold whose test part holds the record
                 st.session_state["_sal_follow"] = link.ecg_id
 
@@ -325,16 +327,13 @@ def _open_fold(plan: str, fold: int, ecg_id: int) -> None:
     st.session_state.update(sal_fold=(plan, fold), sal_members="fold", _sal_pending=ecg_id)
 
 
-def _explained(ds, choice: Choice, signal, key: str, got: dict, opts: dict) -> tuple[int, dict]:
-    """The explained class and its (ensemble) map; the app stops on an unusable checkpoint."""
-    probs, thresholds = got["probs"], got["thresholds"]
-    target = default_target(probs, thresholds) if opts["target"] == AUTO else list(ds.label_names).index(opts["target"])
+def _explained_map(signal, key: str, got: dict, method: str, target: int) -> dict:
+    """The (ensemble) map of class ``target``; the app stops on an unusable checkpoint."""
     try:
-        raw = cache.ensemble_saliency(got["checkpoints"], signal, key, opts["method"], target)
+        return cache.ensemble_saliency(got["checkpoints"], signal, key, method, target)
     except ECGCoreError as e:
         common.show_error(e)
         st.stop()
-    return target, raw
 
 
 def _lead_bars(col, raw: dict, target_name: str) -> None:
@@ -354,13 +353,21 @@ def map_view(ds, runs, choice: Choice, signal, key: str, got: dict) -> None:
     """The explained class's map on the record (paper or bands) with the lead shares, the 1D-vs-2D pair
     on request, and the class summary of the whole test part — rerun alone when these widgets change."""
     opts = view_options(ds)
-    target, raw = _explained(ds, choice, signal, key, got, opts)
+    auto = opts["target"] == AUTO
+    target = default_target(got["probs"], got["thresholds"]) if auto else list(ds.label_names).index(opts["target"])
     target_name = ds.label_names[target]
-    cls = None if opts["target"] == AUTO else target_name
-    st.query_params.update(explain.link_params(choice.ecg_id, choice.run, cls, opts["method"]))
+    st.query_params.update(
+        explain.link_params(choice.ecg_id, choice.run, None if auto else target_name, opts["method"])
+    )
     st.session_state["_sal_applied"] = explain.link_signature(st.query_params.to_dict())
-    here, whole = st.tabs(["This record", "Whole test part"])
+    # lazy tabs: only the open one runs and reaches the browser (a deep link draws no class summary)
+    here, whole = st.tabs(TABS, key="sal_tab", on_change="rerun")
+    if whole.open:
+        with whole:
+            _summary_view(ds, choice.run, opts["method"], target_name)
+        return
     with here:
+        raw = _explained_map(signal, key, got, opts["method"], target)
         shown = display_map(raw["map"], ds.sampling_rate, opts["smoothing"], opts["normalize"], signed=opts["signed"])
         n = len(choice.members)
         who = f"ensemble of {n} folds" if n > 1 else f"fold {choice.run.fold}"
@@ -386,8 +393,6 @@ def map_view(ds, runs, choice: Choice, signal, key: str, got: dict) -> None:
         with st.expander("How to read this", icon=":material/help:"):
             st.markdown(HOW_TO_READ_SALIENCY)
         one_d_vs_two_d(ds, runs, choice, signal, key, target, opts)
-    with whole:
-        _summary_view(ds, choice.run, opts["method"], target_name)
 
 
 def prediction_view(ds, runs, choice: Choice, i: int, got: dict) -> None:

@@ -105,8 +105,11 @@ def test_class_summary_renders(app, demo_ds, two_fold_root):
     run = next(two_fold_root.glob("*/*/cnn1d/fold0"))
     write_class_summary(demo_ds, run, "integrated_gradients", ["NORM"], max_records=8)
     at = page(app)
+    assert not any("beat-aligned" in t for t in titles(at))  # lazy tabs: the summary runs only when open
+    at.session_state["sal_tab"] = "Whole test part"
     at.selectbox(key="sal_model").set_value("cnn1d").run()
     at.selectbox(key="sal_target").set_value("NORM").run()
+    assert not any("Integrated gradients for NORM" in t for t in titles(at))  # nor the record's map
     assert any("NORM: beat-aligned profile" in t for t in titles(at)), titles(at)
     assert any("NORM: share per lead" in t for t in titles(at)) and any(
         "share per beat window" in t for t in titles(at)
@@ -132,6 +135,7 @@ def test_class_summary_computes_in_the_background_from_the_page(app, two_fold_ro
     from ecgcore.class_summary import summary_status
 
     at = page(app)
+    at.session_state["sal_tab"] = "Whole test part"
     at.selectbox(key="sal_model").set_value("cnn1d").run()
     at.selectbox(key="sal_target").set_value("NORM").run()
     at.number_input(key="sal_sum_n").set_value(6).run()
