@@ -360,7 +360,8 @@ def map_view(ds, runs, choice: Choice, signal, key: str, got: dict) -> None:
         explain.link_params(choice.ecg_id, choice.run, None if auto else target_name, opts["method"])
     )
     st.session_state["_sal_applied"] = explain.link_signature(st.query_params.to_dict())
-    # lazy tabs: only the open one runs and reaches the browser (a deep link draws no class summary)
+    # lazy tabs: only the open one runs and reaches the browser (a deep link draws no class summary); the
+    # widgets of the closed tab keep their values (persist_state="page")
     here, whole = st.tabs(TABS, key="sal_tab", on_change="rerun")
     if whole.open:
         with whole:
@@ -432,7 +433,7 @@ def one_d_vs_two_d(ds, runs, choice: Choice, signal, key: str, target: int, opts
     if len(pair) < 2:
         st.caption(f"Train both cnn1d and cnn2d on fold {run.fold} to see their maps side by side.")
         return
-    if not st.toggle("Compare the 1D and 2D CNN on this record", key="sal_pair"):
+    if not st.toggle("Compare the 1D and 2D CNN on this record", key="sal_pair", persist_state="page"):
         st.caption("Off: computing both models' maps takes a moment; switch on to compare.")
         return
     for col, name in zip(st.columns(2), ("cnn1d", "cnn2d")):
@@ -489,11 +490,12 @@ def _summary_view(ds, run, method: str, class_name: str) -> None:
     )
     c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
     cls = c1.selectbox(
-        "Class", ds.label_names, index=list(ds.label_names).index(class_name), key=f"sal_sum_cls_{class_name}"
-    )
+        "Class", ds.label_names, index=list(ds.label_names).index(class_name), key=f"sal_sum_cls_{class_name}",
+        persist_state="page",
+    )  # fmt: skip
     n = c2.number_input(
         "First N test records (0 = the whole test part)", 0, 100_000, 0, 50, key="sal_sum_n",
-        help="Fewer records: a faster summary.",
+        help="Fewer records: a faster summary.", persist_state="page",
     )  # fmt: skip
     status = summary_status(run.path, method)
     if c3.button("Compute for every class", key="sal_sum_start", disabled=status["state"] in ACTIVE):
@@ -508,7 +510,7 @@ def _summary_view(ds, run, method: str, class_name: str) -> None:
     subclasses = summary.get("subclasses") or {}
     if subclasses:
         whole = f"all {cls} records"
-        pick = st.radio("Records", [whole, *subclasses], horizontal=True, key=f"sal_sum_sub_{cls}",
+        pick = st.radio("Records", [whole, *subclasses], horizontal=True, key=f"sal_sum_sub_{cls}", persist_state="page",
                         help="A superclass split by the cardiologist's statements (a record can be in two).")  # fmt: skip
         if pick != whole:
             summary = subclasses[pick] | {"class": f"{cls} · {pick}", "fold": summary.get("fold")}

@@ -222,7 +222,7 @@ def main() -> None:
     p.add_argument("--app", type=Path, default=PROJECT / "streamlit_app.py")
     p.add_argument("--runs", type=Path, required=True, help="a runs folder with a trained cnn1d run (read only)")
     p.add_argument("--data", type=Path, required=True, help="the dataset folder the run was trained on")
-    p.add_argument("--ids", type=int, nargs="+", default=(8, 10, 17, 18, 20, 23, 26, 28, 30),
+    p.add_argument("--ids", type=int, nargs="+", default=(8, 9, 10, 26, 28, 30, 38, 39, 40),  # labelled, fold 4 tests them
                    help="the records to deep-link to: the first on the cold server, the rest on the warm one")  # fmt: skip
     p.add_argument("--cls", default="MI", help="the class to switch to")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ecg_saliency_speed")

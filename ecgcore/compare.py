@@ -68,7 +68,7 @@ def compare_groups(a: Mapping[int, dict], b: Mapping[int, dict], names: tuple[st
 
     Args:
         a, b: {fold: results dict (results.json)} of each group.
-        names: display names, e.g. ("cnn1d:default", "cnn1d:long").
+        names: display names, e.g. ("cnn1d", "cnn1d · run long") (``run_paths.group_label``).
 
     Returns a JSON-able dict: names, folds (paired), unpaired {name: folds}, per_fold (rows: fold,
     metric, a, b, diff), metrics {metric: {a, b, diff (lists per fold), mean, sd, p_wilcoxon, n}}, note.

@@ -105,7 +105,7 @@ def test_class_summary_renders(app, demo_ds, two_fold_root):
     run = next(two_fold_root.glob("*/*/cnn1d/fold0"))
     write_class_summary(demo_ds, run, "integrated_gradients", ["NORM"], max_records=8)
     at = page(app)
-    assert not any("beat-aligned" in t for t in titles(at))  # lazy tabs: the summary runs only when open
+    assert "sal_sum_n" not in [w.key for w in at.number_input]  # lazy tabs: the summary runs only when open
     at.session_state["sal_tab"] = "Whole test part"
     at.selectbox(key="sal_model").set_value("cnn1d").run()
     at.selectbox(key="sal_target").set_value("NORM").run()
@@ -126,6 +126,24 @@ def test_class_summary_renders(app, demo_ds, two_fold_root):
     assert "the first 8 test records" in texts(at)
     at.selectbox(key="sal_target").set_value("MI").run()
     assert "No summary of MI" in texts(at)
+
+
+def test_summary_settings_survive_a_visit_to_the_record_and_a_link_opens_the_record(app, demo_ds, two_fold_root):
+    at = page(app)
+    at.session_state["sal_tab"] = "Whole test part"
+    at.run()
+    at.number_input(key="sal_sum_n").set_value(40).run()
+    at.session_state["sal_tab"] = "This record"
+    at.run()
+    assert "sal_sum_n" not in [w.key for w in at.number_input]
+    at.session_state["sal_tab"] = "Whole test part"
+    at.run()
+    assert at.number_input(key="sal_sum_n").value == 40  # kept while the tab was closed
+    ecg_id = int(demo_ds.records["ecg_id"].iloc[3])
+    at.query_params["ecg_id"] = str(ecg_id)
+    at.run()
+    assert at.session_state["sal_tab"] == "This record"
+    assert any(t.strip().startswith(f"ecg_id {ecg_id} ") for t in titles(at)), titles(at)
 
 
 @pytest.mark.slow

@@ -61,6 +61,7 @@ def test_deep_link_opens_record_run_fold_and_class_on_a_fresh_server(explain_ui,
 
     # the whole test part: computed in the background, polled by a fragment, drawn when done
     ui.page.get_by_role("tab", name="Whole test part").click()
+    ui.settle()  # a lazy tab: its content comes with the rerun the click starts
     ui.fill("sal_sum_n", 0)  # the whole test part (a class none of the first few records carries gets none)
     ui.widget("sal_sum_start").locator("button").click()
     ui.chart("sal_sum_profile", "MI: beat-aligned profile", timeout_ms=240_000)

@@ -141,6 +141,7 @@ def test_an_uncertain_mi_record_opens_its_test_fold_with_its_statements(real_ui,
     ui.widget("sal_members").get_by_text("this fold").click()
     ui.settle()
     ui.page.get_by_role("tab", name="Whole test part").click()
+    ui.settle()  # a lazy tab: its content comes with the rerun the click starts
     assert ui.widget("sal_sum_n").locator("input").input_value() == "0"  # the whole test part by default
     ui.widget("sal_sum_start").locator("button").click()
     ui.chart("sal_sum_windows", "MI: share per beat window", timeout_ms=240_000)
