@@ -235,10 +235,10 @@ def pick_run(
     runs: Sequence[RunInfo], prefix: str, columns: Sequence, label_set: str | None = None, label: str = "Model"
 ) -> RunInfo:
     """The run picker: select boxes for label set (only when ``label_set`` is given: it is preselected),
-    model (a named run's value ``model:run_name``, :func:`run_choice`; shown as its group label) and fold, one per column of ``columns``,
-    keyed ``<prefix>_label_set``, ``<prefix>_model`` and ``<prefix>_fold``. ``runs`` must not be empty;
-    returns the chosen run. ``label`` names the run box (Evaluate calls it "Run"); a value already in
-    the session state (a deep link) is kept."""
+    model (its values :func:`run_choice`, shown as ``run_paths.group_label``) and fold, one per column of
+    ``columns``, keyed ``<prefix>_label_set``, ``<prefix>_model`` and ``<prefix>_fold``. ``runs`` must
+    not be empty; returns the chosen run. ``label`` names the run box (Evaluate calls it "Run"); a value
+    already in the session state (a deep link) is kept."""
     cols = iter(columns)
     if label_set is not None:
         label_sets = sorted({r.label_set for r in runs})

@@ -510,8 +510,10 @@ def _summary_view(ds, run, method: str, class_name: str) -> None:
     subclasses = summary.get("subclasses") or {}
     if subclasses:
         whole = f"all {cls} records"
-        pick = st.radio("Records", [whole, *subclasses], horizontal=True, key=f"sal_sum_sub_{cls}", persist_state="page",
-                        help="A superclass split by the cardiologist's statements (a record can be in two).")  # fmt: skip
+        pick = st.radio(
+            "Records", [whole, *subclasses], horizontal=True, key=f"sal_sum_sub_{cls}", persist_state="page",
+            help="A superclass split by the cardiologist's statements (a record can be in two).",
+        )  # fmt: skip
         if pick != whole:
             summary = subclasses[pick] | {"class": f"{cls} · {pick}", "fold": summary.get("fold")}
     _summary_charts(summary, cls, method)
